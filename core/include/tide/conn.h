@@ -1,0 +1,92 @@
+/* tide_conn: one PostgreSQL connection.
+ *
+ * Every operation is a non-blocking state machine: a _start call begins it,
+ * then tide_conn_step() advances it whenever the socket is ready in the way
+ * tide_conn_wants() says, until it returns TIDE_OK (done) or TIDE_ERROR.
+ * The blocking calls (tide_conn_connect, tide_conn_query) are thin loops over
+ * those steps with poll(2).
+ *
+ * Statements with parameters (or with TIDE_QUERY_PREPARE) are prepared once
+ * per connection and kept in a bounded cache keyed by SQL text; the
+ * parameters' types are learnt from the server when a statement is prepared,
+ * and values are encoded to fit them. Statements without parameters go
+ * through the simple protocol, so they may hold several commands.
+ *
+ * A connection is used by one thread at a time. */
+#ifndef TIDE_CONN_H
+#define TIDE_CONN_H
+
+#include "tide/common.h"
+#include "tide/error.h"
+#include "tide/value.h"
+#include "tide/result.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tide_conn tide_conn;
+
+typedef struct tide_conn_options {
+    const char *conninfo;      /* a postgresql:// URL or "key=value" string */
+    int connect_timeout_ms;    /* 0: libpq's default (wait forever) */
+    int statement_timeout_ms;  /* 0: the server's default */
+    int stmt_cache_size;       /* prepared statements kept; 0: no caching */
+    const char *application_name; /* NULL: "tide" */
+} tide_conn_options;
+
+TIDE_API void tide_conn_options_init(tide_conn_options *opts);
+
+/* A new, unconnected connection. The options are copied. NULL on failure
+ * (err says why: an unparsable conninfo is reported without echoing it). */
+TIDE_API tide_conn *tide_conn_new(const tide_conn_options *opts, tide_error *err);
+/* Closes the socket (a transaction in progress is rolled back by the server). */
+TIDE_API void tide_conn_free(tide_conn *conn);
+
+/* Non-blocking operations. */
+TIDE_API int tide_conn_connect_start(tide_conn *conn, tide_error *err);
+
+enum tide_query_flags {
+    TIDE_QUERY_PREPARE = 1  /* prepare and cache even without parameters */
+};
+TIDE_API int tide_conn_query_start(tide_conn *conn, const char *sql, int nparams,
+                                   const tide_value *params, int flags, tide_error *err);
+/* Advances the current operation: TIDE_OK when it has finished (take a
+ * query's result with tide_conn_take_result), TIDE_PENDING to wait on the
+ * socket, TIDE_ERROR when it failed. */
+TIDE_API int tide_conn_step(tide_conn *conn, tide_error *err);
+/* The socket to wait on (-1 when not connected) and what to wait for. */
+TIDE_API int tide_conn_socket(const tide_conn *conn);
+TIDE_API int tide_conn_wants(const tide_conn *conn);
+/* The finished query's result; the caller owns it. NULL when there is none. */
+TIDE_API tide_result *tide_conn_take_result(tide_conn *conn);
+/* Asks the server to cancel the statement in flight (blocking, short). */
+TIDE_API int tide_conn_cancel(tide_conn *conn, tide_error *err);
+
+/* Blocking forms. timeout_ms < 0 waits forever; on timeout the statement is
+ * cancelled and TIDE_E_QUERY_CANCELED reported. */
+TIDE_API int tide_conn_wait(tide_conn *conn, int timeout_ms, tide_error *err);
+TIDE_API int tide_conn_connect(tide_conn *conn, tide_error *err);
+TIDE_API int tide_conn_query(tide_conn *conn, const char *sql, int nparams, const tide_value *params,
+                             int flags, tide_result **out, tide_error *err);
+
+/* State. */
+typedef enum tide_tx_status {
+    TIDE_TX_IDLE = 0,   /* not in a transaction */
+    TIDE_TX_ACTIVE,     /* a command is in progress */
+    TIDE_TX_INTRANS,    /* idle in a transaction */
+    TIDE_TX_INERROR,    /* idle in a failed transaction */
+    TIDE_TX_UNKNOWN     /* the connection is bad */
+} tide_tx_status;
+TIDE_API tide_tx_status tide_conn_tx_status(const tide_conn *conn);
+TIDE_API int tide_conn_is_broken(const tide_conn *conn);
+TIDE_API int tide_conn_backend_pid(const tide_conn *conn);
+/* Statements in the cache. */
+TIDE_API int tide_conn_cached_statements(const tide_conn *conn);
+/* "postgresql://user@host:port/db", never the password. Valid until free. */
+TIDE_API const char *tide_conn_describe(const tide_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

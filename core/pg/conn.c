@@ -1,0 +1,1070 @@
+/* One PostgreSQL connection as a non-blocking state machine over libpq.
+ *
+ * A query is one of two paths:
+ *   extended: [DEALLOC] -> [PREPARE -> DESCRIBE] -> EXEC, the bracketed steps
+ *             only when the statement is not yet in this connection's cache;
+ *   simple:   SIMPLE (no parameters: PQsendQuery, several commands allowed).
+ * Each state sends one command; tide_conn_step() reads its results and moves
+ * on. The parameters' types come from DESCRIBE, so values are encoded to fit
+ * what the server expects (encode.c). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "encode.h"
+#include "pg.h"
+
+int64_t tpg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void tide_conn_options_init(tide_conn_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->connect_timeout_ms = 10000;
+    o->stmt_cache_size = 256;
+}
+
+/* ---- connection parameters ------------------------------------------------- */
+
+/* Settings tide relies on: ISO dates (decode.c rewrites them to ISO 8601),
+ * ISO 8601 intervals, UTF-8. Appended after the caller's own options. */
+static const char *const tide_session_options = "-c DateStyle=ISO -c IntervalStyle=iso_8601";
+
+/* libpq echoes parts of a malformed connection string; quoted fragments may
+ * hold a password, so they are blanked. */
+static void set_conninfo_error(tide_error *err, const char *msg)
+{
+    char clean[512];
+    size_t j = 0;
+    int quoted = 0;
+    for (size_t i = 0; msg && msg[i] && j + 4 < sizeof clean; i++) {
+        char c = msg[i];
+        if (c == '"') {
+            quoted = !quoted;
+            if (quoted) {
+                memcpy(clean + j, "\"...", 4);
+                j += 4;
+            } else {
+                clean[j++] = '"';
+            }
+        } else if (!quoted && c != '\n') {
+            clean[j++] = c;
+        }
+    }
+    clean[j] = '\0';
+    tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "invalid connection string: %s", j ? clean : "unparsable");
+}
+
+/* Removes every copy of the password from a message (libpq may repeat
+ * connection parameters). Short passwords are left alone: blanking every
+ * "ab" would wreck the message and protect nothing. */
+static void scrub(const tide_conn *c, tide_error *err)
+{
+    if (!err || !c->password || strlen(c->password) < 4)
+        return;
+    const char *m = tide_error_message(err);
+    if (!strstr(m, c->password))
+        return;
+    tutil_buf b;
+    tutil_buf_init(&b);
+    size_t pl = strlen(c->password);
+    for (const char *p = m; *p;) {
+        const char *hit = strstr(p, c->password);
+        if (!hit) {
+            tutil_buf_adds(&b, p);
+            break;
+        }
+        tutil_buf_add(&b, p, (size_t)(hit - p));
+        tutil_buf_adds(&b, "********");
+        p = hit + pl;
+    }
+    tide_code code = tide_error_code(err);
+    tutil_error_set(err, code, tutil_buf_str(&b));
+    tutil_buf_free(&b);
+}
+
+static void free_params(tide_conn *c)
+{
+    if (c->keywords) {
+        for (int i = 0; c->keywords[i]; i++) {
+            tutil_strfree(c->keywords[i]);
+            tutil_strfree(c->values[i]);
+        }
+    }
+    tutil_free(c->keywords, 0);
+    tutil_free(c->values, 0);
+    c->keywords = c->values = NULL;
+}
+
+static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(o->conninfo ? o->conninfo : "", &perr);
+    if (!opts) {
+        set_conninfo_error(err, perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return TIDE_ERROR;
+    }
+    int n = 0;
+    for (PQconninfoOption *p = opts; p->keyword; p++)
+        n++;
+    /* every option, plus the ones tide may add */
+    c->keywords = tutil_calloc((size_t)n + 8, sizeof(char *));
+    c->values = tutil_calloc((size_t)n + 8, sizeof(char *));
+    if (!c->keywords || !c->values)
+        goto oom;
+
+    const char *user = NULL, *host = NULL, *port = NULL, *dbname = NULL, *options = NULL, *appname = NULL;
+    int k = 0;
+    for (PQconninfoOption *p = opts; p->keyword; p++) {
+        if (!p->val)
+            continue;
+        const char *kw = p->keyword;
+        if (!strcmp(kw, "options")) { options = p->val; continue; }
+        if (!strcmp(kw, "client_encoding") || !strcmp(kw, "connect_timeout"))
+            continue; /* tide sets these */
+        if (!strcmp(kw, "application_name")) appname = p->val;
+        if (!strcmp(kw, "user")) user = p->val;
+        if (!strcmp(kw, "host")) host = p->val;
+        if (!strcmp(kw, "hostaddr") && !host) host = p->val;
+        if (!strcmp(kw, "port")) port = p->val;
+        if (!strcmp(kw, "dbname")) dbname = p->val;
+        if (!strcmp(kw, "password")) {
+            c->password = tutil_strdup(p->val);
+            if (!c->password)
+                goto oom;
+        }
+        c->keywords[k] = tutil_strdup(kw);
+        c->values[k] = tutil_strdup(p->val);
+        if (!c->keywords[k] || !c->values[k])
+            goto oom;
+        k++;
+    }
+    tutil_buf ob;
+    tutil_buf_init(&ob);
+    if (options && *options) {
+        tutil_buf_adds(&ob, options);
+        tutil_buf_addc(&ob, ' ');
+    }
+    tutil_buf_adds(&ob, tide_session_options);
+    if (o->statement_timeout_ms > 0)
+        tutil_buf_addf(&ob, " -c statement_timeout=%d", o->statement_timeout_ms);
+    char seconds[16];
+    /* libpq's connect_timeout only governs its blocking calls; the real
+     * deadline is ours (deadline_ms), this keeps DNS/TCP from hanging past it. */
+    snprintf(seconds, sizeof seconds, "%d", o->connect_timeout_ms > 0 ? (o->connect_timeout_ms + 999) / 1000 : 0);
+    const char *extra[][2] = {
+        {"options", tutil_buf_str(&ob)},
+        {"client_encoding", "UTF8"},
+        {"connect_timeout", seconds},
+        {"application_name", appname ? NULL : (o->application_name ? o->application_name : "tide")},
+    };
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+        if (!extra[i][1])
+            continue;
+        c->keywords[k] = tutil_strdup(extra[i][0]);
+        c->values[k] = tutil_strdup(extra[i][1]);
+        if (!c->keywords[k] || !c->values[k]) {
+            tutil_buf_free(&ob);
+            goto oom;
+        }
+        k++;
+    }
+    int broken = ob.broken;
+    tutil_buf_free(&ob);
+    if (broken)
+        goto oom;
+
+    tutil_buf d;
+    tutil_buf_init(&d);
+    tutil_buf_addf(&d, "postgresql://%s@%s", user ? user : "", host ? host : "localhost");
+    if (port)
+        tutil_buf_addf(&d, ":%s", port);
+    tutil_buf_addf(&d, "/%s", dbname ? dbname : (user ? user : ""));
+    c->describe = d.broken ? NULL : tutil_strdup(tutil_buf_str(&d));
+    tutil_buf_free(&d);
+    if (!c->describe)
+        goto oom;
+    PQconninfoFree(opts);
+    return TIDE_OK;
+oom:
+    PQconninfoFree(opts);
+    tutil_error_oom(err);
+    return TIDE_ERROR;
+}
+
+tide_conn *tide_conn_new(const tide_conn_options *o, tide_error *err)
+{
+    tide_conn_options defaults;
+    if (!o) {
+        tide_conn_options_init(&defaults);
+        o = &defaults;
+    }
+    tide_conn *c = tutil_calloc(1, sizeof *c);
+    if (!c) {
+        tutil_error_oom(err);
+        return NULL;
+    }
+    tutil_buf_init(&c->saved_text);
+    tutil_buf_init(&c->enc);
+    c->connect_timeout_ms = o->connect_timeout_ms;
+    /* at least the statement in flight */
+    c->stmt_cache_size = o->stmt_cache_size < 1 ? 1 : o->stmt_cache_size;
+    if (build_params(c, o, err) != TIDE_OK) {
+        tide_conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void stmt_free(tpg_stmt *s)
+{
+    if (!s)
+        return;
+    tutil_free(s->sql, s->len + 1);
+    tutil_free(s->types, (size_t)s->nparams * sizeof(Oid));
+    tutil_free(s, sizeof *s);
+}
+
+static void clear_query(tide_conn *c)
+{
+    PQclear(c->last);
+    PQclear(c->errres);
+    c->last = c->errres = NULL;
+    tide_result_free(c->result);
+    c->result = NULL;
+}
+
+void tpg_conn_clear_cache(tide_conn *c)
+{
+    tpg_stmt *s = c->lru_head;
+    while (s) {
+        tpg_stmt *n = s->next;
+        stmt_free(s);
+        s = n;
+    }
+    c->lru_head = c->lru_tail = NULL;
+    if (c->buckets)
+        memset(c->buckets, 0, c->nbuckets * sizeof *c->buckets);
+    c->ncached = 0;
+    for (int i = 0; i < c->npending; i++)
+        tutil_strfree(c->pending_dealloc[i]);
+    c->npending = 0;
+    c->cur = NULL;
+}
+
+void tide_conn_free(tide_conn *c)
+{
+    if (!c)
+        return;
+    if (c->pg)
+        PQfinish(c->pg);
+    clear_query(c);
+    tpg_conn_clear_cache(c);
+    tutil_free(c->buckets, c->nbuckets * sizeof *c->buckets);
+    tutil_free(c->pending_dealloc, (size_t)c->pending_cap * sizeof(char *));
+    tutil_free(c->saved, (size_t)c->saved_cap * sizeof(tide_value));
+    tutil_buf_free(&c->saved_text);
+    tutil_buf_free(&c->enc);
+    tutil_free(c->pvals, 0);
+    tutil_free(c->plens, 0);
+    tutil_free(c->pfmts, 0);
+    tutil_free(c->poffs, 0);
+    free_params(c);
+    tutil_strfree(c->describe);
+    if (c->password) {
+        memset(c->password, 0, strlen(c->password));
+        tutil_strfree(c->password);
+    }
+    tutil_free(c, sizeof *c);
+}
+
+/* ---- connecting ------------------------------------------------------------ */
+
+static int fail_broken(tide_conn *c, tide_error *err, const PGresult *r)
+{
+    tpg_error_from_result(err, r, c->pg);
+    c->broken = 1;
+    c->state = TPG_IDLE;
+    c->wants = TIDE_WANT_NOTHING;
+    scrub(c, err);
+    return TIDE_ERROR;
+}
+
+int tide_conn_connect_start(tide_conn *c, tide_error *err)
+{
+    if (!c || c->state != TPG_IDLE) {
+        tutil_error_set(err, TIDE_E_MISUSE, "connect_start: connection is busy");
+        return TIDE_MISUSE;
+    }
+    if (c->pg) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    tpg_conn_clear_cache(c);
+    c->broken = 0;
+    c->effects = 0;
+    c->pg = PQconnectStartParams((const char *const *)c->keywords, (const char *const *)c->values, 0);
+    if (!c->pg) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        return fail_broken(c, err, NULL);
+    c->state = TPG_CONNECTING;
+    c->wants = TIDE_WANT_WRITE;
+    c->deadline_ms = c->connect_timeout_ms > 0 ? tpg_now_ms() + c->connect_timeout_ms : 0;
+    c->created_ms = tpg_now_ms();
+    return TIDE_PENDING;
+}
+
+static int check_session(tide_conn *c, tide_error *err)
+{
+    const char *scs = PQparameterStatus(c->pg, "standard_conforming_strings");
+    const char *enc = PQparameterStatus(c->pg, "client_encoding");
+    if (!scs || strcmp(scs, "on") != 0 || !enc || strcmp(enc, "UTF8") != 0) {
+        tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE,
+                         "server session refused: tide needs standard_conforming_strings=on and client_encoding=UTF8 "
+                         "(got %s, %s)", scs ? scs : "?", enc ? enc : "?");
+        c->broken = 1;
+        c->state = TPG_IDLE;
+        return TIDE_ERROR;
+    }
+    if (PQsetnonblocking(c->pg, 1) != 0)
+        return fail_broken(c, err, NULL);
+    c->state = TPG_IDLE;
+    c->wants = TIDE_WANT_NOTHING;
+    return TIDE_OK;
+}
+
+static int step_connect(tide_conn *c, tide_error *err)
+{
+    switch (PQconnectPoll(c->pg)) {
+    case PGRES_POLLING_READING:
+        c->wants = TIDE_WANT_READ;
+        return TIDE_PENDING;
+    case PGRES_POLLING_WRITING:
+        c->wants = TIDE_WANT_WRITE;
+        return TIDE_PENDING;
+    case PGRES_POLLING_OK:
+        return check_session(c, err);
+    default:
+        return fail_broken(c, err, NULL);
+    }
+}
+
+/* ---- the statement cache --------------------------------------------------- */
+
+static uint64_t hash_sql(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void lru_unlink(tide_conn *c, tpg_stmt *s)
+{
+    if (s->prev) s->prev->next = s->next; else c->lru_head = s->next;
+    if (s->next) s->next->prev = s->prev; else c->lru_tail = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void lru_push_front(tide_conn *c, tpg_stmt *s)
+{
+    s->prev = NULL;
+    s->next = c->lru_head;
+    if (c->lru_head) c->lru_head->prev = s; else c->lru_tail = s;
+    c->lru_head = s;
+}
+
+static tpg_stmt *cache_find(tide_conn *c, const char *sql, size_t len, uint64_t h)
+{
+    if (!c->nbuckets)
+        return NULL;
+    for (tpg_stmt *s = c->buckets[h & (c->nbuckets - 1)]; s; s = s->hnext)
+        if (s->hash == h && s->len == len && memcmp(s->sql, sql, len) == 0)
+            return s;
+    return NULL;
+}
+
+static int push_pending(tide_conn *c, const char *name)
+{
+    if (c->npending == c->pending_cap) {
+        int cap = c->pending_cap ? c->pending_cap * 2 : 8;
+        char **p = tutil_realloc(c->pending_dealloc, (size_t)c->pending_cap * sizeof(char *),
+                                 (size_t)cap * sizeof(char *));
+        if (!p)
+            return TIDE_ERROR;
+        c->pending_dealloc = p;
+        c->pending_cap = cap;
+    }
+    char *copy = tutil_strdup(name);
+    if (!copy)
+        return TIDE_ERROR;
+    c->pending_dealloc[c->npending++] = copy;
+    return TIDE_OK;
+}
+
+/* Drops s from the cache; its server-side statement is deallocated before the
+ * next prepare. */
+static int cache_remove(tide_conn *c, tpg_stmt *s, int on_server)
+{
+    tpg_stmt **pp = &c->buckets[s->hash & (c->nbuckets - 1)];
+    while (*pp != s)
+        pp = &(*pp)->hnext;
+    *pp = s->hnext;
+    lru_unlink(c, s);
+    c->ncached--;
+    if (c->cur == s)
+        c->cur = NULL;
+    int rc = on_server && s->ready ? push_pending(c, s->name) : TIDE_OK;
+    stmt_free(s);
+    return rc;
+}
+
+static tpg_stmt *cache_add(tide_conn *c, const char *sql, size_t len, uint64_t h, tide_error *err)
+{
+    if (!c->buckets) {
+        unsigned n = 16;
+        while (n < (unsigned)c->stmt_cache_size * 2u && n < (1u << 20))
+            n <<= 1;
+        c->buckets = tutil_calloc(n, sizeof *c->buckets);
+        if (!c->buckets) {
+            tutil_error_oom(err);
+            return NULL;
+        }
+        c->nbuckets = n;
+    }
+    while (c->ncached >= c->stmt_cache_size && c->lru_tail) {
+        if (cache_remove(c, c->lru_tail, 1) != TIDE_OK)
+            c->effects |= TPG_FX_PREPARE; /* lost its name: DEALLOCATE ALL at release */
+    }
+    tpg_stmt *s = tutil_calloc(1, sizeof *s);
+    char *copy = s ? tutil_malloc(len + 1) : NULL;
+    if (!s || !copy) {
+        tutil_free(s, sizeof *s);
+        tutil_error_oom(err);
+        return NULL;
+    }
+    memcpy(copy, sql, len);
+    copy[len] = '\0';
+    s->sql = copy;
+    s->len = len;
+    s->hash = h;
+    s->effects = tpg_session_effects(sql, len);
+    snprintf(s->name, sizeof s->name, "tide_%u", ++c->next_id);
+    unsigned b = (unsigned)(h & (c->nbuckets - 1));
+    s->hnext = c->buckets[b];
+    c->buckets[b] = s;
+    lru_push_front(c, s);
+    c->ncached++;
+    return s;
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+static int grow_param_arrays(tide_conn *c, int n, tide_error *err)
+{
+    if (n <= c->pcap)
+        return TIDE_OK;
+    int cap = c->pcap ? c->pcap : 8;
+    while (cap < n)
+        cap *= 2;
+    const char **v = tutil_realloc(c->pvals, 0, (size_t)cap * sizeof *v);
+    if (v) c->pvals = v;
+    int *l = v ? tutil_realloc(c->plens, 0, (size_t)cap * sizeof *l) : NULL;
+    if (l) c->plens = l;
+    int *f = l ? tutil_realloc(c->pfmts, 0, (size_t)cap * sizeof *f) : NULL;
+    if (f) c->pfmts = f;
+    size_t *o = f ? tutil_realloc(c->poffs, 0, (size_t)cap * sizeof *o) : NULL;
+    if (!o) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    c->poffs = o;
+    c->pcap = cap;
+    return TIDE_OK;
+}
+
+/* Encodes params for statement s into c->enc and the pvals/plens/pfmts arrays. */
+static int encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *params, int n, tide_error *err)
+{
+    if (n != s->nparams) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT,
+                         "the statement takes %d parameter%s, %d given", s->nparams, s->nparams == 1 ? "" : "s", n);
+        return TIDE_ERROR;
+    }
+    if (grow_param_arrays(c, n, err) != TIDE_OK)
+        return TIDE_ERROR;
+    tutil_buf_reset(&c->enc);
+    for (int i = 0; i < n; i++) {
+        c->pfmts[i] = 0;
+        if (params[i].kind == TIDE_KIND_NULL) {
+            c->poffs[i] = (size_t)-1;
+            continue;
+        }
+        c->poffs[i] = c->enc.len;
+        if (tpg_encode_param(&params[i], s->types[i], &c->enc, &c->pfmts[i], err) != TIDE_OK) {
+            if (tide_error_code(err) == TIDE_E_INVALID_ARGUMENT) {
+                char msg[600];
+                snprintf(msg, sizeof msg, "parameter $%d: %s", i + 1, tide_error_message(err));
+                tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, msg);
+            }
+            return TIDE_ERROR;
+        }
+        c->plens[i] = (int)(c->enc.len - c->poffs[i]);
+        tutil_buf_addc(&c->enc, '\0'); /* text values are read as C strings */
+    }
+    if (c->enc.broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    for (int i = 0; i < n; i++)
+        c->pvals[i] = c->poffs[i] == (size_t)-1 ? NULL : c->enc.data + c->poffs[i];
+    return TIDE_OK;
+}
+
+/* Keeps a copy of the parameters while the statement is being prepared. */
+static int save_params(tide_conn *c, const tide_value *params, int n, tide_error *err)
+{
+    if (n > c->saved_cap) {
+        tide_value *v = tutil_realloc(c->saved, (size_t)c->saved_cap * sizeof *v, (size_t)n * sizeof *v);
+        if (!v) {
+            tutil_error_oom(err);
+            return TIDE_ERROR;
+        }
+        c->saved = v;
+        c->saved_cap = n;
+    }
+    tutil_buf_reset(&c->saved_text);
+    for (int i = 0; i < n; i++) {
+        c->saved[i] = params[i];
+        tide_kind k = params[i].kind;
+        if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC)
+            tutil_buf_add(&c->saved_text, params[i].as.s.ptr, params[i].as.s.len);
+    }
+    if (c->saved_text.broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        tide_kind k = c->saved[i].kind;
+        if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC) {
+            c->saved[i].as.s.ptr = c->saved_text.data ? c->saved_text.data + off : "";
+            off += c->saved[i].as.s.len;
+        }
+    }
+    c->nparams = n;
+    return TIDE_OK;
+}
+
+static int sent(tide_conn *c, int ok, tide_error *err)
+{
+    if (!ok)
+        return fail_broken(c, err, NULL);
+    int f = PQflush(c->pg);
+    if (f < 0)
+        return fail_broken(c, err, NULL);
+    c->wants = f ? TIDE_WANT_WRITE : TIDE_WANT_READ;
+    return TIDE_PENDING;
+}
+
+static int send_exec(tide_conn *c, tide_error *err)
+{
+    c->state = TPG_EXEC;
+    int ok = PQsendQueryPrepared(c->pg, c->cur->name, c->nparams, c->pvals, c->plens, c->pfmts, 0);
+    return sent(c, ok, err);
+}
+
+static int send_prepare(tide_conn *c, tide_error *err)
+{
+    if (c->npending) {
+        char q[64];
+        snprintf(q, sizeof q, "DEALLOCATE %s", c->pending_dealloc[c->npending - 1]);
+        c->state = TPG_DEALLOC;
+        return sent(c, PQsendQuery(c->pg, q), err);
+    }
+    tpg_stmt *s = c->cur;
+    /* declared types: those learnt before (a re-prepare), else the caller's */
+    size_t tsize = (size_t)(c->nparams ? c->nparams : 1) * sizeof(Oid);
+    Oid *types = tutil_malloc(tsize);
+    if (!types) {
+        c->state = TPG_IDLE;
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    for (int i = 0; i < c->nparams; i++)
+        types[i] = s->types && i < s->nparams ? s->types[i] : c->saved[i].type;
+    c->state = TPG_PREPARE;
+    int ok = PQsendPrepare(c->pg, s->name, s->sql, c->nparams, types);
+    tutil_free(types, tsize);
+    return sent(c, ok, err);
+}
+
+int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide_value *params, int flags,
+                          tide_error *err)
+{
+    if (!c || !sql || nparams < 0 || (nparams > 0 && !params)) {
+        tutil_error_set(err, TIDE_E_MISUSE, "query_start: bad arguments");
+        return TIDE_MISUSE;
+    }
+    if (c->state != TPG_IDLE && c->state != TPG_DONE) {
+        tutil_error_set(err, TIDE_E_MISUSE, "query_start: another operation is in progress on this connection");
+        return TIDE_MISUSE;
+    }
+    if (!c->pg || c->broken || PQstatus(c->pg) != CONNECTION_OK) {
+        c->broken = 1;
+        tutil_error_set(err, TIDE_E_CONNECTION_FAILURE, "the connection is closed");
+        return TIDE_ERROR;
+    }
+    if (nparams > 65535) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "%d parameters: PostgreSQL takes at most 65535", nparams);
+        return TIDE_ERROR;
+    }
+    clear_query(c);
+    c->flags = flags;
+    c->retried = 0;
+    c->nparams = nparams;
+    size_t len = strlen(sql);
+
+    if (nparams == 0 && !(flags & TIDE_QUERY_PREPARE)) {
+        c->effects |= tpg_session_effects(sql, len);
+        c->cur = NULL;
+        c->state = TPG_SIMPLE;
+        return sent(c, PQsendQuery(c->pg, sql), err);
+    }
+    uint64_t h = hash_sql(sql, len);
+    tpg_stmt *s = cache_find(c, sql, len, h);
+    if (s && s->ready) {
+        if (s != c->lru_head) {
+            lru_unlink(c, s);
+            lru_push_front(c, s);
+        }
+        c->cur = s;
+        c->effects |= s->effects;
+        if (encode_params(c, s, params, nparams, err) != TIDE_OK)
+            return TIDE_ERROR;
+        return send_exec(c, err);
+    }
+    if (!s && !(s = cache_add(c, sql, len, h, err)))
+        return TIDE_ERROR;
+    c->cur = s;
+    c->effects |= s->effects;
+    if (save_params(c, params, nparams, err) != TIDE_OK)
+        return TIDE_ERROR;
+    return send_prepare(c, err);
+}
+
+/* Reads every result of the command in flight. TIDE_OK once all are in
+ * (c->last / c->errres set), TIDE_PENDING while more are coming. */
+static int drain(tide_conn *c, tide_error *err)
+{
+    if (c->wants == TIDE_WANT_WRITE) {
+        int f = PQflush(c->pg);
+        if (f < 0)
+            return fail_broken(c, err, NULL);
+        if (f > 0)
+            return TIDE_PENDING;
+        c->wants = TIDE_WANT_READ;
+    }
+    if (!PQconsumeInput(c->pg))
+        return fail_broken(c, err, NULL);
+    for (;;) {
+        if (PQisBusy(c->pg)) {
+            c->wants = TIDE_WANT_READ;
+            return TIDE_PENDING;
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r)
+            return TIDE_OK;
+        switch (PQresultStatus(r)) {
+        case PGRES_FATAL_ERROR:
+        case PGRES_NONFATAL_ERROR:
+        case PGRES_BAD_RESPONSE:
+            if (!c->errres)
+                c->errres = r;
+            else
+                PQclear(r);
+            break;
+        case PGRES_COPY_IN:
+        case PGRES_COPY_OUT:
+        case PGRES_COPY_BOTH:
+            /* COPY goes through its own API; refuse it here and drop the link
+             * rather than leave the protocol in the middle of a copy. */
+            PQclear(r);
+            tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "COPY is not supported by query()");
+            c->broken = 1;
+            c->state = TPG_IDLE;
+            return TIDE_ERROR;
+        default:
+            PQclear(c->last);
+            c->last = r;
+        }
+    }
+}
+
+static int finish_error(tide_conn *c, tide_error *err)
+{
+    tpg_error_from_result(err, c->errres, c->pg);
+    scrub(c, err);
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        c->broken = 1;
+    PQclear(c->errres);
+    c->errres = NULL;
+    PQclear(c->last);
+    c->last = NULL;
+    c->state = TPG_IDLE;
+    c->wants = TIDE_WANT_NOTHING;
+    return TIDE_ERROR;
+}
+
+static int step_query(tide_conn *c, tide_error *err)
+{
+    for (;;) {
+        int rc = drain(c, err);
+        if (rc != TIDE_OK)
+            return rc;
+        switch (c->state) {
+        case TPG_DEALLOC:
+            /* an error here only means the statement was already gone */
+            PQclear(c->errres);
+            PQclear(c->last);
+            c->errres = c->last = NULL;
+            tutil_strfree(c->pending_dealloc[--c->npending]);
+            if (c->pg && PQstatus(c->pg) == CONNECTION_BAD)
+                return fail_broken(c, err, NULL);
+            rc = send_prepare(c, err);
+            break;
+        case TPG_PREPARE:
+            if (c->errres) {
+                tpg_stmt *s = c->cur;
+                int e = finish_error(c, err);
+                cache_remove(c, s, 0);
+                return e;
+            }
+            PQclear(c->last);
+            c->last = NULL;
+            c->state = TPG_DESCRIBE;
+            rc = sent(c, PQsendDescribePrepared(c->pg, c->cur->name), err);
+            break;
+        case TPG_DESCRIBE: {
+            if (c->errres)
+                return finish_error(c, err);
+            tpg_stmt *s = c->cur;
+            int n = PQnparams(c->last);
+            tutil_free(s->types, (size_t)s->nparams * sizeof(Oid));
+            s->types = tutil_malloc((size_t)(n ? n : 1) * sizeof(Oid));
+            if (!s->types) {
+                s->nparams = 0;
+                PQclear(c->last);
+                c->last = NULL;
+                cache_remove(c, s, 1);
+                c->state = TPG_IDLE;
+                tutil_error_oom(err);
+                return TIDE_ERROR;
+            }
+            s->nparams = n;
+            for (int i = 0; i < n; i++)
+                s->types[i] = PQparamtype(c->last, i);
+            s->ready = 1;
+            PQclear(c->last);
+            c->last = NULL;
+            if (!c->retried && encode_params(c, s, c->saved, c->nparams, err) != TIDE_OK) {
+                c->state = TPG_IDLE;
+                return TIDE_ERROR;
+            }
+            rc = send_exec(c, err);
+            break;
+        }
+        case TPG_EXEC:
+            if (c->errres) {
+                const char *st = PQresultErrorField(c->errres, PG_DIAG_SQLSTATE);
+                /* "cached plan must not change result type": the schema moved
+                 * under the prepared statement. Outside a transaction nothing
+                 * ran, so prepare it again (with the same parameter types, so
+                 * the encoded values still fit) and run it once more. */
+                if (st && !strcmp(st, "0A000") && !c->retried && c->cur &&
+                    PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
+                    c->retried = 1;
+                    PQclear(c->errres);
+                    c->errres = NULL;
+                    c->cur->ready = 0;
+                    if (push_pending(c, c->cur->name) != TIDE_OK) {
+                        c->state = TPG_IDLE;
+                        tutil_error_oom(err);
+                        return TIDE_ERROR;
+                    }
+                    rc = send_prepare(c, err);
+                    break;
+                }
+                if (st && !strcmp(st, "0A000") && c->cur) {
+                    tpg_stmt *s = c->cur;
+                    int e = finish_error(c, err);
+                    cache_remove(c, s, 1);
+                    return e;
+                }
+                return finish_error(c, err);
+            }
+            /* fallthrough */
+        case TPG_SIMPLE:
+            if (c->errres)
+                return finish_error(c, err);
+            if (!c->last) {
+                tutil_error_set(err, TIDE_E_DATABASE, "the server returned no result");
+                c->state = TPG_IDLE;
+                return TIDE_ERROR;
+            }
+            c->result = tpg_result_wrap(c->last, err);
+            c->last = NULL;
+            c->state = TPG_DONE;
+            c->wants = TIDE_WANT_NOTHING;
+            return c->result ? TIDE_OK : TIDE_ERROR;
+        default:
+            tutil_error_set(err, TIDE_E_MISUSE, "step: nothing in progress");
+            return TIDE_MISUSE;
+        }
+        if (rc != TIDE_PENDING)
+            return rc;
+        /* A command was sent: its reply may already be readable, but going
+         * round the loop costs a read that would block; let the caller wait. */
+        return TIDE_PENDING;
+    }
+}
+
+int tide_conn_step(tide_conn *c, tide_error *err)
+{
+    if (!c) {
+        tutil_error_set(err, TIDE_E_MISUSE, "step: no connection");
+        return TIDE_MISUSE;
+    }
+    switch (c->state) {
+    case TPG_CONNECTING: {
+        int rc = step_connect(c, err);
+        if (rc == TIDE_PENDING && c->deadline_ms && tpg_now_ms() >= c->deadline_ms) {
+            tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE, "could not connect to %s within %d ms", c->describe,
+                             c->connect_timeout_ms);
+            PQfinish(c->pg);
+            c->pg = NULL;
+            c->broken = 1;
+            c->state = TPG_IDLE;
+            return TIDE_ERROR;
+        }
+        return rc;
+    }
+    case TPG_IDLE:
+    case TPG_DONE:
+        return TIDE_OK;
+    default:
+        return step_query(c, err);
+    }
+}
+
+int tide_conn_socket(const tide_conn *c)
+{
+    return c && c->pg ? PQsocket(c->pg) : -1;
+}
+
+int tide_conn_wants(const tide_conn *c)
+{
+    return c ? c->wants : TIDE_WANT_NOTHING;
+}
+
+tide_result *tide_conn_take_result(tide_conn *c)
+{
+    if (!c || !c->result)
+        return NULL;
+    tide_result *r = c->result;
+    c->result = NULL;
+    c->state = TPG_IDLE;
+    return r;
+}
+
+int tide_conn_cancel(tide_conn *c, tide_error *err)
+{
+    if (!c || !c->pg)
+        return TIDE_OK;
+    PGcancel *cn = PQgetCancel(c->pg);
+    if (!cn) {
+        tutil_error_set(err, TIDE_E_CONNECTION_FAILURE, "cannot cancel: not connected");
+        return TIDE_ERROR;
+    }
+    char buf[256];
+    int ok = PQcancel(cn, buf, sizeof buf);
+    PQfreeCancel(cn);
+    if (!ok) {
+        tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE, "cancel failed: %s", buf);
+        return TIDE_ERROR;
+    }
+    return TIDE_OK;
+}
+
+/* ---- blocking forms -------------------------------------------------------- */
+
+int tide_conn_wait(tide_conn *c, int timeout_ms, tide_error *err)
+{
+    int64_t deadline = timeout_ms >= 0 ? tpg_now_ms() + timeout_ms : -1;
+    int canceled = 0;
+    for (;;) {
+        int rc = tide_conn_step(c, err);
+        if (rc != TIDE_PENDING)
+            return rc;
+        int wait = -1;
+        int64_t now = tpg_now_ms();
+        if (c->state == TPG_CONNECTING && c->deadline_ms)
+            wait = (int)(c->deadline_ms > now ? c->deadline_ms - now : 0);
+        if (deadline >= 0 && !canceled) {
+            int left = (int)(deadline > now ? deadline - now : 0);
+            if (left == 0) {
+                if (c->state == TPG_CONNECTING) {
+                    c->deadline_ms = now; /* the next step reports the timeout */
+                    continue;
+                }
+                /* the server answers the cancel with query_canceled */
+                tide_conn_cancel(c, NULL);
+                canceled = 1;
+                continue;
+            }
+            wait = wait < 0 || left < wait ? left : wait;
+        }
+        struct pollfd p = {.fd = tide_conn_socket(c), .events = 0};
+        if (p.fd < 0)
+            continue; /* the next step reports it */
+        if (c->wants & TIDE_WANT_READ)
+            p.events |= POLLIN;
+        if (c->wants & TIDE_WANT_WRITE)
+            p.events |= POLLOUT;
+        if (poll(&p, 1, wait) < 0 && errno != EINTR) {
+            tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE, "poll: %s", strerror(errno));
+            return TIDE_ERROR;
+        }
+    }
+}
+
+int tide_conn_connect(tide_conn *c, tide_error *err)
+{
+    int rc = tide_conn_connect_start(c, err);
+    if (rc != TIDE_PENDING)
+        return rc;
+    return tide_conn_wait(c, -1, err);
+}
+
+int tide_conn_query(tide_conn *c, const char *sql, int nparams, const tide_value *params, int flags,
+                    tide_result **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    int rc = tide_conn_query_start(c, sql, nparams, params, flags, err);
+    if (rc == TIDE_PENDING)
+        rc = tide_conn_wait(c, -1, err);
+    if (rc != TIDE_OK)
+        return rc;
+    tide_result *r = tide_conn_take_result(c);
+    if (out)
+        *out = r;
+    else
+        tide_result_free(r);
+    return TIDE_OK;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+tide_tx_status tide_conn_tx_status(const tide_conn *c)
+{
+    if (!c || !c->pg || c->broken)
+        return TIDE_TX_UNKNOWN;
+    switch (PQtransactionStatus(c->pg)) {
+    case PQTRANS_IDLE: return TIDE_TX_IDLE;
+    case PQTRANS_ACTIVE: return TIDE_TX_ACTIVE;
+    case PQTRANS_INTRANS: return TIDE_TX_INTRANS;
+    case PQTRANS_INERROR: return TIDE_TX_INERROR;
+    default: return TIDE_TX_UNKNOWN;
+    }
+}
+
+int tide_conn_is_broken(const tide_conn *c)
+{
+    return !c || !c->pg || c->broken || PQstatus(c->pg) != CONNECTION_OK;
+}
+
+int tide_conn_backend_pid(const tide_conn *c)
+{
+    return c && c->pg ? PQbackendPID(c->pg) : 0;
+}
+
+int tide_conn_cached_statements(const tide_conn *c)
+{
+    return c ? c->ncached : 0;
+}
+
+const char *tide_conn_describe(const tide_conn *c)
+{
+    return c && c->describe ? c->describe : "postgresql://";
+}
+
+/* ---- helpers for the pool -------------------------------------------------- */
+
+static int run_simple(tide_conn *c, const char *sql, int timeout_ms, tide_error *err)
+{
+    int rc = tide_conn_query_start(c, sql, 0, NULL, 0, err);
+    if (rc == TIDE_PENDING)
+        rc = tide_conn_wait(c, timeout_ms, err);
+    tide_result_free(tide_conn_take_result(c));
+    return rc;
+}
+
+int tpg_conn_rollback(tide_conn *c, tide_error *err)
+{
+    return run_simple(c, "ROLLBACK", 5000, err);
+}
+
+int tpg_conn_ping(tide_conn *c, int timeout_ms, tide_error *err)
+{
+    return run_simple(c, "", timeout_ms, err);
+}
+
+int tpg_conn_reset_session(tide_conn *c, tide_error *err)
+{
+    unsigned fx = c->effects;
+    if (!fx)
+        return TIDE_OK;
+    /* DISCARD ALL without DEALLOCATE ALL, so tide's statement cache survives
+     * unless the user prepared statements of their own. */
+    const char *reset =
+        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+        "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+    int rc = run_simple(c, reset, 5000, err);
+    if (rc == TIDE_OK && (fx & TPG_FX_PREPARE)) {
+        rc = run_simple(c, "DEALLOCATE ALL", 5000, err);
+        tpg_conn_clear_cache(c);
+    }
+    if (rc == TIDE_OK)
+        c->effects = 0;
+    return rc;
+}
+
+int tpg_conn_check_idle(tide_conn *c)
+{
+    if (tide_conn_is_broken(c))
+        return -1;
+    struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+    int n = poll(&p, 1, 0);
+    if (n == 0)
+        return 0;
+    /* Something arrived while idle: usually a FATAL before the server closed
+     * the connection (pg_terminate_backend, shutdown). */
+    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
+        return -1;
+    PGresult *r;
+    while (!PQisBusy(c->pg) && (r = PQgetResult(c->pg)) != NULL)
+        PQclear(r);
+    return PQstatus(c->pg) == CONNECTION_OK ? 0 : -1;
+}

@@ -1,0 +1,478 @@
+/* A thread-safe pool of connections.
+ *
+ * One mutex guards the lists and counters; network work (connecting, pinging,
+ * rolling back, resetting) happens outside it, on a connection that no other
+ * thread can see at that moment. Waiters queue in arrival order, and a
+ * released connection (or a freed slot) is handed straight to the first of
+ * them, so a newcomer cannot overtake someone already waiting. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include "pg.h"
+
+typedef struct waiter {
+    pthread_cond_t cond;
+    tide_conn *conn;   /* handed over by release */
+    int slot;          /* or: a slot to open a new connection in */
+    struct waiter *next;
+} waiter;
+
+struct tide_pool {
+    pthread_mutex_t mu;
+    tide_pool_options o;
+    char *conninfo, *appname;
+    tide_conn_options co;
+    char *describe;
+    tide_conn *idle;          /* most recently released first */
+    int open, nidle, in_use, nwaiting;
+    int opened, closed;
+    waiter *wait_head, *wait_tail;
+    int closing;
+    int refs;                 /* 1 for the owner + 1 per checked-out connection */
+};
+
+void tide_pool_options_init(tide_pool_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->min_size = 1;
+    o->max_size = 10;
+    o->acquire_timeout_ms = 30000;
+    o->idle_timeout_ms = 600000;
+    o->max_lifetime_ms = 1800000;
+    o->ping_idle_ms = 5000;
+    o->connect_timeout_ms = 10000;
+    o->stmt_cache_size = 256;
+}
+
+static void pool_destroy(tide_pool *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    tutil_strfree(p->conninfo);
+    tutil_strfree(p->appname);
+    tutil_strfree(p->describe);
+    tutil_free(p, sizeof *p);
+}
+
+/* Drops one reference; the last one frees the pool. Called unlocked. */
+static void pool_unref(tide_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int last = --p->refs == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (last)
+        pool_destroy(p);
+}
+
+static int expired(const tide_pool *p, const tide_conn *c, int64_t now)
+{
+    return p->o.max_lifetime_ms > 0 && now - c->created_ms >= p->o.max_lifetime_ms;
+}
+
+/* Takes idle connections that have outlived their welcome off the list
+ * (locked); the caller closes them unlocked. */
+static tide_conn *reap_locked(tide_pool *p, int64_t now)
+{
+    tide_conn *dead = NULL;
+    tide_conn **pp = &p->idle;
+    while (*pp) {
+        tide_conn *c = *pp;
+        int idle_too_long = p->o.idle_timeout_ms > 0 && now - c->idle_since_ms >= p->o.idle_timeout_ms &&
+                            p->open > p->o.min_size;
+        if (idle_too_long || expired(p, c, now) || p->closing) {
+            *pp = c->pool_next;
+            c->pool_next = dead;
+            dead = c;
+            p->nidle--;
+            p->open--;
+            p->closed++;
+        } else {
+            pp = &c->pool_next;
+        }
+    }
+    return dead;
+}
+
+static void close_list(tide_conn *c)
+{
+    while (c) {
+        tide_conn *n = c->pool_next;
+        tide_conn_free(c);
+        c = n;
+    }
+}
+
+static tide_conn *new_conn(tide_pool *p, tide_error *err)
+{
+    tide_conn *c = tide_conn_new(&p->co, err);
+    if (!c)
+        return NULL;
+    if (tide_conn_connect(c, err) != TIDE_OK) {
+        tide_conn_free(c);
+        return NULL;
+    }
+    c->pool = p;
+    return c;
+}
+
+tide_pool *tide_pool_new(const tide_pool_options *opts, tide_error *err)
+{
+    tide_pool_options defaults;
+    if (!opts) {
+        tide_pool_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->max_size < 1 || opts->min_size < 0 || opts->min_size > opts->max_size) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "pool size: need 0 <= min (%d) <= max (%d) and max >= 1",
+                         opts->min_size, opts->max_size);
+        return NULL;
+    }
+    tide_pool *p = tutil_calloc(1, sizeof *p);
+    if (!p) {
+        tutil_error_oom(err);
+        return NULL;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    p->refs = 1;
+    p->o = *opts;
+    p->conninfo = tutil_strdup(opts->conninfo ? opts->conninfo : "");
+    p->appname = opts->application_name ? tutil_strdup(opts->application_name) : NULL;
+    if (!p->conninfo || (opts->application_name && !p->appname)) {
+        pool_destroy(p);
+        tutil_error_oom(err);
+        return NULL;
+    }
+    p->o.conninfo = p->conninfo;
+    p->o.application_name = p->appname;
+    tide_conn_options_init(&p->co);
+    p->co.conninfo = p->conninfo;
+    p->co.application_name = p->appname;
+    p->co.connect_timeout_ms = opts->connect_timeout_ms;
+    p->co.statement_timeout_ms = opts->statement_timeout_ms;
+    p->co.stmt_cache_size = opts->stmt_cache_size;
+
+    /* A throwaway handle validates the conninfo and names the target. */
+    tide_conn *probe = tide_conn_new(&p->co, err);
+    if (!probe) {
+        pool_destroy(p);
+        return NULL;
+    }
+    p->describe = tutil_strdup(tide_conn_describe(probe));
+    tide_conn_free(probe);
+    if (!p->describe) {
+        pool_destroy(p);
+        tutil_error_oom(err);
+        return NULL;
+    }
+    for (int i = 0; i < p->o.min_size; i++) {
+        tide_conn *c = new_conn(p, err);
+        if (!c) {
+            close_list(p->idle);
+            pool_destroy(p);
+            return NULL;
+        }
+        c->idle_since_ms = tpg_now_ms();
+        c->pool_next = p->idle;
+        p->idle = c;
+        p->nidle++;
+        p->open++;
+        p->opened++;
+    }
+    return p;
+}
+
+void tide_pool_free(tide_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->closing = 1;
+    tide_conn *dead = reap_locked(p, tpg_now_ms());
+    /* wake every waiter: they fail with misuse */
+    for (waiter *w = p->wait_head; w; w = w->next)
+        pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&p->mu);
+    close_list(dead);
+    pool_unref(p);
+}
+
+/* Hands a slot (conn == NULL) or a connection to the first waiter. Locked. */
+static int hand_to_waiter(tide_pool *p, tide_conn *c)
+{
+    waiter *w = p->wait_head;
+    if (!w)
+        return 0;
+    p->wait_head = w->next;
+    if (!p->wait_head)
+        p->wait_tail = NULL;
+    w->next = NULL;
+    if (c)
+        w->conn = c;
+    else
+        w->slot = 1;
+    pthread_cond_signal(&w->cond);
+    return 1;
+}
+
+static void unlink_waiter(tide_pool *p, waiter *w)
+{
+    waiter **pp = &p->wait_head, *prev = NULL;
+    while (*pp && *pp != w) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return; /* already handed something and unlinked */
+    *pp = w->next;
+    if (p->wait_tail == w)
+        p->wait_tail = prev;
+}
+
+/* Makes an idle connection fit to hand out, or says it is not. Unlocked. */
+static int vet(tide_pool *p, tide_conn *c, int64_t now)
+{
+    if (expired(p, c, now) || tpg_conn_check_idle(c) != 0)
+        return -1;
+    if (p->o.ping_idle_ms >= 0 && now - c->idle_since_ms >= p->o.ping_idle_ms) {
+        int t = p->o.connect_timeout_ms > 0 ? p->o.connect_timeout_ms : 5000;
+        if (tpg_conn_ping(c, t, NULL) != TIDE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static void abs_deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Gives up a slot that was reserved for a connection that never came. Locked. */
+static void drop_slot_locked(tide_pool *p)
+{
+    p->open--;
+    if (p->wait_head && p->open < p->o.max_size) {
+        p->open++;
+        hand_to_waiter(p, NULL);
+    }
+}
+
+int tide_pool_acquire(tide_pool *p, tide_conn **out, tide_error *err)
+{
+    if (!p || !out) {
+        tutil_error_set(err, TIDE_E_MISUSE, "acquire: no pool");
+        return TIDE_MISUSE;
+    }
+    *out = NULL;
+    int64_t start = tpg_now_ms();
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        if (p->closing) {
+            pthread_mutex_unlock(&p->mu);
+            tutil_error_set(err, TIDE_E_MISUSE, "acquire: the pool is closed");
+            return TIDE_MISUSE;
+        }
+        int64_t now = tpg_now_ms();
+        tide_conn *dead = reap_locked(p, now);
+        if (dead) {
+            /* freed slots go to those already waiting first */
+            while (p->wait_head && p->open < p->o.max_size) {
+                p->open++;
+                hand_to_waiter(p, NULL);
+            }
+            pthread_mutex_unlock(&p->mu);
+            close_list(dead);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        tide_conn *c = NULL;
+        int slot = 0;
+        if (p->idle && !p->wait_head) {
+            c = p->idle;
+            p->idle = c->pool_next;
+            p->nidle--;
+        } else if (p->open < p->o.max_size && !p->wait_head) {
+            p->open++;
+            slot = 1;
+        } else {
+            waiter w = {.conn = NULL, .slot = 0, .next = NULL};
+            pthread_cond_init(&w.cond, NULL);
+            if (p->wait_tail) p->wait_tail->next = &w; else p->wait_head = &w;
+            p->wait_tail = &w;
+            p->nwaiting++;
+            int timeout = p->o.acquire_timeout_ms;
+            struct timespec ts;
+            if (timeout >= 0)
+                abs_deadline(&ts, (int)(timeout - (now - start) > 0 ? timeout - (now - start) : 0));
+            while (!w.conn && !w.slot && !p->closing) {
+                int rc = timeout >= 0 ? pthread_cond_timedwait(&w.cond, &p->mu, &ts)
+                                      : pthread_cond_wait(&w.cond, &p->mu);
+                if (rc == ETIMEDOUT)
+                    break;
+            }
+            p->nwaiting--;
+            unlink_waiter(p, &w);
+            pthread_cond_destroy(&w.cond);
+            c = w.conn;
+            slot = w.slot;
+            if (!c && !slot) {
+                int closing = p->closing;
+                int max = p->o.max_size, in_use = p->in_use;
+                pthread_mutex_unlock(&p->mu);
+                if (closing) {
+                    tutil_error_set(err, TIDE_E_MISUSE, "acquire: the pool was closed while waiting");
+                    return TIDE_MISUSE;
+                }
+                tutil_error_setf(err, TIDE_E_POOL_TIMEOUT,
+                                 "no connection became free within %d ms (pool of %d, %d in use)",
+                                 p->o.acquire_timeout_ms, max, in_use);
+                return TIDE_ERROR;
+            }
+            if (c) {
+                /* handed over straight from release: already vetted */
+                c->checked_out = 1;
+                p->in_use++;
+                p->refs++;
+                pthread_mutex_unlock(&p->mu);
+                *out = c;
+                return TIDE_OK;
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
+
+        if (c) {
+            if (vet(p, c, now) == 0) {
+                pthread_mutex_lock(&p->mu);
+                c->checked_out = 1;
+                p->in_use++;
+                p->refs++;
+                pthread_mutex_unlock(&p->mu);
+                *out = c;
+                return TIDE_OK;
+            }
+            tide_conn_free(c);
+            pthread_mutex_lock(&p->mu);
+            p->closed++;
+            /* its slot is now free for us to open a fresh connection */
+            slot = 1;
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (slot) {
+            tide_conn *fresh = new_conn(p, err);
+            pthread_mutex_lock(&p->mu);
+            if (!fresh) {
+                drop_slot_locked(p);
+                pthread_mutex_unlock(&p->mu);
+                return TIDE_ERROR;
+            }
+            p->opened++;
+            fresh->checked_out = 1;
+            p->in_use++;
+            p->refs++;
+            pthread_mutex_unlock(&p->mu);
+            *out = fresh;
+            return TIDE_OK;
+        }
+        pthread_mutex_lock(&p->mu);
+    }
+}
+
+void tide_pool_release(tide_pool *p, tide_conn *c)
+{
+    if (!p || !c || c->pool != p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (!c->checked_out) {
+        pthread_mutex_unlock(&p->mu); /* released twice: nothing to do */
+        return;
+    }
+    c->checked_out = 0;
+    p->in_use--;
+    int closing = p->closing;
+    pthread_mutex_unlock(&p->mu);
+
+    /* Clean it up for the next user, or decide to close it. */
+    int keep = !closing && !tide_conn_is_broken(c);
+    if (keep && c->state != TPG_IDLE) {
+        if (c->state == TPG_DONE) {
+            tide_result_free(tide_conn_take_result(c));
+        } else {
+            keep = 0; /* a statement in flight: closing is the only sure stop */
+        }
+    }
+    if (keep) {
+        tide_tx_status tx = tide_conn_tx_status(c);
+        if (tx == TIDE_TX_INTRANS || tx == TIDE_TX_INERROR)
+            keep = tpg_conn_rollback(c, NULL) == TIDE_OK;
+        else if (tx != TIDE_TX_IDLE)
+            keep = 0;
+    }
+    if (keep && c->effects)
+        keep = tpg_conn_reset_session(c, NULL) == TIDE_OK;
+    int64_t now = tpg_now_ms();
+    if (keep && expired(p, c, now))
+        keep = 0;
+
+    pthread_mutex_lock(&p->mu);
+    if (keep && !p->closing) {
+        c->idle_since_ms = now;
+        /* straight to the first waiter (it counts itself in), else idle */
+        if (!hand_to_waiter(p, c)) {
+            c->pool_next = p->idle;
+            p->idle = c;
+            p->nidle++;
+        }
+        c = NULL;
+    } else {
+        p->closed++;
+        p->open--;
+        /* the slot is free: the first waiter may open a new connection */
+        if (p->wait_head && p->open < p->o.max_size) {
+            p->open++;
+            hand_to_waiter(p, NULL);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    tide_conn_free(c);
+    pool_unref(p);
+}
+
+int tide_pool_query(tide_pool *p, const char *sql, int nparams, const tide_value *params, int flags,
+                    tide_result **out, tide_error *err)
+{
+    tide_conn *c;
+    int rc = tide_pool_acquire(p, &c, err);
+    if (rc != TIDE_OK)
+        return rc;
+    rc = tide_conn_query(c, sql, nparams, params, flags, out, err);
+    tide_pool_release(p, c);
+    return rc;
+}
+
+int tide_pool_count_of(tide_pool *p, tide_pool_count which)
+{
+    if (!p)
+        return 0;
+    pthread_mutex_lock(&p->mu);
+    int n = 0;
+    switch (which) {
+    case TIDE_POOL_OPEN: n = p->open; break;
+    case TIDE_POOL_IDLE: n = p->nidle; break;
+    case TIDE_POOL_IN_USE: n = p->in_use; break;
+    case TIDE_POOL_WAITING: n = p->nwaiting; break;
+    case TIDE_POOL_OPENED: n = p->opened; break;
+    case TIDE_POOL_CLOSED: n = p->closed; break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+const char *tide_pool_describe(const tide_pool *p)
+{
+    return p && p->describe ? p->describe : "postgresql://";
+}

@@ -1,0 +1,36 @@
+/* tide for C programs that embed Lua 5.4: open tide's Lua modules into a
+ * host's lua_State and share a pool between C code and Lua scripts.
+ *
+ *   lua_State *L = luaL_newstate();
+ *   luaL_openlibs(L);
+ *   tide_lua_open(L);                  -- require "tide" now works
+ *   tide_pool *pool = tide_pool_new(&opts, err);
+ *   tide_lua_push_db(L, pool);         -- a Lua `db` over the host's pool
+ *   lua_setglobal(L, "db");
+ *
+ * The pool stays the host's: Lua never frees it. The host must keep it alive
+ * until the lua_State is closed (or until no Lua value refers to it). */
+#ifndef TIDE_LUA_H
+#define TIDE_LUA_H
+
+#include <lua.h>
+#include "tide/pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Registers "tide", "tide.core" and tide's other modules in package.preload
+ * (the Lua sources are compiled into the library). Returns 0. */
+TIDE_API int tide_lua_open(lua_State *L);
+
+/* The tide.core module itself, for hosts that register modules by hand. */
+TIDE_API int luaopen_tide_core(lua_State *L);
+
+/* Pushes a db object (what tide.connect returns) over a pool the host owns. */
+TIDE_API void tide_lua_push_db(lua_State *L, tide_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,58 @@
+/* luaopen_tide_core and the entry points for C hosts (tide/lua.h). */
+#include <string.h>
+#include "tide/lua.h"
+#include "tlua.h"
+
+int luaopen_tide_core(lua_State *L)
+{
+    lua_newtable(L);
+    tlua_open_values(L);
+    tlua_open_pool(L);
+    tlua_open_conn(L);
+    lua_pushstring(L, tide_version());
+    lua_setfield(L, -2, "version");
+    return 1;
+}
+
+/* wraps a host's pool: tide.core.wrap is not exposed to scripts */
+void tide_lua_push_db(lua_State *L, tide_pool *pool)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "tide");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "wrap");
+    lua_remove(L, -2);
+    tlua_push_pool(L, pool, 0);
+    lua_call(L, 1, 1);
+}
+
+#ifdef TIDE_LUA_EMBEDDED
+struct tlua_embedded { const char *name; const unsigned char *src; size_t len; };
+extern const struct tlua_embedded tlua_embedded[];
+
+static int load_embedded(lua_State *L)
+{
+    const struct tlua_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
+    if (luaL_loadbuffer(L, (const char *)m->src, m->len, lua_pushfstring(L, "@tide/%s.lua", m->name)) != LUA_OK)
+        return lua_error(L);
+    lua_pushvalue(L, 1); /* the module name, as require passes it */
+    lua_call(L, 1, 1);
+    return 1;
+}
+#endif
+
+int tide_lua_open(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_tide_core);
+    lua_setfield(L, -2, "tide.core");
+#ifdef TIDE_LUA_EMBEDDED
+    for (const struct tlua_embedded *m = tlua_embedded; m->name; m++) {
+        lua_pushlightuserdata(L, (void *)m);
+        lua_pushcclosure(L, load_embedded, 1);
+        lua_setfield(L, -2, m->name);
+    }
+#endif
+    lua_pop(L, 1);
+    return 0;
+}

@@ -1,0 +1,539 @@
+/* Values between Lua and the core: parameters in, rows out, errors, JSON.
+ * All conversion of Lua values to parameters happens in tlua_params_collect. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tlua.h"
+
+/* ---- tide.null ------------------------------------------------------------- */
+
+void tlua_push_null(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, TLUA_NULL);
+}
+
+int tlua_is_null(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA && lua_type(L, idx) != LUA_TUSERDATA)
+        return 0;
+    tlua_push_null(L);
+    int eq = lua_rawequal(L, idx < 0 ? idx - 1 : idx, -1);
+    lua_pop(L, 1);
+    return eq;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static const struct { const char *name; tide_error_field f; } error_fields[] = {
+    {"sqlstate", TIDE_FIELD_SQLSTATE}, {"message", TIDE_FIELD_MESSAGE},     {"detail", TIDE_FIELD_DETAIL},
+    {"hint", TIDE_FIELD_HINT},         {"constraint", TIDE_FIELD_CONSTRAINT}, {"schema", TIDE_FIELD_SCHEMA},
+    {"table", TIDE_FIELD_TABLE},       {"column", TIDE_FIELD_COLUMN},       {"datatype", TIDE_FIELD_DATATYPE},
+};
+
+void tlua_push_error(lua_State *L, const tide_error *err)
+{
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, tide_error_code_name(tide_error_code(err)));
+    lua_setfield(L, -2, "code");
+    for (size_t i = 0; i < sizeof error_fields / sizeof error_fields[0]; i++) {
+        const char *v = tide_error_get(err, error_fields[i].f);
+        if (v) {
+            lua_pushstring(L, v);
+            lua_setfield(L, -2, error_fields[i].name);
+        }
+    }
+    luaL_setmetatable(L, TLUA_ERROR);
+}
+
+int tlua_raise(lua_State *L, const tide_error *err)
+{
+    tlua_push_error(L, err);
+    return lua_error(L);
+}
+
+/* "tide: unique_violation: duplicate key ... (SQLSTATE 23505)" + detail */
+static int error_tostring(lua_State *L)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "tide: ");
+    lua_getfield(L, 1, "code");
+    const char *code = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (code) {
+        luaL_addstring(&b, code);
+        luaL_addstring(&b, ": ");
+    }
+    lua_getfield(L, 1, "message");
+    const char *msg = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    luaL_addstring(&b, msg ? msg : "(no message)");
+    lua_getfield(L, 1, "sqlstate");
+    const char *st = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (st) {
+        luaL_addstring(&b, " (SQLSTATE ");
+        luaL_addstring(&b, st);
+        luaL_addstring(&b, ")");
+    }
+    lua_getfield(L, 1, "detail");
+    const char *detail = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (detail) {
+        luaL_addstring(&b, "\nDETAIL: ");
+        luaL_addstring(&b, detail);
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ---- JSON encoding --------------------------------------------------------- */
+
+static void json_string(luaL_Buffer *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    luaL_addchar(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': luaL_addstring(b, "\\\""); break;
+        case '\\': luaL_addstring(b, "\\\\"); break;
+        case '\n': luaL_addstring(b, "\\n"); break;
+        case '\r': luaL_addstring(b, "\\r"); break;
+        case '\t': luaL_addstring(b, "\\t"); break;
+        case '\b': luaL_addstring(b, "\\b"); break;
+        case '\f': luaL_addstring(b, "\\f"); break;
+        default:
+            if (c < 0x20) {
+                char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+                luaL_addstring(b, e);
+            } else {
+                luaL_addchar(b, (char)c);
+            }
+        }
+    }
+    luaL_addchar(b, '"');
+}
+
+/* The shortest "%.Ng" that reads back as the same double. */
+static int format_double(char *out, size_t size, double d)
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, size, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            break;
+    }
+    return n;
+}
+
+/* A table is a JSON array when its keys are exactly 1..n (n >= 1), or when it
+ * is empty and marked with tide.array. */
+static int table_array_length(lua_State *L, int idx, lua_Integer *len)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    lua_Integer count = 0;
+    int only_ints = 1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+        if (!lua_isinteger(L, -1)) {
+            only_ints = 0;
+        } else {
+            lua_Integer k = lua_tointeger(L, -1);
+            if (k < 1 || k > n)
+                only_ints = 0;
+        }
+    }
+    *len = n;
+    if (count == 0) {
+        int marked = 0;
+        if (lua_getmetatable(L, idx)) {
+            luaL_getmetatable(L, TLUA_ARRAY);
+            marked = lua_rawequal(L, -1, -2);
+            lua_pop(L, 2);
+        }
+        return marked;
+    }
+    return only_ints && count == n;
+}
+
+void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > 100)
+        luaL_error(L, "cannot encode as JSON: nested more than 100 levels (a cycle?)");
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        luaL_addstring(b, "null");
+        return;
+    case LUA_TBOOLEAN:
+        luaL_addstring(b, lua_toboolean(L, idx) ? "true" : "false");
+        return;
+    case LUA_TNUMBER: {
+        char num[64];
+        if (lua_isinteger(L, idx)) {
+            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+        } else {
+            double d = lua_tonumber(L, idx);
+            if (isnan(d) || isinf(d))
+                luaL_error(L, "cannot encode %f as JSON", d);
+            format_double(num, sizeof num, d);
+        }
+        luaL_addstring(b, num);
+        return;
+    }
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        json_string(b, s, n);
+        return;
+    }
+    case LUA_TTABLE:
+        break;
+    default:
+        if (tlua_is_null(L, idx)) {
+            luaL_addstring(b, "null");
+            return;
+        }
+        luaL_error(L, "cannot encode a %s as JSON", luaL_typename(L, idx));
+        return;
+    }
+    luaL_checkstack(L, 4, "JSON nesting");
+    lua_Integer n;
+    if (table_array_length(L, idx, &n)) {
+        luaL_addchar(b, '[');
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (i > 1)
+                luaL_addchar(b, ',');
+            lua_rawgeti(L, idx, i);
+            tlua_json_encode(L, -1, b, depth + 1);
+            lua_pop(L, 1);
+        }
+        luaL_addchar(b, ']');
+        return;
+    }
+    luaL_addchar(b, '{');
+    int first = 1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "cannot encode a table with %s keys as JSON (object keys must be strings)",
+                       luaL_typename(L, -2));
+        if (!first)
+            luaL_addchar(b, ',');
+        first = 0;
+        size_t kn;
+        const char *k = lua_tolstring(L, -2, &kn);
+        json_string(b, k, kn);
+        luaL_addchar(b, ':');
+        tlua_json_encode(L, -1, b, depth + 1);
+        lua_pop(L, 1);
+    }
+    luaL_addchar(b, '}');
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p)
+{
+    int n = last - first + 1;
+    if (n < 0)
+        n = 0;
+    p->n = n;
+    p->v = n <= TLUA_INLINE_PARAMS ? p->inline_ : lua_newuserdatauv(L, (size_t)n * sizeof(tide_value), 0);
+    for (int i = 0; i < n; i++) {
+        int idx = first + i;
+        tide_value *v = &p->v[i];
+        v->type = 0;
+        switch (lua_type(L, idx)) {
+        case LUA_TNIL:
+            v->kind = TIDE_KIND_NULL;
+            break;
+        case LUA_TBOOLEAN:
+            v->kind = TIDE_KIND_BOOL;
+            v->as.b = lua_toboolean(L, idx);
+            break;
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, idx)) {
+                v->kind = TIDE_KIND_INT;
+                v->as.i = lua_tointeger(L, idx);
+            } else {
+                v->kind = TIDE_KIND_FLOAT;
+                v->as.f = lua_tonumber(L, idx);
+            }
+            break;
+        case LUA_TSTRING:
+            v->kind = TIDE_KIND_TEXT;
+            v->as.s.ptr = lua_tolstring(L, idx, &v->as.s.len);
+            break;
+        case LUA_TTABLE: {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            tlua_json_encode(L, idx, &b, 0);
+            luaL_pushresult(&b); /* stays on the stack until the call returns */
+            v->kind = TIDE_KIND_JSON;
+            v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
+            break;
+        }
+        default:
+            if (tlua_is_null(L, idx)) {
+                v->kind = TIDE_KIND_NULL;
+                break;
+            }
+            luaL_argerror(L, idx - 1, lua_pushfstring(L, "cannot bind a %s as a parameter", luaL_typename(L, idx)));
+        }
+    }
+}
+
+/* ---- results --------------------------------------------------------------- */
+
+/* Builds Lua tables from the core's walk over json and array values. */
+typedef struct builder {
+    lua_State *L;
+    int depth;
+    struct { int is_array; lua_Integer n; } level[600];
+} builder;
+
+static void add_to_parent(builder *b)
+{
+    if (b->depth == 0)
+        return; /* the top value stays on the stack */
+    lua_State *L = b->L;
+    if (b->level[b->depth - 1].is_array)
+        lua_rawseti(L, -2, ++b->level[b->depth - 1].n);
+    else
+        lua_rawset(L, -3); /* key below the value */
+}
+
+static int v_begin(builder *b, int is_array)
+{
+    if (b->depth >= (int)(sizeof b->level / sizeof b->level[0]))
+        return 1;
+    luaL_checkstack(b->L, 3, "decoding a nested value");
+    lua_newtable(b->L);
+    b->level[b->depth].is_array = is_array;
+    b->level[b->depth].n = 0;
+    b->depth++;
+    return 0;
+}
+
+static int v_end(builder *b)
+{
+    b->depth--;
+    if (b->level[b->depth].is_array && b->level[b->depth].n == 0)
+        luaL_setmetatable(b->L, TLUA_ARRAY); /* [] stays [] when written back */
+    add_to_parent(b);
+    return 0;
+}
+
+static int v_begin_array(void *ud) { return v_begin(ud, 1); }
+static int v_begin_object(void *ud) { return v_begin(ud, 0); }
+static int v_end_any(void *ud) { return v_end(ud); }
+
+static int v_key(void *ud, const char *s, size_t n)
+{
+    lua_pushlstring(((builder *)ud)->L, s, n);
+    return 0;
+}
+
+static int v_scalar(void *ud, tide_kind kind, const char *s, size_t n)
+{
+    builder *b = ud;
+    if (kind == TIDE_KIND_NULL)
+        tlua_push_null(b->L); /* keeps array positions and object keys */
+    else
+        tlua_push_value(b->L, kind, s, n);
+    add_to_parent(b);
+    return 0;
+}
+
+static const tide_visitor lua_visitor = {
+    v_begin_array, v_end_any, v_begin_object, v_key, v_end_any, v_scalar,
+};
+
+static void push_structured(lua_State *L, tide_kind kind, unsigned elem_type, const char *s, size_t n)
+{
+    builder *b = lua_newuserdatauv(L, sizeof *b, 0); /* too big for the C stack */
+    int at = lua_gettop(L);
+    b->L = L;
+    b->depth = 0;
+    tide_error *err = tide_error_new();
+    if (!err)
+        luaL_error(L, "out of memory");
+    int rc = kind == TIDE_KIND_JSON ? tide_decode_json(s, n, &lua_visitor, b, err)
+                                    : tide_decode_array(elem_type, s, n, &lua_visitor, b, err);
+    if (rc != TIDE_OK) {
+        lua_settop(L, at - 1);
+        tlua_push_error(L, err);
+        tide_error_free(err);
+        lua_error(L);
+    }
+    tide_error_free(err);
+    lua_remove(L, at); /* the builder; the value is on top */
+}
+
+void tlua_push_value(lua_State *L, tide_kind kind, const char *s, size_t len)
+{
+    switch (kind) {
+    case TIDE_KIND_INT: {
+        int64_t i;
+        if (tide_decode_int(s, len, &i, NULL) == TIDE_OK)
+            lua_pushinteger(L, (lua_Integer)i);
+        else
+            lua_pushlstring(L, s, len);
+        return;
+    }
+    case TIDE_KIND_FLOAT: {
+        double d;
+        if (tide_decode_float(s, len, &d, NULL) == TIDE_OK)
+            lua_pushnumber(L, d);
+        else
+            lua_pushlstring(L, s, len);
+        return;
+    }
+    case TIDE_KIND_BOOL:
+        lua_pushboolean(L, len > 0 && (s[0] == 't' || s[0] == 'T'));
+        return;
+    case TIDE_KIND_BYTEA: {
+        luaL_Buffer b;
+        char *out = luaL_buffinitsize(L, &b, len ? len : 1);
+        size_t n = 0;
+        if (tide_decode_bytea(s, len, out, &n, NULL) != TIDE_OK)
+            n = 0;
+        luaL_pushresultsize(&b, n);
+        return;
+    }
+    case TIDE_KIND_DATE:
+    case TIDE_KIND_TIME:
+    case TIDE_KIND_TIMESTAMP:
+    case TIDE_KIND_TIMESTAMPTZ:
+    case TIDE_KIND_INTERVAL: {
+        char out[TIDE_DATETIME_MAX];
+        size_t n;
+        if (tide_decode_datetime(kind, s, len, out, &n, NULL) == TIDE_OK)
+            lua_pushlstring(L, out, n);
+        else
+            lua_pushlstring(L, s, len);
+        return;
+    }
+    case TIDE_KIND_JSON:
+        push_structured(L, kind, 0, s, len);
+        return;
+    default:
+        lua_pushlstring(L, s, len);
+    }
+}
+
+static void push_cell(lua_State *L, const tide_result *res, int row, int col)
+{
+    size_t len;
+    const char *s = tide_result_text(res, row, col, &len);
+    tide_kind k = tide_result_col_kind(res, col);
+    if (k == TIDE_KIND_ARRAY)
+        push_structured(L, k, tide_array_element_type(tide_result_col_type(res, col)), s, len);
+    else
+        tlua_push_value(L, k, s, len);
+}
+
+/* Pushes the rows (TLUA_ROWS), the first row or nil (TLUA_ONE), or the
+ * affected count and command tag (TLUA_EXEC). The caller frees res. */
+int tlua_push_result(lua_State *L, tide_result *res, int mode)
+{
+    if (mode == TLUA_EXEC) {
+        int64_t n = tide_result_affected(res);
+        lua_pushinteger(L, n < 0 ? 0 : (lua_Integer)n);
+        lua_pushstring(L, tide_result_command(res));
+        return 2;
+    }
+    int rows = tide_result_rows(res), cols = tide_result_cols(res);
+    if (mode == TLUA_ONE && rows > 1)
+        rows = 1;
+    luaL_checkstack(L, cols + 4, "too many columns");
+    /* column names once per result, reused for every row */
+    int names = lua_gettop(L) + 1;
+    for (int c = 0; c < cols; c++)
+        lua_pushstring(L, tide_result_col_name(res, c));
+    if (mode == TLUA_ONE && rows == 0) {
+        lua_settop(L, names - 1);
+        lua_pushnil(L);
+        return 1;
+    }
+    if (mode == TLUA_ROWS)
+        lua_createtable(L, rows, 0);
+    for (int r = 0; r < rows; r++) {
+        lua_createtable(L, 0, cols);
+        for (int c = 0; c < cols; c++) {
+            if (tide_result_is_null(res, r, c))
+                continue; /* NULL is absent */
+            lua_pushvalue(L, names + c);
+            push_cell(L, res, r, c);
+            lua_rawset(L, -3);
+        }
+        if (mode == TLUA_ROWS)
+            lua_rawseti(L, -2, r + 1);
+    }
+    lua_replace(L, names);
+    lua_settop(L, names);
+    return 1;
+}
+
+/* ---- functions ------------------------------------------------------------- */
+
+static int l_json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    tlua_json_encode(L, 1, &b, 0);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int l_json_decode(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    push_structured(L, TIDE_KIND_JSON, 0, s, n);
+    return 1;
+}
+
+static int null_tostring(lua_State *L)
+{
+    lua_pushliteral(L, "tide.null");
+    return 1;
+}
+
+void tlua_open_values(lua_State *L)
+{
+    /* tide.null: a unique userdata, so it can never collide with user data;
+     * one per lua_State, however often the module is opened */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TLUA_NULL) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_newuserdatauv(L, 0, 0);
+        lua_createtable(L, 0, 2);
+        lua_pushcfunction(L, null_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "tide.null");
+        lua_setfield(L, -2, "__name");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, TLUA_NULL);
+    }
+    lua_setfield(L, -2, "null");
+
+    luaL_newmetatable(L, TLUA_ARRAY);
+    lua_setfield(L, -2, "array_mt");
+
+    luaL_newmetatable(L, TLUA_ERROR);
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_setfield(L, -2, "error_mt");
+
+    lua_pushcfunction(L, l_json_encode);
+    lua_setfield(L, -2, "json_encode");
+    lua_pushcfunction(L, l_json_decode);
+    lua_setfield(L, -2, "json_decode");
+}

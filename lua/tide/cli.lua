@@ -1,0 +1,70 @@
+-- The `tide` command: tide run script.lua [args...], tide version, tide help.
+local tide = require "tide"
+
+local cli = {}
+
+local usage = [[
+usage: tide <command> [arguments]
+
+commands:
+  run SCRIPT [ARGS...]   run a Lua script with tide loaded; when DATABASE_URL
+                         is set, the global `db` is connected to it
+  version                print tide's version
+  help                   print this help
+
+Scripts see `tide` (the module), `db` (when DATABASE_URL is set) and `arg`
+(arg[0] is the script, arg[1..] its arguments), as the lua command gives them.
+]]
+
+local function run(args)
+  local script = args[1]
+  if not script then
+    io.stderr:write("tide run: which script? usage: tide run SCRIPT [ARGS...]\n")
+    return 2
+  end
+  local chunk, err = loadfile(script)
+  if not chunk then
+    io.stderr:write("tide run: ", err, "\n")
+    return 1
+  end
+  local script_arg = { [0] = script }
+  for i = 2, #args do script_arg[i - 1] = args[i] end
+  _G.arg = script_arg
+  _G.tide = tide
+  local url = os.getenv "DATABASE_URL"
+  local db
+  if url and url ~= "" then
+    db = tide.connect(url)
+    _G.db = db
+  end
+  local ok, e = xpcall(chunk, function(m)
+    if tide.is_error(m) then m = tostring(m) end
+    return debug.traceback(tostring(m), 2)
+  end, table.unpack(script_arg, 1, #args - 1))
+  if db then db:close() end
+  if not ok then
+    io.stderr:write(e, "\n")
+    return 1
+  end
+  return 0
+end
+
+function cli.main(args)
+  local cmd = args[1]
+  if cmd == "run" then
+    return run({ table.unpack(args, 2) })
+  elseif cmd == "version" or cmd == "--version" or cmd == "-v" then
+    print("tide " .. tide.version)
+    return 0
+  elseif cmd == nil or cmd == "help" or cmd == "--help" or cmd == "-h" then
+    io.write(usage)
+    return cmd == nil and 2 or 0
+  end
+  local util = require "tide.util"
+  io.stderr:write(("tide: unknown command '%s'%s\n\n"):format(cmd,
+    util.did_you_mean(cmd, { "run", "version", "help" })))
+  io.stderr:write(usage)
+  return 2
+end
+
+return cli

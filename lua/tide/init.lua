@@ -1,0 +1,306 @@
+-- tide: a PostgreSQL ORM with a C core.
+--
+--   local tide = require "tide"
+--   local db = tide.connect(os.getenv "DATABASE_URL")
+--   local rows = db:query("select id, email from users where id = $1", 42)
+--
+-- This module holds the Lua face of the foundation: connecting, raw queries,
+-- transactions and errors. The pool, statements and decoding live in C
+-- (tide.core); this file only shapes how they feel from Lua.
+local core = require "tide.core"
+local util = require "tide.util"
+
+local tide = {
+  version = core.version,
+  null = core.null,
+}
+
+local error_mt = core.error_mt
+
+-- Errors -------------------------------------------------------------------
+
+--- Makes a structured error like the ones the core raises.
+function tide.error(code, message, fields)
+  local e = { code = code, message = message }
+  for k, v in pairs(fields or {}) do e[k] = v end
+  return setmetatable(e, error_mt)
+end
+
+--- True when e is one of tide's structured errors.
+function tide.is_error(e)
+  return getmetatable(e) == error_mt
+end
+
+-- Values -------------------------------------------------------------------
+
+--- Marks t as a JSON array, so that an empty table encodes as [] (not {}).
+function tide.array(t)
+  return setmetatable(t or {}, core.array_mt)
+end
+
+tide.json_encode = core.json_encode
+tide.json_decode = core.json_decode
+
+-- Options ------------------------------------------------------------------
+
+local function ms(seconds)
+  return seconds and math.floor(seconds * 1000 + 0.5) or nil
+end
+
+local connect_options = {
+  url = "string", pool = "table", connect_timeout = "number", statement_timeout = "number",
+  statement_cache = "number", application_name = "string",
+}
+local pool_options = {
+  min = "number", max = "number", acquire_timeout = "number", idle_timeout = "number",
+  max_lifetime = "number", ping_idle = "number",
+}
+
+local function check_options(fname, argn, opts, allowed)
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if not want then
+      error(("bad argument #%d to '%s' (unknown option '%s'%s)")
+        :format(argn, fname, tostring(k), util.did_you_mean(k, allowed)), 3)
+    end
+    if type(v) ~= want then
+      error(("bad argument #%d to '%s' (option '%s' must be a %s, got %s)")
+        :format(argn, fname, k, want, type(v)), 3)
+    end
+  end
+end
+
+-- Transactions ---------------------------------------------------------------
+
+local isolation_levels = {
+  serializable = "SERIALIZABLE",
+  repeatable_read = "REPEATABLE READ",
+  read_committed = "READ COMMITTED",
+  read_uncommitted = "READ UNCOMMITTED",
+}
+local tx_options = { isolation = "string", read_only = "boolean", deferrable = "boolean" }
+
+local function begin_sql(fname, opts)
+  if opts == nil then return "BEGIN" end
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  check_options(fname, 2, opts, tx_options)
+  local sql = "BEGIN"
+  if opts.isolation then
+    local level = isolation_levels[opts.isolation:lower():gsub("[ %-]", "_")]
+    if not level then
+      error(("bad argument #2 to '%s' (unknown isolation level '%s'%s)")
+        :format(fname, opts.isolation, util.did_you_mean(opts.isolation, isolation_levels)), 3)
+    end
+    sql = sql .. " ISOLATION LEVEL " .. level
+  end
+  if opts.read_only ~= nil then sql = sql .. (opts.read_only and " READ ONLY" or " READ WRITE") end
+  if opts.deferrable ~= nil then sql = sql .. (opts.deferrable and " DEFERRABLE" or " NOT DEFERRABLE") end
+  return sql
+end
+
+local Tx = {}
+Tx.__index = Tx
+Tx.__name = "tide.tx"
+
+local function new_tx(db, conn, depth, owned)
+  return setmetatable({ _db = db, _conn = conn, _depth = depth, _owned = owned, _done = false }, Tx)
+end
+
+local function live(tx)
+  if tx._done then error("the transaction has already ended", 3) end
+  return tx._conn
+end
+
+function Tx:query(sql, ...) return live(self):query(sql, ...) end
+function Tx:one(sql, ...) return live(self):one(sql, ...) end
+function Tx:exec(sql, ...) return live(self):exec(sql, ...) end
+
+-- COMMIT, telling failure apart from success: the server answers COMMIT of a
+-- failed transaction with ROLLBACK and no error.
+local function commit(conn)
+  local ok, n, tag = pcall(conn.exec, conn, "COMMIT")
+  if not ok then
+    local e = n
+    if tide.is_error(e) and e.code == "connection_failure" then
+      error(tide.error("commit_unknown",
+        "the connection was lost during COMMIT: the transaction may or may not have been committed",
+        { detail = e.message }), 0)
+    end
+    error(e, 0)
+  end
+  if tag == "ROLLBACK" then
+    error(tide.error("transaction_rolled_back",
+      "the transaction was rolled back: an earlier statement in it failed, so COMMIT answered ROLLBACK"), 0)
+  end
+end
+
+local function finish_failed(conn, savepoint)
+  if savepoint then
+    pcall(conn.exec, conn, "ROLLBACK TO SAVEPOINT " .. savepoint)
+    pcall(conn.exec, conn, "RELEASE SAVEPOINT " .. savepoint)
+  else
+    pcall(conn.exec, conn, "ROLLBACK")
+  end
+end
+
+--- A nested transaction: a savepoint that an error rolls back to.
+function Tx:transaction(fn)
+  local conn = live(self)
+  if type(fn) ~= "function" then
+    error(("bad argument #1 to 'transaction' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local name = "tide_sp_" .. (self._depth + 1)
+  conn:exec("SAVEPOINT " .. name)
+  local inner = new_tx(self._db, conn, self._depth + 1, false)
+  local r = table.pack(pcall(fn, inner))
+  inner._done = true
+  if not r[1] then
+    finish_failed(conn, name)
+    error(r[2], 0)
+  end
+  conn:exec("RELEASE SAVEPOINT " .. name)
+  return table.unpack(r, 2, r.n)
+end
+
+--- For a transaction from db:begin(): commit and give the connection back.
+function Tx:commit()
+  local conn = live(self)
+  if not self._owned then error("commit: this transaction commits when its function returns", 2) end
+  self._done = true
+  local ok, e = pcall(commit, conn)
+  conn:release()
+  if not ok then error(e, 0) end
+end
+
+function Tx:rollback()
+  local conn = live(self)
+  if not self._owned then error("rollback: raise an error to roll this transaction back", 2) end
+  self._done = true
+  finish_failed(conn)
+  conn:release()
+end
+
+-- Leaving a `local tx <close> = db:begin()` block without commit rolls back.
+function Tx:__close()
+  if self._owned and not self._done then
+    self._done = true
+    finish_failed(self._conn)
+    self._conn:release()
+  end
+end
+
+function Tx:__tostring()
+  return ("tide.tx(%s%s)"):format(self._db:describe(), self._done and ", ended" or "")
+end
+
+-- The database handle --------------------------------------------------------
+
+local DB = {}
+DB.__index = DB
+DB.__name = "tide.db"
+
+--- Rows as an array of tables keyed by column name (NULL columns absent).
+function DB:query(sql, ...) return self._pool:query(sql, ...) end
+--- The first row, or nil.
+function DB:one(sql, ...) return self._pool:one(sql, ...) end
+--- The number of rows affected (and the command tag).
+function DB:exec(sql, ...) return self._pool:exec(sql, ...) end
+
+--- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
+--- re-raises fn's error when it raises. Returns what fn returns.
+function DB:transaction(fn, opts)
+  if type(fn) ~= "function" then
+    error(("bad argument #1 to 'transaction' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local sql = begin_sql("transaction", opts)
+  local conn = self._pool:acquire()
+  local ok, e = pcall(conn.exec, conn, sql)
+  if not ok then
+    conn:release()
+    error(e, 0)
+  end
+  local tx = new_tx(self, conn, 0, false)
+  local r = table.pack(pcall(fn, tx))
+  tx._done = true
+  if not r[1] then
+    finish_failed(conn)
+    conn:release()
+    error(r[2], 0)
+  end
+  local cok, cerr = pcall(commit, conn)
+  conn:release()
+  if not cok then error(cerr, 0) end
+  return table.unpack(r, 2, r.n)
+end
+
+--- An explicit transaction: `local tx <close> = db:begin()`, then
+--- tx:commit(). Leaving the block without committing rolls back.
+function DB:begin(opts)
+  local sql = begin_sql("begin", opts)
+  local conn = self._pool:acquire()
+  local ok, e = pcall(conn.exec, conn, sql)
+  if not ok then
+    conn:release()
+    error(e, 0)
+  end
+  return new_tx(self, conn, 0, true)
+end
+
+--- A connection of one's own, for session work (LISTEN, temp tables, SET).
+--- Give it back with conn:release() (or <close>); its session state is reset.
+function DB:acquire() return self._pool:acquire() end
+
+function DB:stats() return self._pool:stats() end
+function DB:describe() return self._pool:describe() end
+
+function DB:close()
+  self._pool:close()
+end
+DB.__close = DB.close
+
+function DB:__tostring()
+  local ok, d = pcall(self._pool.describe, self._pool)
+  return ("tide.db(%s)"):format(ok and d or "closed")
+end
+
+--- Wraps a pool (from tide.core, or a C host's via tide_lua_push_db).
+function tide.wrap(pool)
+  return setmetatable({ _pool = pool }, DB)
+end
+
+--- Connects: tide.connect(url [, options]) or tide.connect{ url = ..., ... }.
+--- Times are in seconds. Options: pool = { min, max, acquire_timeout,
+--- idle_timeout, max_lifetime, ping_idle }, connect_timeout,
+--- statement_timeout, statement_cache, application_name.
+function tide.connect(url, opts)
+  if type(url) == "table" and opts == nil then
+    opts, url = url, url.url
+  end
+  if type(url) ~= "string" then
+    error(("bad argument #1 to 'connect' (string expected, got %s)"):format(type(url)), 2)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then
+    error(("bad argument #2 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  check_options("connect", 2, opts, connect_options)
+  local p = opts.pool or {}
+  check_options("connect", 2, p, pool_options)
+  local pool = core.connect(url, {
+    min_size = p.min and math.tointeger(p.min),
+    max_size = p.max and math.tointeger(p.max),
+    acquire_timeout_ms = ms(p.acquire_timeout),
+    idle_timeout_ms = ms(p.idle_timeout),
+    max_lifetime_ms = ms(p.max_lifetime),
+    ping_idle_ms = ms(p.ping_idle),
+    connect_timeout_ms = ms(opts.connect_timeout),
+    statement_timeout_ms = ms(opts.statement_timeout),
+    stmt_cache_size = opts.statement_cache and math.tointeger(opts.statement_cache),
+    application_name = opts.application_name,
+  })
+  return tide.wrap(pool)
+end
+
+return tide

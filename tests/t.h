@@ -1,0 +1,71 @@
+/* A tiny test harness: each test file is one executable with named cases.
+ *
+ *   T_CASE(name) { T_CHECK(x == 1); T_EQ_STR(s, "a"); T_EQ_INT(n, 3); }
+ *   int main(void) { T_RUN(name); ...; return t_done(); }
+ *
+ * It prints one line per case and a closing "N passed, N failed" line. */
+#ifndef TIDE_T_H
+#define TIDE_T_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+
+static int t_passed, t_failed, t_case_failed;
+static const char *t_case_name;
+
+#define T_CASE(name) static void t_case_##name(void)
+#define T_RUN(name)                                                        \
+    do {                                                                   \
+        t_case_name = #name;                                               \
+        t_case_failed = 0;                                                 \
+        t_case_##name();                                                   \
+        if (t_case_failed) { t_failed++; printf("FAIL %s\n", #name); }     \
+        else { t_passed++; printf("ok   %s\n", #name); }                   \
+        fflush(stdout);                                                    \
+    } while (0)
+
+#define T_FAILF(...)                                                       \
+    do {                                                                   \
+        printf("  %s:%d: [%s] ", __FILE__, __LINE__, t_case_name);         \
+        printf(__VA_ARGS__);                                               \
+        printf("\n");                                                      \
+        t_case_failed = 1;                                                 \
+    } while (0)
+
+#define T_CHECK(cond) do { if (!(cond)) T_FAILF("check failed: %s", #cond); } while (0)
+#define T_REQUIRE(cond) do { if (!(cond)) { T_FAILF("required: %s", #cond); return; } } while (0)
+#define T_EQ_INT(a, b)                                                     \
+    do {                                                                   \
+        long long t_a_ = (long long)(a), t_b_ = (long long)(b);            \
+        if (t_a_ != t_b_) T_FAILF("%s == %lld, expected %lld", #a, t_a_, t_b_); \
+    } while (0)
+#define T_EQ_STR(a, b)                                                     \
+    do {                                                                   \
+        const char *t_a_ = (a), *t_b_ = (b);                               \
+        if (!t_a_ || !t_b_ || strcmp(t_a_, t_b_) != 0)                     \
+            T_FAILF("%s == \"%s\", expected \"%s\"", #a, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)"); \
+    } while (0)
+#define T_EQ_MEM(a, alen, b, blen)                                         \
+    do {                                                                   \
+        if ((size_t)(alen) != (size_t)(blen) || memcmp((a), (b), (blen)) != 0) \
+            T_FAILF("%s (%zu bytes) differs from %s (%zu bytes)", #a, (size_t)(alen), #b, (size_t)(blen)); \
+    } while (0)
+
+static int t_done(void)
+{
+    printf("%d passed, %d failed\n", t_passed, t_failed);
+    return t_failed ? 1 : (t_passed ? 0 : 1);
+}
+
+/* The test database URL, from the harness (scripts/with-pg.sh). */
+static const char *t_url(void)
+{
+    const char *u = getenv("TIDE_TEST_URL");
+    if (!u) u = getenv("DATABASE_URL");
+    if (!u) { fprintf(stderr, "TIDE_TEST_URL is not set: run under scripts/with-pg.sh\n"); exit(1); }
+    return u;
+}
+
+#endif
