@@ -139,10 +139,8 @@ static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *er
             if (!c->password)
                 goto oom;
         }
-        c->keywords[k] = tutil_strdup(kw);
-        c->values[k] = tutil_strdup(p->val);
-        if (!c->keywords[k] || !c->values[k])
-            goto oom;
+        if (!(c->keywords[k] = tutil_strdup(kw)) || !(c->values[k] = tutil_strdup(p->val)))
+            goto oom; /* free_params frees up to the first NULL keyword */
         k++;
     }
     tutil_buf ob;
@@ -167,9 +165,7 @@ static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *er
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
         if (!extra[i][1])
             continue;
-        c->keywords[k] = tutil_strdup(extra[i][0]);
-        c->values[k] = tutil_strdup(extra[i][1]);
-        if (!c->keywords[k] || !c->values[k]) {
+        if (!(c->keywords[k] = tutil_strdup(extra[i][0])) || !(c->values[k] = tutil_strdup(extra[i][1]))) {
             tutil_buf_free(&ob);
             goto oom;
         }
@@ -323,6 +319,12 @@ int tide_conn_connect_start(tide_conn *c, tide_error *err)
     return TIDE_PENDING;
 }
 
+static void ignore_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    (void)res;
+}
+
 static int check_session(tide_conn *c, tide_error *err)
 {
     const char *scs = PQparameterStatus(c->pg, "standard_conforming_strings");
@@ -337,6 +339,8 @@ static int check_session(tide_conn *c, tide_error *err)
     }
     if (PQsetnonblocking(c->pg, 1) != 0)
         return fail_broken(c, err, NULL);
+    /* libpq prints notices to stderr by default; a library must not. */
+    PQsetNoticeReceiver(c->pg, ignore_notice, NULL);
     c->state = TPG_IDLE;
     c->wants = TIDE_WANT_NOTHING;
     return TIDE_OK;
@@ -1055,16 +1059,9 @@ int tpg_conn_check_idle(tide_conn *c)
 {
     if (tide_conn_is_broken(c))
         return -1;
+    /* A pooled connection is idle, not listening, and reset: the server has
+     * nothing to tell it except that it is going away (a FATAL, then EOF,
+     * which may not have arrived yet). Anything readable means: drop it. */
     struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
-    int n = poll(&p, 1, 0);
-    if (n == 0)
-        return 0;
-    /* Something arrived while idle: usually a FATAL before the server closed
-     * the connection (pg_terminate_backend, shutdown). */
-    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
-        return -1;
-    PGresult *r;
-    while (!PQisBusy(c->pg) && (r = PQgetResult(c->pg)) != NULL)
-        PQclear(r);
-    return PQstatus(c->pg) == CONNECTION_OK ? 0 : -1;
+    return poll(&p, 1, 0) == 0 ? 0 : -1;
 }
