@@ -416,7 +416,7 @@ T_CASE(decode_bytea)
     T_EQ_STR(BYS("\\xDEADbeef"), "deadbeef");
     T_EQ_STR(BYS("\\x0"), "ERR invalid bytea (odd number of hex digits): \"\\\\x0\"");
     T_EQ_STR(BYS("\\x0g"), "ERR invalid bytea (bad hex digit): \"\\\\x0g\"");
-    T_EQ_STR(BYS("\\x 00"), "ERR invalid bytea (bad hex digit): \"\\\\x 00\"");
+    T_EQ_STR(BYS("\\x 0"), "ERR invalid bytea (bad hex digit): \"\\\\x 0\"");
     /* the escape format */
     T_EQ_STR(BYS("abc"), "616263");
     T_EQ_STR(BYS("a\\\\b"), "615c62");
@@ -518,6 +518,11 @@ T_CASE(datetime_timestamptz)
     T_EQ_STR(DT(TIDE_KIND_TEXT, "2024-01-02"), "ERR tide_decode_datetime: kind 5 is not a date/time kind");
 }
 
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 T_CASE(datetime_length_limit)
 {
     /* "YYYY-MM-DDTHH:MM:SS." is 20 bytes; 43 fraction digits make 63. */
@@ -526,14 +531,14 @@ T_CASE(datetime_length_limit)
     snprintf(want, sizeof want, "2024-01-02T03:04:05.%.43s", "1234567890123456789012345678901234567890123456789");
     T_EQ_STR(DT(TIDE_KIND_TIMESTAMP, in), want);
     snprintf(in, sizeof in, "2024-01-02 03:04:05.%.44s", "1234567890123456789012345678901234567890123456789");
-    T_CHECK(strncmp(DT(TIDE_KIND_TIMESTAMP, in), "ERR invalid timestamp (longer than 63 bytes): ", 47) == 0);
+    T_CHECK(starts(DT(TIDE_KIND_TIMESTAMP, in), "ERR invalid timestamp (longer than 63 bytes): \"2024-01-02 03:04:05.12345678901234567890\"..."));
     /* The offset grows by ":00": 61 bytes in, 64 out. */
     snprintf(in, sizeof in, "2024-01-02 03:04:05.%.38s+00", "1234567890123456789012345678901234567890123456789");
     T_EQ_INT(strlen(in), 61);
-    T_CHECK(strncmp(DT(TIDE_KIND_TIMESTAMPTZ, in), "ERR invalid timestamp with time zone (longer than 63 bytes)", 59) == 0);
+    T_CHECK(starts(DT(TIDE_KIND_TIMESTAMPTZ, in), "ERR invalid timestamp with time zone (longer than 63 bytes): "));
     memset(in, '1', 64);
     in[64] = '\0';
-    T_CHECK(strncmp(DT(TIDE_KIND_INTERVAL, in), "ERR invalid interval (longer than 63 bytes)", 43) == 0);
+    T_CHECK(starts(DT(TIDE_KIND_INTERVAL, in), "ERR invalid interval (longer than 63 bytes): "));
     in[63] = '\0';
     T_EQ_STR(DT(TIDE_KIND_INTERVAL, in), in);
 }
@@ -806,7 +811,7 @@ T_CASE(array_json_elements)
     T_EQ_STR(A(114, "{\"\"}"), "ERR invalid_argument: invalid JSON at byte 0: unexpected end of input");
     /* Stopping inside an element's walk keeps the visitor's error. */
     rec_reset();
-    R.stop_at = 3;
+    R.stop_at = 4;
     R.set_error = 1;
     const char *lit = "{\"[1,2]\"}";
     T_EQ_INT(tide_decode_array(114, lit, strlen(lit), &V, &R, E), TIDE_ERROR);
@@ -848,9 +853,9 @@ T_CASE(array_visitor_stops)
 {
     const char *lit = "{{1,NULL},{\"x\"}}";
     /* events: { { 1 NULL } { x } } */
-    static const char *so_far[] = { "", "[", "[[1", "[[1,null", "[[1,null]", "[[1,null],[",
-                                    "[[1,null],[\"x\"", "[[1,null],[\"x\"]" };
-    for (int stop = 1; stop <= 8; stop++) {
+    static const char *so_far[] = { "", "[", "[[", "[[\"1\"", "[[\"1\",null", "[[\"1\",null]",
+                                    "[[\"1\",null],[", "[[\"1\",null],[\"x\"", "[[\"1\",null],[\"x\"]" };
+    for (int stop = 1; stop <= 9; stop++) {
         rec_reset();
         R.stop_at = stop;
         T_EQ_INT(tide_decode_array(25, lit, strlen(lit), &V, &R, E), TIDE_ERROR);
@@ -902,7 +907,8 @@ T_CASE(out_of_memory)
     /* Strings with escapes are the only allocating paths. */
     const char *doc = "{\"k\\u00e9y\":[\"a\\nb\",\"\\ud83d\\ude00\",\"plain\",{\"x\\\"\":\"y\\\\\"}]}";
     const char *want_doc = "{\"k\\xC3\\xA9y\":[\"a\\x0Ab\",\"\\xF0\\x9F\\x98\\x80\",\"plain\",{\"x\\\"\":\"y\\\\\"}]}";
-    const char *lit = "{\"a\\\"b\",c\\,d,\"[1,\\\"\\\\u00e9\\\"]\"}";
+    const char *lit = "{\"\\\"a\\\\\\\"b\\\"\",NULL,\"[1,\\\"\\\\u00e9\\\"]\"}";
+    const char *text_lit = "{\"a\\\"b\",c\\,d}";
     memset(&A_, 0, sizeof A_);
     tide_set_allocator(test_alloc, NULL);
     tide_error *err = tide_error_new();
@@ -929,8 +935,20 @@ T_CASE(out_of_memory)
         A_.failed = 0;
         rc = tide_decode_array(3802, lit, strlen(lit), &V, &R, err);
         if (rc == TIDE_OK) {
-            T_EQ_STR(R.buf, "[\"a\\\"b\",\"c,d\",[1,\"\\xC3\\xA9\"]]");
+            T_EQ_STR(R.buf, "[\"a\\\"b\",null,[1,\"\\xC3\\xA9\"]]");
             ok_array = 1;
+        } else {
+            T_EQ_INT(rc, TIDE_ERROR);
+            T_EQ_INT(tide_error_code(err), TIDE_E_OUT_OF_MEMORY);
+            T_CHECK(A_.failed);
+        }
+        rec_reset();
+        R.err = err;
+        A_.allocs = 0;
+        A_.failed = 0;
+        rc = tide_decode_array(25, text_lit, strlen(text_lit), &V, &R, err);
+        if (rc == TIDE_OK) {
+            T_EQ_STR(R.buf, "[\"a\\\"b\",\"c,d\"]");
         } else {
             T_EQ_INT(rc, TIDE_ERROR);
             T_EQ_INT(tide_error_code(err), TIDE_E_OUT_OF_MEMORY);
@@ -982,7 +1000,7 @@ static size_t mutate(const char *seed, char *buf, size_t cap)
         } else if (op == 4 && n && n * 2 <= cap) {
             size_t from = rnd((unsigned)n), len = 1 + rnd((unsigned)(n - from));
             memmove(buf + at + len, buf + at, n - at);
-            memcpy(buf + at, buf + from + (from >= at ? len : 0), len);
+            memmove(buf + at, buf + from + (from >= at ? len : 0), len);
             n += len;
         }
     }
@@ -1049,6 +1067,7 @@ T_CASE(fuzz)
 
 int main(void)
 {
+    (void)t_url; /* t.h's database helper: not needed here */
     E = tide_error_new();
     T_RUN(kinds_of_types);
     T_RUN(type_names);

@@ -158,18 +158,22 @@ const char *tpg_type_name(unsigned int type, char *buf, size_t size)
 
 #define SNIPPET_MAX 200
 
-/* Up to 40 bytes of a bad value for a message, quoted, with bytes that are
- * not printable ASCII as \xHH so the message stays valid UTF-8. */
+/* Up to 40 bytes of a bad value for a message, quoted: '"' and '\' get a
+ * backslash, bytes that are not printable ASCII become \xHH (so the message
+ * stays valid UTF-8). */
 static const char *snippet(const char *s, size_t len, char *out)
 {
     size_t n = 0, shown = len > 40 ? 40 : len;
     out[n++] = '"';
     for (size_t i = 0; i < shown; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c >= 0x7F)
+        if (c < 0x20 || c >= 0x7F) {
             n += (size_t)snprintf(out + n, SNIPPET_MAX - n, "\\x%02X", c);
-        else
+        } else {
+            if (c == '"' || c == '\\')
+                out[n++] = '\\';
             out[n++] = (char)c;
+        }
     }
     out[n++] = '"';
     if (shown < len) {
@@ -212,10 +216,12 @@ int tide_decode_int(const char *s, size_t len, int64_t *out, tide_error *err)
     }
     if (i == len)
         return invalid(err, "integer", s, len);
+    for (size_t k = i; k < len; k++) {
+        if (!is_digit(s[k]))
+            return invalid(err, "integer", s, len);
+    }
     uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, acc = 0;
     for (; i < len; i++) {
-        if (!is_digit(s[i]))
-            return invalid(err, "integer", s, len);
         unsigned d = (unsigned)(s[i] - '0');
         if (acc > (limit - d) / 10)
             return invalid(err, "integer (out of range)", s, len);

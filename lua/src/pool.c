@@ -2,8 +2,15 @@
 #include <string.h>
 #include "tlua.h"
 
+/* Methods take the pool itself or a db table holding it as _pool, so that
+ * db:query is this C function with no Lua wrapper in between (and argument
+ * errors point at the caller's line). */
 static tlua_pool *check_pool(lua_State *L)
 {
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_getfield(L, 1, "_pool");
+        lua_replace(L, 1);
+    }
     tlua_pool *p = luaL_checkudata(L, 1, TLUA_POOL);
     if (!p->pool)
         luaL_error(L, "the pool is closed");
@@ -156,6 +163,8 @@ void tlua_open_pool(lua_State *L)
     };
     if (luaL_newmetatable(L, TLUA_POOL)) {
         luaL_newlib(L, methods);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -4, "pool_methods"); /* the module table, for tide.db */
         lua_setfield(L, -2, "__index");
         lua_pushcfunction(L, l_close);
         lua_setfield(L, -2, "__gc");
@@ -163,6 +172,9 @@ void tlua_open_pool(lua_State *L)
         lua_setfield(L, -2, "__close");
         lua_pushcfunction(L, l_tostring);
         lua_setfield(L, -2, "__tostring");
+    } else {
+        lua_getfield(L, -1, "__index");
+        lua_setfield(L, -3, "pool_methods");
     }
     lua_pop(L, 1);
     lua_pushcfunction(L, l_connect);

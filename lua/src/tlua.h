@@ -42,8 +42,8 @@ enum { TLUA_ROWS, TLUA_ONE, TLUA_EXEC };
 int tlua_push_result(lua_State *L, tide_result *res, int mode);
 void tlua_push_value(lua_State *L, tide_kind kind, const char *s, size_t len);
 
-/* JSON encoding of a Lua value (at idx) into b. */
-void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth);
+/* Pushes the JSON text of the Lua value at idx. */
+void tlua_json_push(lua_State *L, int idx);
 
 /* Raises err as a structured error object. */
 int tlua_raise(lua_State *L, const tide_error *err);

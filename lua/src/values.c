@@ -88,32 +88,94 @@ static int error_tostring(lua_State *L)
     return 1;
 }
 
+/* ---- a byte buffer for JSON, owned by a userdata ------------------------------
+ * luaL_Buffer cannot be used while the encoder walks tables on the stack; this
+ * one lives at a fixed stack slot and its __gc frees it if an error unwinds. */
+
+#define TLUA_JBUF "tide.jbuf"
+
+typedef struct jbuf {
+    char *data;
+    size_t len, cap;
+    lua_State *L;
+} jbuf;
+
+static int jbuf_gc(lua_State *L)
+{
+    jbuf *b = luaL_checkudata(L, 1, TLUA_JBUF);
+    void *ud;
+    lua_Alloc f = lua_getallocf(L, &ud);
+    if (b->data)
+        f(ud, b->data, b->cap, 0);
+    b->data = NULL;
+    b->cap = b->len = 0;
+    return 0;
+}
+
+static void jbuf_gc_at(lua_State *L, int idx)
+{
+    lua_pushcfunction(L, jbuf_gc);
+    lua_pushvalue(L, idx < 0 ? idx - 1 : idx);
+    lua_call(L, 1, 0);
+}
+
+static jbuf *jbuf_new(lua_State *L)
+{
+    jbuf *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->L = L;
+    luaL_setmetatable(L, TLUA_JBUF);
+    return b;
+}
+
+static void jbuf_add(jbuf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n)
+            cap *= 2;
+        void *ud;
+        lua_Alloc f = lua_getallocf(b->L, &ud);
+        char *p = f(ud, b->data, b->cap, cap);
+        if (!p)
+            luaL_error(b->L, "out of memory");
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static void jbuf_adds(jbuf *b, const char *s) { jbuf_add(b, s, strlen(s)); }
+static void jbuf_addc(jbuf *b, char c) { jbuf_add(b, &c, 1); }
+
 /* ---- JSON encoding --------------------------------------------------------- */
 
-static void json_string(luaL_Buffer *b, const char *s, size_t n)
+static void json_string(jbuf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    luaL_addchar(b, '"');
+    jbuf_addc(b, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '"': luaL_addstring(b, "\\\""); break;
-        case '\\': luaL_addstring(b, "\\\\"); break;
-        case '\n': luaL_addstring(b, "\\n"); break;
-        case '\r': luaL_addstring(b, "\\r"); break;
-        case '\t': luaL_addstring(b, "\\t"); break;
-        case '\b': luaL_addstring(b, "\\b"); break;
-        case '\f': luaL_addstring(b, "\\f"); break;
+        case '"': jbuf_adds(b, "\\\""); break;
+        case '\\': jbuf_adds(b, "\\\\"); break;
+        case '\n': jbuf_adds(b, "\\n"); break;
+        case '\r': jbuf_adds(b, "\\r"); break;
+        case '\t': jbuf_adds(b, "\\t"); break;
+        case '\b': jbuf_adds(b, "\\b"); break;
+        case '\f': jbuf_adds(b, "\\f"); break;
         default:
             if (c < 0x20) {
                 char e[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-                luaL_addstring(b, e);
+                jbuf_adds(b, e);
             } else {
-                luaL_addchar(b, (char)c);
+                jbuf_addc(b, (char)c);
             }
         }
     }
-    luaL_addchar(b, '"');
+    jbuf_addc(b, '"');
 }
 
 /* The shortest "%.Ng" that reads back as the same double. */
@@ -160,17 +222,17 @@ static int table_array_length(lua_State *L, int idx, lua_Integer *len)
     return only_ints && count == n;
 }
 
-void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth)
+static void json_encode(lua_State *L, int idx, jbuf *b, int depth)
 {
     idx = lua_absindex(L, idx);
     if (depth > 100)
         luaL_error(L, "cannot encode as JSON: nested more than 100 levels (a cycle?)");
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        luaL_addstring(b, "null");
+        jbuf_adds(b, "null");
         return;
     case LUA_TBOOLEAN:
-        luaL_addstring(b, lua_toboolean(L, idx) ? "true" : "false");
+        jbuf_adds(b, lua_toboolean(L, idx) ? "true" : "false");
         return;
     case LUA_TNUMBER: {
         char num[64];
@@ -182,7 +244,7 @@ void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth)
                 luaL_error(L, "cannot encode %f as JSON", d);
             format_double(num, sizeof num, d);
         }
-        luaL_addstring(b, num);
+        jbuf_adds(b, num);
         return;
     }
     case LUA_TSTRING: {
@@ -195,7 +257,7 @@ void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth)
         break;
     default:
         if (tlua_is_null(L, idx)) {
-            luaL_addstring(b, "null");
+            jbuf_adds(b, "null");
             return;
         }
         luaL_error(L, "cannot encode a %s as JSON", luaL_typename(L, idx));
@@ -204,18 +266,18 @@ void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth)
     luaL_checkstack(L, 4, "JSON nesting");
     lua_Integer n;
     if (table_array_length(L, idx, &n)) {
-        luaL_addchar(b, '[');
+        jbuf_addc(b, '[');
         for (lua_Integer i = 1; i <= n; i++) {
             if (i > 1)
-                luaL_addchar(b, ',');
+                jbuf_addc(b, ',');
             lua_rawgeti(L, idx, i);
-            tlua_json_encode(L, -1, b, depth + 1);
+            json_encode(L, -1, b, depth + 1);
             lua_pop(L, 1);
         }
-        luaL_addchar(b, ']');
+        jbuf_addc(b, ']');
         return;
     }
-    luaL_addchar(b, '{');
+    jbuf_addc(b, '{');
     int first = 1;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
@@ -223,16 +285,27 @@ void tlua_json_encode(lua_State *L, int idx, luaL_Buffer *b, int depth)
             luaL_error(L, "cannot encode a table with %s keys as JSON (object keys must be strings)",
                        luaL_typename(L, -2));
         if (!first)
-            luaL_addchar(b, ',');
+            jbuf_addc(b, ',');
         first = 0;
         size_t kn;
         const char *k = lua_tolstring(L, -2, &kn);
         json_string(b, k, kn);
-        luaL_addchar(b, ':');
-        tlua_json_encode(L, -1, b, depth + 1);
+        jbuf_addc(b, ':');
+        json_encode(L, -1, b, depth + 1);
         lua_pop(L, 1);
     }
-    luaL_addchar(b, '}');
+    jbuf_addc(b, '}');
+}
+
+/* Pushes the JSON text of the value at idx as a Lua string. */
+void tlua_json_push(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    jbuf *b = jbuf_new(L);
+    json_encode(L, idx, b, 0);
+    lua_pushlstring(L, b->data ? b->data : "", b->len);
+    jbuf_gc_at(L, -2);
+    lua_remove(L, -2);
 }
 
 /* ---- parameters ------------------------------------------------------------ */
@@ -270,10 +343,7 @@ void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p)
             v->as.s.ptr = lua_tolstring(L, idx, &v->as.s.len);
             break;
         case LUA_TTABLE: {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            tlua_json_encode(L, idx, &b, 0);
-            luaL_pushresult(&b); /* stays on the stack until the call returns */
+            tlua_json_push(L, idx); /* stays on the stack until the call returns */
             v->kind = TIDE_KIND_JSON;
             v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
             break;
@@ -283,7 +353,7 @@ void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p)
                 v->kind = TIDE_KIND_NULL;
                 break;
             }
-            luaL_argerror(L, idx - 1, lua_pushfstring(L, "cannot bind a %s as a parameter", luaL_typename(L, idx)));
+            luaL_argerror(L, idx, lua_pushfstring(L, "cannot bind a %s as a parameter", luaL_typename(L, idx)));
         }
     }
 }
@@ -485,10 +555,7 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
 static int l_json_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    tlua_json_encode(L, 1, &b, 0);
-    luaL_pushresult(&b);
+    tlua_json_push(L, 1);
     return 1;
 }
 
@@ -526,6 +593,11 @@ void tlua_open_values(lua_State *L)
 
     luaL_newmetatable(L, TLUA_ARRAY);
     lua_setfield(L, -2, "array_mt");
+
+    luaL_newmetatable(L, TLUA_JBUF);
+    lua_pushcfunction(L, jbuf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
 
     luaL_newmetatable(L, TLUA_ERROR);
     lua_pushcfunction(L, error_tostring);

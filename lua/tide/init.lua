@@ -201,12 +201,13 @@ local DB = {}
 DB.__index = DB
 DB.__name = "tide.db"
 
---- Rows as an array of tables keyed by column name (NULL columns absent).
-function DB:query(sql, ...) return self._pool:query(sql, ...) end
---- The first row, or nil.
-function DB:one(sql, ...) return self._pool:one(sql, ...) end
---- The number of rows affected (and the command tag).
-function DB:exec(sql, ...) return self._pool:exec(sql, ...) end
+-- The pool's C methods take the db table as self (they find self._pool):
+--   db:query(sql, ...)  rows as an array of tables keyed by column name
+--                       (NULL columns absent)
+--   db:one(sql, ...)    the first row, or nil
+--   db:exec(sql, ...)   the number of rows affected, and the command tag
+local pool_methods = core.pool_methods
+DB.query, DB.one, DB.exec = pool_methods.query, pool_methods.one, pool_methods.exec
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.

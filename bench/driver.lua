@@ -1,0 +1,238 @@
+-- The bench driver: loads the data set, runs every tool program of every
+-- workload one after another, and prints the table. bench/run.sh starts it
+-- (under taskset, inside scripts/with-pg.sh); it needs DATABASE_URL and:
+--
+--   BENCH_BIN    the directory of the built tool programs (and benchclock.so)
+--   BENCH_TIDE   the built `tide` command
+--   BENCH_OUT    where results.txt and raw.txt go (default bench/out)
+--   BENCH_RUNS   measured runs per tool (default 3; one warm-up run before)
+--   BENCH_ONLY   run only these workloads, e.g. "W1" or "W1,W3"
+--   BENCH_SCALE  multiply every iteration count (e.g. 0.1 for a quick try)
+--   BENCH_SKIP_LOAD=1  use the data set already in the database
+--
+-- Adding a workload: append to `workloads` below. Each tool is a command
+-- following the protocol of bench/bench.h (URL ITERATIONS RUNS, one line
+-- "ops_per_sec cpu_us_per_op" per measured run, '#' lines are comments; a
+-- "# check N" line is compared across the tools of a workload). The first
+-- tool of a workload is its baseline. `reset` (SQL, optional) runs before
+-- each tool, to undo what the previous one changed.
+
+local env = function(k, d)
+  local v = os.getenv(k)
+  if v == nil or v == "" then return d end
+  return v
+end
+
+local url = assert(os.getenv("DATABASE_URL"), "driver.lua: DATABASE_URL is not set (run it under scripts/with-pg.sh)")
+local bin = env("BENCH_BIN", "build-bench/bench")
+local tide_cmd = env("BENCH_TIDE", "build-bench/tide")
+local out_dir = env("BENCH_OUT", "bench/out")
+local runs = math.tointeger(tonumber(env("BENCH_RUNS", "3"))) or 3
+local scale = tonumber(env("BENCH_SCALE", "1")) or 1
+local only = env("BENCH_ONLY", nil)
+
+local function C(name) return { bin .. "/" .. name } end
+local function LUA(script) return { tide_cmd, "run", "bench/" .. script } end
+
+local workloads = {
+  {
+    id = "W1",
+    what = "point lookup of a random user by primary key",
+    iterations = 20000,
+    tools = {
+      { name = "libpq (C)", cmd = C "w1_libpq" },
+      { name = "tide C API", cmd = C "w1_tide" },
+      { name = "tide Lua query", cmd = LUA "w1.lua" },
+    },
+  },
+}
+
+-- Helpers --------------------------------------------------------------------
+
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function shell(argv)
+  local parts = {}
+  for i, a in ipairs(argv) do parts[i] = quote(a) end
+  return table.concat(parts, " ")
+end
+
+local function capture(cmd)
+  local f = io.popen(cmd .. " 2>/dev/null")
+  local s = f:read("a")
+  f:close()
+  return (s:gsub("%s+$", ""))
+end
+
+local function log(...)
+  io.stderr:write("bench: ", string.format(...), "\n")
+  io.stderr:flush()
+end
+
+local function median(t)
+  local s = { table.unpack(t) }
+  table.sort(s)
+  local n = #s
+  if n % 2 == 1 then return s[(n + 1) // 2] end
+  return (s[n // 2] + s[n // 2 + 1]) / 2
+end
+
+local function now()
+  local ok, clock = pcall(require, "benchclock")
+  if ok then return clock.now() end
+  return os.time()
+end
+
+os.execute("mkdir -p " .. quote(out_dir))
+local raw = assert(io.open(out_dir .. "/raw.txt", "w"))
+
+-- The setting ------------------------------------------------------------------
+
+local header = {}
+local function note(fmt, ...)
+  local line = string.format(fmt, ...)
+  header[#header + 1] = line
+  print(line)
+end
+
+local psql = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url }
+local function psql_value(sql)
+  return capture(shell(psql) .. " -At -c " .. quote(sql))
+end
+
+note("# tide bench %s, git %s", os.date("!%Y-%m-%dT%H:%M:%SZ"),
+  capture("git rev-parse --short HEAD") .. (capture("git status --porcelain -- core lua cli") ~= "" and "+dirty" or ""))
+note("# server: PostgreSQL %s; %s", psql_value("show server_version"), capture("uname -srm"))
+do
+  local pid = ""
+  local data = os.getenv("TIDE_PG_DATA")
+  if data then
+    local f = io.open(data .. "/postmaster.pid")
+    if f then pid = f:read("l") or ""; f:close() end
+  end
+  local server_cpus = pid ~= "" and capture("taskset -cp " .. pid):match(":%s*(%S+)$") or "?"
+  local client_cpus = capture("taskset -cp $PPID"):match(":%s*(%S+)$") or "?"
+  note("# cpus: client %s, postmaster %s (of %s online); %d measured runs per tool after one warm-up",
+    client_cpus, server_cpus, capture("nproc --all"), runs)
+end
+
+-- The data set ---------------------------------------------------------------------
+
+if env("BENCH_SKIP_LOAD", "0") ~= "1" then
+  log("loading the data set (bench/dataset.sql)")
+  local t0 = now()
+  local f = io.popen(shell(psql) .. " -f bench/dataset.sql")
+  local counts = f:read("a")
+  local ok = f:close()
+  if not ok then
+    log("loading the data set failed")
+    os.exit(1)
+  end
+  local t1 = now()
+  note("# data set loaded in %.1f s: %s", t1 - t0, (counts:gsub("%s+$", ""):gsub("\n", " / ")))
+end
+
+-- The runs ---------------------------------------------------------------------
+
+local rows = {}
+local failed = false
+
+local function run_tool(w, tool, iterations)
+  if w.reset then
+    os.execute(shell(psql) .. " -c " .. quote(w.reset) .. " >/dev/null")
+  end
+  local argv = { table.unpack(tool.cmd) }
+  argv[#argv + 1] = url
+  argv[#argv + 1] = tostring(iterations)
+  argv[#argv + 1] = tostring(runs)
+  log("%s %s: %s", w.id, tool.name, shell(argv))
+  local f = io.popen(shell(argv))
+  local ops, cpu, check = {}, {}, nil
+  for line in f:lines() do
+    raw:write(w.id, "\t", tool.name, "\t", line, "\n")
+    local c = line:match("^#%s*check%s+(%S+)")
+    if c then
+      check = c
+    elseif not line:match("^#") then
+      local o, u = line:match("^%s*([%d.eE+-]+)%s+([%d.eE+-]+)%s*$")
+      if o then
+        ops[#ops + 1] = tonumber(o)
+        cpu[#cpu + 1] = tonumber(u)
+        log("  run %d: %.0f ops/s, %.2f cpu us/op", #ops, tonumber(o), tonumber(u))
+      end
+    end
+  end
+  raw:flush()
+  local ok, _, code = f:close()
+  if not ok or #ops ~= runs then
+    log("%s %s FAILED (exit %s, %d of %d runs)", w.id, tool.name, tostring(code), #ops, runs)
+    failed = true
+    return nil
+  end
+  return { ops = ops, cpu = cpu, check = check }
+end
+
+local function wanted(id)
+  if not only then return true end
+  for x in only:gmatch("[^,%s]+") do
+    if x:upper() == id:upper() then return true end
+  end
+  return false
+end
+
+for _, w in ipairs(workloads) do
+  if wanted(w.id) then
+    local iterations = math.max(1, math.floor(w.iterations * scale + 0.5))
+    local base, base_check
+    for i, tool in ipairs(w.tools) do
+      local r = run_tool(w, tool, iterations)
+      local row = { workload = w.id, tool = tool.name, iterations = iterations }
+      if r then
+        row.ops = median(r.ops)
+        local lo, hi = math.min(table.unpack(r.ops)), math.max(table.unpack(r.ops))
+        row.spread = (hi - lo) / row.ops * 100
+        row.cpu = median(r.cpu)
+        if i == 1 then
+          base, base_check = row.ops, r.check
+        elseif base_check and r.check and r.check ~= base_check then
+          log("%s %s: check %s differs from the baseline's %s: not the same work", w.id, tool.name, r.check,
+            base_check)
+          failed = true
+          row.note = "CHECK MISMATCH"
+        end
+        row.ratio = base and row.ops / base or nil
+      end
+      rows[#rows + 1] = row
+    end
+  end
+end
+
+-- The table ----------------------------------------------------------------------
+
+local lines = {}
+local fmt = "%-9s %-24s %10s %8s %10s %6s"
+lines[#lines + 1] = fmt:format("workload", "tool", "ops/s", "spread", "cpu_us/op", "ratio")
+for _, r in ipairs(rows) do
+  if r.ops then
+    lines[#lines + 1] = fmt:format(r.workload, r.tool, ("%.0f"):format(r.ops), ("%.1f%%"):format(r.spread),
+      ("%.2f"):format(r.cpu), r.ratio and ("%.2f"):format(r.ratio) or "-") .. (r.note and ("  " .. r.note) or "")
+  else
+    lines[#lines + 1] = fmt:format(r.workload, r.tool, "FAILED", "-", "-", "-")
+  end
+end
+
+print("")
+for _, l in ipairs(lines) do print(l) end
+print("")
+print("# ops/s: median of the measured runs; spread: (max - min) / median of ops/s;")
+print("# cpu_us/op: median client CPU (user + system) per operation; ratio: ops/s / the baseline's (first row).")
+
+local f = assert(io.open(out_dir .. "/results.txt", "w"))
+for _, l in ipairs(header) do f:write(l, "\n") end
+for _, l in ipairs(lines) do f:write(l, "\n") end
+f:close()
+raw:close()
+log("table written to %s/results.txt (every run in %s/raw.txt)", out_dir, out_dir)
+os.exit(failed and 1 or 0)
