@@ -8,11 +8,13 @@
  * measured runs of ITERATIONS operations each, and prints one line per
  * measured run:
  *
- *   ops_per_sec cpu_us_per_op
+ *   ops_per_sec cpu_us_per_op [user_us_per_op]
  *
  * (wall-clock operations per second; client CPU, user + system, in
- * microseconds per operation). Lines starting with '#' are comments. Anything
- * wrong: a message on stderr and a non-zero exit. */
+ * microseconds per operation; optionally the user-mode part of it alone).
+ * Lines starting with '#' are comments; "# check N" (a sum over what was
+ * read) is compared across the tools of a workload. Anything wrong: a
+ * message on stderr and a non-zero exit. */
 #ifndef TIDE_BENCH_H
 #define TIDE_BENCH_H
 
@@ -47,11 +49,13 @@ static inline double bench_wall(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* This process's CPU time (user + system), in seconds. */
-static inline double bench_cpu(void)
+/* This process's CPU time (user + system), in seconds; *user gets the
+ * user-mode part. */
+static inline double bench_cpu(double *user)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
@@ -78,22 +82,34 @@ static inline void bench_parse_args(int argc, char **argv, bench_args *a)
 }
 
 /* Runs fn(ctx, iterations) once to warm up, then `runs` times measured,
- * printing a protocol line for each measured run. fn returns 0 on success. */
+ * printing a protocol line for each measured run. fn returns 0 on success.
+ * setup (may be NULL) runs before every run, outside the timing: for a
+ * workload that changes the data, it puts the data back (e.g. truncates the
+ * table a bulk insert filled), so that every run does the same work. */
 typedef int (*bench_fn)(void *ctx, long iterations);
+
+static inline int bench_main_loop_setup(const bench_args *a, bench_fn setup, bench_fn fn, void *ctx)
+{
+    for (int r = -1; r < a->runs; r++) { /* r == -1: the warm-up */
+        if (setup && setup(ctx, a->iterations) != 0)
+            return 1;
+        double u0, u1;
+        double w0 = bench_wall(), c0 = bench_cpu(&u0);
+        if (fn(ctx, a->iterations) != 0)
+            return 1;
+        double w1 = bench_wall(), c1 = bench_cpu(&u1);
+        if (r >= 0) {
+            double n = (double)a->iterations;
+            printf("%.1f %.3f %.3f\n", n / (w1 - w0), (c1 - c0) * 1e6 / n, (u1 - u0) * 1e6 / n);
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
 
 static inline int bench_main_loop(const bench_args *a, bench_fn fn, void *ctx)
 {
-    if (fn(ctx, a->iterations) != 0)
-        return 1;
-    for (int r = 0; r < a->runs; r++) {
-        double w0 = bench_wall(), c0 = bench_cpu();
-        if (fn(ctx, a->iterations) != 0)
-            return 1;
-        double w1 = bench_wall(), c1 = bench_cpu();
-        printf("%.1f %.3f\n", (double)a->iterations / (w1 - w0), (c1 - c0) * 1e6 / (double)a->iterations);
-        fflush(stdout);
-    }
-    return 0;
+    return bench_main_loop_setup(a, NULL, fn, ctx);
 }
 
 #endif

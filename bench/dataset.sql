@@ -38,7 +38,7 @@ create table comments (
 );
 
 begin;
-select setseed(0.4242);
+select setseed(0.4242) \g /dev/null
 
 -- 10,000 users.
 insert into users (email, name, created_at)
@@ -88,9 +88,7 @@ vacuum analyze users;
 vacuum analyze posts;
 vacuum analyze comments;
 
-\set QUIET off
-select (select count(*) from users) as users,
-       (select count(*) from posts) as posts,
-       (select count(*) from posts where published) as published,
-       (select count(*) from comments) as comments,
-       (select round(avg(length(body))) from posts) as avg_post_body;
+select format('users %s, posts %s (%s published), comments %s; post body %s characters on average',
+  (select count(*) from users), (select count(*) from posts),
+  (select count(*) from posts where published), (select count(*) from comments),
+  (select round(avg(length(body))) from posts));

@@ -1,0 +1,67 @@
+-- The pool from Lua: connections come back by release, <close> and GC;
+-- session state does not leak; close.
+local helper = require "helper"
+
+describe("pool", function()
+  it("returns connections released by hand, by <close> and by the collector", function()
+    local db = helper.connect { pool = { max = 2 } }
+    local c = db:acquire()
+    assert.are.equal(1, db:stats().in_use)
+    c:release()
+    c:release() -- twice does nothing
+    assert.are.equal(0, db:stats().in_use)
+    do
+      local c2 <close> = db:acquire()
+      c2:exec("select 1")
+      assert.are.equal(1, db:stats().in_use)
+    end
+    assert.are.equal(0, db:stats().in_use)
+    for _ = 1, 10 do -- dropped on the floor, 10 times, from a pool of 2
+      db:acquire():exec("select 1")
+      collectgarbage()
+    end
+    assert.are.equal(0, db:stats().in_use)
+    assert.is_true(db:stats().open <= 2)
+    db:close()
+  end)
+
+  it("does not let a connection's session state reach the next user", function()
+    local db = helper.connect { pool = { max = 1 } }
+    local c = db:acquire()
+    local pid = c:backend_pid()
+    c:exec("set application_name = 'leaked'")
+    c:exec("create temp table t_leak (x int)")
+    c:release()
+    local c2 = db:acquire()
+    assert.are.equal(pid, c2:backend_pid())
+    assert.are_not.equal("leaked", c2:one("show application_name").application_name)
+    assert.is_nil(c2:one("select 1 as x from pg_class where relname = 't_leak'"))
+    c2:release()
+    db:close()
+  end)
+
+  it("refuses use after close, and describes itself without secrets", function()
+    local db = helper.connect()
+    assert.matches("^tide%.db%(postgresql://", tostring(db))
+    db:close()
+    local e = helper.raises(function() db:query("select 1") end)
+    assert.matches("closed", e)
+    assert.matches("closed", tostring(db))
+  end)
+
+  it("survives connections killed behind its back", function()
+    local db = helper.connect { pool = { max = 2, min = 2 } }
+    local admin = helper.connect { pool = { max = 1 } }
+    local victims = "from pg_stat_activity where application_name = 'tide' and pid <> pg_backend_pid() and backend_type = 'client backend'"
+    admin:exec("select pg_terminate_backend(pid) " .. victims)
+    -- pg_terminate_backend only signals: wait until they are gone
+    for _ = 1, 200 do
+      if admin:one("select count(*) as n " .. victims).n == 0 then break end
+      admin:exec("select pg_sleep(0.01)")
+    end
+    for _ = 1, 5 do assert.are.equal(1, db:one("select 1 as x").x) end
+    assert.is_true(db:stats().opened >= 3) -- replacements were opened
+    db:close()
+    admin:close()
+  end)
+end)
