@@ -4,7 +4,7 @@
 --   tide run bench/wN.lua URL ITERATIONS RUNS
 --
 -- one warm-up run, then RUNS measured runs, each printing
--- "ops_per_sec cpu_us_per_op [user_us_per_op]"; comment lines start with '#'.
+-- "ops_per_sec cpu_us_per_op"; comment lines start with '#'.
 local bench = {}
 
 -- A monotonic wall clock: bench's own C module (built by run.sh next to the
@@ -12,7 +12,6 @@ local bench = {}
 local ok, clock = pcall(require, "benchclock")
 if ok then
   bench.now = clock.now
-  bench.user = clock.user
 else
   local sok, socket = pcall(require, "socket")
   if not sok then
@@ -49,15 +48,11 @@ function bench.main_loop(iterations, runs, fn, setup)
   for r = 0, runs do -- r == 0: the warm-up
     if setup then setup(iterations) end
     collectgarbage("collect") -- each run starts from the same heap state
-    local u0 = bench.user and bench.user()
     local w0, c0 = bench.now(), os.clock()
     fn(iterations)
     local w1, c1 = bench.now(), os.clock()
-    local u1 = bench.user and bench.user()
     if r > 0 then
-      local line = ("%.1f %.3f"):format(iterations / (w1 - w0), (c1 - c0) * 1e6 / iterations)
-      if u0 then line = line .. (" %.3f"):format((u1 - u0) * 1e6 / iterations) end
-      io.stdout:write(line, "\n")
+      io.stdout:write(("%.1f %.3f\n"):format(iterations / (w1 - w0), (c1 - c0) * 1e6 / iterations))
       io.stdout:flush()
     end
   end

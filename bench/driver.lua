@@ -12,9 +12,8 @@
 --
 -- Adding a workload: append to `workloads` below. Each tool is a command
 -- following the protocol of bench/bench.h (URL ITERATIONS RUNS, one line
--- "ops_per_sec cpu_us_per_op [user_us_per_op]" per measured run, '#' lines
--- are comments; a "# check N" line is compared across the tools of a
--- workload). The first
+-- "ops_per_sec cpu_us_per_op" per measured run, '#' lines are comments; a
+-- "# check N" line is compared across the tools of a workload). The first
 -- tool of a workload is its baseline. `reset` (SQL, optional) runs before
 -- each tool, to undo what the previous one changed.
 
@@ -150,20 +149,17 @@ local function run_tool(w, tool, iterations)
   argv[#argv + 1] = tostring(runs)
   log("%s %s: %s", w.id, tool.name, shell(argv))
   local f = io.popen(shell(argv))
-  local ops, cpu, usr, check = {}, {}, {}, nil
+  local ops, cpu, check = {}, {}, nil
   for line in f:lines() do
     raw:write(w.id, "\t", tool.name, "\t", line, "\n")
     local c = line:match("^#%s*check%s+(%S+)")
     if c then
       check = c
     elseif not line:match("^#") then
-      local nums = {}
-      for x in line:gmatch("%S+") do nums[#nums + 1] = tonumber(x) or false end
-      if (#nums == 2 or #nums == 3) and nums[1] and nums[2] and nums[3] ~= false then
-        ops[#ops + 1], cpu[#cpu + 1] = nums[1], nums[2]
-        if nums[3] then usr[#usr + 1] = nums[3] end
-        log("  run %d: %.0f ops/s, %.2f cpu us/op%s", #ops, nums[1], nums[2],
-          nums[3] and (" (%.2f user)"):format(nums[3]) or "")
+      local o, u = line:match("^%s*(%S+)%s+(%S+)%s*$")
+      if o and tonumber(o) and tonumber(u) then
+        ops[#ops + 1], cpu[#cpu + 1] = tonumber(o), tonumber(u)
+        log("  run %d: %.0f ops/s, %.2f cpu us/op", #ops, ops[#ops], cpu[#cpu])
       else
         log("  ignored output line: %s", line)
       end
@@ -176,7 +172,7 @@ local function run_tool(w, tool, iterations)
     failed = true
     return nil
   end
-  return { ops = ops, cpu = cpu, usr = #usr == #ops and usr or nil, check = check }
+  return { ops = ops, cpu = cpu, check = check }
 end
 
 local function wanted(id)
@@ -199,7 +195,6 @@ for _, w in ipairs(workloads) do
         local lo, hi = math.min(table.unpack(r.ops)), math.max(table.unpack(r.ops))
         row.spread = (hi - lo) / row.ops * 100
         row.cpu = median(r.cpu)
-        row.usr = r.usr and median(r.usr)
         if i == 1 then
           base, base_check = row.ops, r.check
         elseif base_check and r.check and r.check ~= base_check then
@@ -218,15 +213,14 @@ end
 -- The table ----------------------------------------------------------------------
 
 local lines = {}
-local fmt = "%-9s %-24s %10s %8s %10s %6s %10s"
-lines[#lines + 1] = fmt:format("workload", "tool", "ops/s", "spread", "cpu_us/op", "ratio", "usr_us/op")
+local fmt = "%-9s %-24s %10s %8s %10s %6s"
+lines[#lines + 1] = fmt:format("workload", "tool", "ops/s", "spread", "cpu_us/op", "ratio")
 for _, r in ipairs(rows) do
   if r.ops then
     lines[#lines + 1] = fmt:format(r.workload, r.tool, ("%.0f"):format(r.ops), ("%.1f%%"):format(r.spread),
-      ("%.2f"):format(r.cpu), r.ratio and ("%.2f"):format(r.ratio) or "-", r.usr and ("%.2f"):format(r.usr) or "-")
-      .. (r.note and ("  " .. r.note) or "")
+      ("%.2f"):format(r.cpu), r.ratio and ("%.2f"):format(r.ratio) or "-") .. (r.note and ("  " .. r.note) or "")
   else
-    lines[#lines + 1] = fmt:format(r.workload, r.tool, "FAILED", "-", "-", "-", "-")
+    lines[#lines + 1] = fmt:format(r.workload, r.tool, "FAILED", "-", "-", "-")
   end
 end
 
@@ -234,8 +228,7 @@ print("")
 for _, l in ipairs(lines) do print(l) end
 print("")
 print("# ops/s: median of the measured runs; spread: (max - min) / median of ops/s;")
-print("# cpu_us/op: median client CPU (user + system) per operation; ratio: ops/s / the baseline's (first row);")
-print("# usr_us/op: the user-mode part of cpu_us/op (the library's own work; the rest is the kernel's).")
+print("# cpu_us/op: median client CPU (user + system) per operation; ratio: ops/s / the baseline's (first row).")
 
 local f = assert(io.open(out_dir .. "/results.txt", "w"))
 for _, l in ipairs(header) do f:write(l, "\n") end
