@@ -311,8 +311,7 @@ T_CASE(decode_int)
     T_EQ_STR(err_text(), "invalid_argument: invalid integer: \"1\\xFF\\x0A\"");
     const char *longbad = "12345678901234567890123456789012345678901234567890x";
     T_EQ_INT(tide_decode_int(longbad, strlen(longbad), &v, E), TIDE_ERROR);
-    /* the digits overflow before the junk is reached */
-    T_EQ_STR(err_text(), "invalid_argument: invalid integer (out of range): \"1234567890123456789012345678901234567890\"...");
+    T_EQ_STR(err_text(), "invalid_argument: invalid integer: \"1234567890123456789012345678901234567890\"...");
     T_EQ_INT(tide_decode_int(NULL, 1, &v, E), TIDE_MISUSE);
     T_EQ_INT(tide_decode_int("1", 1, NULL, E), TIDE_MISUSE);
 }
