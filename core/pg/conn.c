@@ -15,10 +15,12 @@
 #include "encode.h"
 #include "pg.h"
 
+/* Milliseconds for timeouts and ages. The coarse clock is a few ms coarse
+ * and costs far less than the precise one, which adds up on the hot path. */
 int64_t tpg_now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -915,33 +917,39 @@ int tide_conn_cancel(tide_conn *c, tide_error *err)
 
 int tide_conn_wait(tide_conn *c, int timeout_ms, tide_error *err)
 {
+    if (!c) {
+        tutil_error_set(err, TIDE_E_MISUSE, "wait: no connection");
+        return TIDE_MISUSE;
+    }
     int64_t deadline = timeout_ms >= 0 ? tpg_now_ms() + timeout_ms : -1;
     int canceled = 0;
     for (;;) {
-        int rc = tide_conn_step(c, err);
-        if (rc != TIDE_PENDING)
-            return rc;
+        /* Wait first: after a send, or a step that came back PENDING, libpq
+         * holds nothing unread, so reading before the socket is ready would
+         * only cost a system call that says "would block". */
+        if (c->wants == TIDE_WANT_NOTHING || tide_conn_socket(c) < 0)
+            return tide_conn_step(c, err);
         int wait = -1;
-        int64_t now = tpg_now_ms();
-        if (c->state == TPG_CONNECTING && c->deadline_ms)
-            wait = (int)(c->deadline_ms > now ? c->deadline_ms - now : 0);
-        if (deadline >= 0 && !canceled) {
-            int left = (int)(deadline > now ? deadline - now : 0);
-            if (left == 0) {
-                if (c->state == TPG_CONNECTING) {
-                    c->deadline_ms = now; /* the next step reports the timeout */
-                    continue;
+        if (deadline >= 0 || (c->state == TPG_CONNECTING && c->deadline_ms)) {
+            int64_t now = tpg_now_ms();
+            if (c->state == TPG_CONNECTING && c->deadline_ms)
+                wait = (int)(c->deadline_ms > now ? c->deadline_ms - now : 0);
+            if (deadline >= 0 && !canceled) {
+                int left = (int)(deadline > now ? deadline - now : 0);
+                if (left == 0) {
+                    if (c->state == TPG_CONNECTING) {
+                        c->deadline_ms = now; /* the next step reports the timeout */
+                    } else {
+                        /* the server answers the cancel with query_canceled */
+                        tide_conn_cancel(c, NULL);
+                        canceled = 1;
+                    }
+                    left = 0;
                 }
-                /* the server answers the cancel with query_canceled */
-                tide_conn_cancel(c, NULL);
-                canceled = 1;
-                continue;
+                wait = wait < 0 || left < wait ? left : wait;
             }
-            wait = wait < 0 || left < wait ? left : wait;
         }
         struct pollfd p = {.fd = tide_conn_socket(c), .events = 0};
-        if (p.fd < 0)
-            continue; /* the next step reports it */
         if (c->wants & TIDE_WANT_READ)
             p.events |= POLLIN;
         if (c->wants & TIDE_WANT_WRITE)
@@ -950,6 +958,9 @@ int tide_conn_wait(tide_conn *c, int timeout_ms, tide_error *err)
             tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE, "poll: %s", strerror(errno));
             return TIDE_ERROR;
         }
+        int rc = tide_conn_step(c, err);
+        if (rc != TIDE_PENDING)
+            return rc;
     }
 }
 

@@ -231,7 +231,12 @@ static void unlink_waiter(tide_pool *p, waiter *w)
 /* Makes an idle connection fit to hand out, or says it is not. Unlocked. */
 static int vet(tide_pool *p, tide_conn *c, int64_t now)
 {
-    if (expired(p, c, now) || tpg_conn_check_idle(c) != 0)
+    if (expired(p, c, now))
+        return -1;
+    /* One released within the clock's last tick was fine a moment ago: the
+     * check costs a system call per query, and a kill this recent races
+     * with any check anyway. */
+    if (now > c->idle_since_ms && tpg_conn_check_idle(c) != 0)
         return -1;
     if (p->o.ping_idle_ms >= 0 && now - c->idle_since_ms >= p->o.ping_idle_ms) {
         int t = p->o.connect_timeout_ms > 0 ? p->o.connect_timeout_ms : 5000;
