@@ -118,6 +118,11 @@ do
     client_cpus, server_cpus, capture("nproc --all"), runs)
 end
 
+if scale ~= 1 then
+  note("# BENCH_SCALE=%g: iteration counts scaled; not comparable with full runs", scale)
+end
+if only then note("# BENCH_ONLY=%s", only) end
+
 -- The data set ---------------------------------------------------------------------
 
 if env("BENCH_SKIP_LOAD", "0") ~= "1" then
@@ -140,8 +145,10 @@ local rows = {}
 local failed = false
 
 local function run_tool(w, tool, iterations)
-  if w.reset then
-    os.execute(shell(psql) .. " -c " .. quote(w.reset) .. " >/dev/null")
+  if w.reset and not os.execute(shell(psql) .. " -c " .. quote(w.reset) .. " >/dev/null") then
+    log("%s %s: the reset SQL failed", w.id, tool.name)
+    failed = true
+    return nil
   end
   local argv = { table.unpack(tool.cmd) }
   argv[#argv + 1] = url
@@ -195,13 +202,14 @@ for _, w in ipairs(workloads) do
         local lo, hi = math.min(table.unpack(r.ops)), math.max(table.unpack(r.ops))
         row.spread = (hi - lo) / row.ops * 100
         row.cpu = median(r.cpu)
+        if row.spread > 5 then row.note = "NOISY: spread over 5%, rerun" end
         if i == 1 then
           base, base_check = row.ops, r.check
         elseif base_check and r.check and r.check ~= base_check then
           log("%s %s: check %s differs from the baseline's %s: not the same work", w.id, tool.name, r.check,
             base_check)
           failed = true
-          row.note = "CHECK MISMATCH"
+          row.note = "CHECK MISMATCH: not the same work"
         end
         row.ratio = base and row.ops / base or nil
       end
