@@ -41,6 +41,7 @@ local workloads = {
     iterations = 20000,
     tools = {
       { name = "libpq (C)", cmd = C "w1_libpq" },
+      { name = "libpq, binary results", cmd = C "w1_libpq_binary" },
       { name = "tide C API", cmd = C "w1_tide" },
       { name = "tide Lua query", cmd = LUA "w1.lua" },
     },

@@ -98,8 +98,8 @@ static void free_params(tide_conn *c)
             tutil_strfree(c->values[i]);
         }
     }
-    tutil_free(c->keywords, 0);
-    tutil_free(c->values, 0);
+    tutil_free(c->keywords, c->nparams_alloc * sizeof(char *));
+    tutil_free(c->values, c->nparams_alloc * sizeof(char *));
     c->keywords = c->values = NULL;
 }
 
@@ -116,8 +116,9 @@ static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *er
     for (PQconninfoOption *p = opts; p->keyword; p++)
         n++;
     /* every option, plus the ones tide may add */
-    c->keywords = tutil_calloc((size_t)n + 8, sizeof(char *));
-    c->values = tutil_calloc((size_t)n + 8, sizeof(char *));
+    c->nparams_alloc = (size_t)n + 8;
+    c->keywords = tutil_calloc(c->nparams_alloc, sizeof(char *));
+    c->values = tutil_calloc(c->nparams_alloc, sizeof(char *));
     if (!c->keywords || !c->values)
         goto oom;
 
@@ -220,6 +221,13 @@ tide_conn *tide_conn_new(const tide_conn_options *o, tide_error *err)
     return c;
 }
 
+/* The per-parameter arrays live in one block; they are refilled for every
+ * query, so growing need not keep their contents. */
+static size_t param_block_size(int n)
+{
+    return (size_t)n * (sizeof(const char *) + sizeof(size_t) + 2 * sizeof(int));
+}
+
 static void stmt_free(tpg_stmt *s)
 {
     if (!s)
@@ -269,10 +277,7 @@ void tide_conn_free(tide_conn *c)
     tutil_free(c->saved, (size_t)c->saved_cap * sizeof(tide_value));
     tutil_buf_free(&c->saved_text);
     tutil_buf_free(&c->enc);
-    tutil_free(c->pvals, 0);
-    tutil_free(c->plens, 0);
-    tutil_free(c->pfmts, 0);
-    tutil_free(c->poffs, 0);
+    tutil_free(c->pvals, param_block_size(c->pcap));
     free_params(c);
     tutil_strfree(c->describe);
     if (c->password) {
@@ -484,18 +489,18 @@ static int grow_param_arrays(tide_conn *c, int n, tide_error *err)
     int cap = c->pcap ? c->pcap : 8;
     while (cap < n)
         cap *= 2;
-    const char **v = tutil_realloc(c->pvals, 0, (size_t)cap * sizeof *v);
-    if (v) c->pvals = v;
-    int *l = v ? tutil_realloc(c->plens, 0, (size_t)cap * sizeof *l) : NULL;
-    if (l) c->plens = l;
-    int *f = l ? tutil_realloc(c->pfmts, 0, (size_t)cap * sizeof *f) : NULL;
-    if (f) c->pfmts = f;
-    size_t *o = f ? tutil_realloc(c->poffs, 0, (size_t)cap * sizeof *o) : NULL;
-    if (!o) {
+    tutil_free(c->pvals, param_block_size(c->pcap));
+    c->pvals = NULL;
+    c->pcap = 0;
+    char *block = tutil_malloc(param_block_size(cap));
+    if (!block) {
         tutil_error_oom(err);
         return TIDE_ERROR;
     }
-    c->poffs = o;
+    c->pvals = (const char **)block;
+    c->poffs = (size_t *)(block + (size_t)cap * sizeof(const char *));
+    c->plens = (int *)(block + (size_t)cap * (sizeof(const char *) + sizeof(size_t)));
+    c->pfmts = c->plens + cap;
     c->pcap = cap;
     return TIDE_OK;
 }

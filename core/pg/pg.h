@@ -57,6 +57,7 @@ enum tpg_state {
 struct tide_conn {
     PGconn *pg;
     char **keywords, **values;  /* for PQconnectStartParams, NULL-terminated */
+    size_t nparams_alloc;       /* slots in keywords and values */
     char *describe;
     char *password;             /* to scrub from messages; never printed */
     int connect_timeout_ms;
