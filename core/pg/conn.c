@@ -768,8 +768,16 @@ static int step_query(tide_conn *c, tide_error *err)
             rc = sent(c, PQsendDescribePrepared(c->pg, c->cur->name), err);
             break;
         case TPG_DESCRIBE: {
-            if (c->errres)
-                return finish_error(c, err);
+            if (c->errres) {
+                /* prepared but not described: forget it, and drop the
+                 * server's copy before the name is used again */
+                tpg_stmt *s = c->cur;
+                int e = finish_error(c, err);
+                if (push_pending(c, s->name) != TIDE_OK)
+                    c->effects |= TPG_FX_PREPARE;
+                cache_remove(c, s, 0);
+                return e;
+            }
             tpg_stmt *s = c->cur;
             int n = PQnparams(c->last);
             tutil_free(s->types, (size_t)s->nparams * sizeof(Oid));
