@@ -59,6 +59,16 @@ describe("the tide command", function()
     assert.matches("stack traceback", out)
   end)
 
+  it("reports a failed connection with a traceback and the script's name", function()
+    local path = script("never.lua", "print('not reached')\n")
+    local out, code = tide_cmd("run " .. path, "DATABASE_URL='postgresql://tide@127.0.0.1:1/x?connect_timeout=2'")
+    assert.are.equal(1, code)
+    assert.matches("^tide: connection_failure: ", out)
+    assert.matches("stack traceback", out)
+    assert.is_nil(out:find("not reached", 1, true))
+    assert.is_nil(out:find("tide/tide", 1, true)) -- chunk names like tide/cli.lua
+  end)
+
   it("runs without a database when DATABASE_URL is unset", function()
     local path = script("nodb.lua", "print(db == nil, tide.version)\n")
     local out, code = tide_cmd("run " .. path, "env -u DATABASE_URL")

@@ -40,6 +40,23 @@ describe("pool", function()
     db:close()
   end)
 
+  it("always resets a connection taken with db:acquire(), even after changes it cannot see", function()
+    local db = helper.connect { pool = { max = 1 } }
+    db:exec([[create or replace function sneaky() returns text language sql
+      as $$ select set_config('application_name', 'sneaky', false) $$]])
+    local c = db:acquire()
+    local pid = c:backend_pid()
+    c:exec("select sneaky()") -- no SET in sight: only the function knows
+    assert.are.equal("sneaky", c:one("show application_name").application_name)
+    c:release()
+    local c2 = db:acquire()
+    assert.are.equal(pid, c2:backend_pid())
+    assert.are_not.equal("sneaky", c2:one("show application_name").application_name)
+    c2:release()
+    db:exec("drop function sneaky()")
+    db:close()
+  end)
+
   it("refuses use after close, and describes itself without secrets", function()
     local db = helper.connect()
     assert.matches("^tide%.db%(postgresql://", tostring(db))

@@ -613,10 +613,15 @@ static int send_prepare(tide_conn *c, tide_error *err)
         tutil_error_oom(err);
         return TIDE_ERROR;
     }
-    for (int i = 0; i < c->nparams; i++)
+    int declared = 0;
+    for (int i = 0; i < c->nparams; i++) {
         types[i] = s->types && i < s->nparams ? s->types[i] : c->saved[i].type;
+        declared |= types[i] != 0;
+    }
     c->state = TPG_PREPARE;
-    int ok = PQsendPrepare(c->pg, s->name, s->sql, c->nparams, types);
+    /* With no declared types the server counts the parameters itself, so a
+     * wrong number of values is reported by encode_params, clearly. */
+    int ok = PQsendPrepare(c->pg, s->name, s->sql, declared ? c->nparams : 0, types);
     tutil_free(types, tsize);
     return sent(c, ok, err);
 }
@@ -1026,6 +1031,12 @@ int tide_conn_is_broken(const tide_conn *c)
 int tide_conn_backend_pid(const tide_conn *c)
 {
     return c && c->pg ? PQbackendPID(c->pg) : 0;
+}
+
+void tide_conn_mark_session(tide_conn *c)
+{
+    if (c)
+        c->effects |= TPG_FX_SESSION;
 }
 
 int tide_conn_cached_statements(const tide_conn *c)

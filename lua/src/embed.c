@@ -33,7 +33,11 @@ extern const struct tlua_embedded tlua_embedded[];
 static int load_embedded(lua_State *L)
 {
     const struct tlua_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
-    if (luaL_loadbuffer(L, (const char *)m->src, m->len, lua_pushfstring(L, "@tide/%s.lua", m->name)) != LUA_OK)
+    /* named like the file it came from: tide.cli -> tide/cli.lua */
+    const char *path = luaL_gsub(L, m->name, ".", "/");
+    const char *chunk = strchr(m->name, '.') ? lua_pushfstring(L, "@%s.lua", path)
+                                             : lua_pushfstring(L, "@%s/init.lua", path);
+    if (luaL_loadbuffer(L, (const char *)m->src, m->len, chunk) != LUA_OK)
         return lua_error(L);
     lua_pushvalue(L, 1); /* the module name, as require passes it */
     lua_call(L, 1, 1);

@@ -1,4 +1,5 @@
 /* "tide.pool": a pool, owned by Lua (tide.connect) or borrowed from a host. */
+#include <limits.h>
 #include <string.h>
 #include "tlua.h"
 
@@ -39,8 +40,10 @@ static int opt_int(lua_State *L, int t, const char *name, int def)
 {
     int type = lua_getfield(L, t, name);
     int v = def;
-    if (type == LUA_TNUMBER)
-        v = (int)lua_tointeger(L, -1);
+    if (type == LUA_TNUMBER) {
+        lua_Integer i = lua_tointeger(L, -1);
+        v = i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (int)i;
+    }
     else if (type != LUA_TNIL)
         luaL_error(L, "option '%s' must be an integer", name);
     lua_pop(L, 1);
@@ -110,6 +113,8 @@ static int l_acquire(lua_State *L)
         return tlua_raise(L, p->err);
     c->conn = conn;
     c->pool = p->pool;
+    if (lua_toboolean(L, 2))
+        tide_conn_mark_session(conn); /* for session work: always reset at release */
     return 1;
 }
 

@@ -84,6 +84,13 @@ static int error_tostring(lua_State *L)
         luaL_addstring(&b, "\nDETAIL: ");
         luaL_addstring(&b, detail);
     }
+    lua_getfield(L, 1, "hint");
+    const char *hint = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    if (hint) {
+        luaL_addstring(&b, "\nHINT: ");
+        luaL_addstring(&b, hint);
+    }
     luaL_pushresult(&b);
     return 1;
 }
@@ -241,7 +248,8 @@ static void json_encode(lua_State *L, int idx, jbuf *b, int depth)
         } else {
             double d = lua_tonumber(L, idx);
             if (isnan(d) || isinf(d))
-                luaL_error(L, "cannot encode %f as JSON", d);
+                luaL_error(L, "cannot encode %s as JSON (it has no JSON spelling)",
+                           isnan(d) ? "NaN" : d > 0 ? "infinity" : "-infinity");
             format_double(num, sizeof num, d);
         }
         jbuf_adds(b, num);
@@ -545,7 +553,8 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
         if (mode == TLUA_ROWS)
             lua_rawseti(L, -2, r + 1);
     }
-    lua_replace(L, names);
+    if (cols > 0)
+        lua_replace(L, names); /* the result over the first name */
     lua_settop(L, names);
     return 1;
 }

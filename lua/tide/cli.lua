@@ -33,11 +33,13 @@ local function run(args)
   _G.tide = tide
   local url = os.getenv "DATABASE_URL"
   local db
-  if url and url ~= "" then
-    db = tide.connect(url)
-    _G.db = db
-  end
-  local ok, e = xpcall(chunk, function(m)
+  local ok, e = xpcall(function(...)
+    if url and url ~= "" then
+      db = tide.connect(url)
+      _G.db = db
+    end
+    return chunk(...)
+  end, function(m)
     if tide.is_error(m) then m = tostring(m) end
     return debug.traceback(tostring(m), 2)
   end, table.unpack(script_arg, 1, #args - 1))

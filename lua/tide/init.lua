@@ -47,6 +47,15 @@ local function ms(seconds)
   return seconds and math.floor(seconds * 1000 + 0.5) or nil
 end
 
+local function whole(fname, name, v)
+  if v == nil then return nil end
+  local i = math.tointeger(v)
+  if not i or i < 0 then
+    error(("bad argument #2 to '%s' (option '%s' must be a whole number, got %s)"):format(fname, name, v), 3)
+  end
+  return i
+end
+
 local connect_options = {
   url = "string", pool = "table", connect_timeout = "number", statement_timeout = "number",
   statement_cache = "number", application_name = "string",
@@ -80,18 +89,18 @@ local isolation_levels = {
 }
 local tx_options = { isolation = "string", read_only = "boolean", deferrable = "boolean" }
 
-local function begin_sql(fname, opts)
+local function begin_sql(fname, argn, opts)
   if opts == nil then return "BEGIN" end
   if type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+    error(("bad argument #%d to '%s' (table expected, got %s)"):format(argn, fname, type(opts)), 3)
   end
-  check_options(fname, 2, opts, tx_options)
+  check_options(fname, argn, opts, tx_options)
   local sql = "BEGIN"
   if opts.isolation then
     local level = isolation_levels[opts.isolation:lower():gsub("[ %-]", "_")]
     if not level then
-      error(("bad argument #2 to '%s' (unknown isolation level '%s'%s)")
-        :format(fname, opts.isolation, util.did_you_mean(opts.isolation, isolation_levels)), 3)
+      error(("bad argument #%d to '%s' (unknown isolation level '%s'%s)")
+        :format(argn, fname, opts.isolation, util.did_you_mean(opts.isolation, isolation_levels)), 3)
     end
     sql = sql .. " ISOLATION LEVEL " .. level
   end
@@ -208,6 +217,7 @@ DB.__name = "tide.db"
 --   db:exec(sql, ...)   the number of rows affected, and the command tag
 local pool_methods = core.pool_methods
 DB.query, DB.one, DB.exec = pool_methods.query, pool_methods.one, pool_methods.exec
+DB.stats, DB.describe = pool_methods.stats, pool_methods.describe
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.
@@ -215,7 +225,7 @@ function DB:transaction(fn, opts)
   if type(fn) ~= "function" then
     error(("bad argument #1 to 'transaction' (function expected, got %s)"):format(type(fn)), 2)
   end
-  local sql = begin_sql("transaction", opts)
+  local sql = begin_sql("transaction", 2, opts)
   local conn = self._pool:acquire()
   local ok, e = pcall(conn.exec, conn, sql)
   if not ok then
@@ -239,7 +249,7 @@ end
 --- An explicit transaction: `local tx <close> = db:begin()`, then
 --- tx:commit(). Leaving the block without committing rolls back.
 function DB:begin(opts)
-  local sql = begin_sql("begin", opts)
+  local sql = begin_sql("begin", 1, opts)
   local conn = self._pool:acquire()
   local ok, e = pcall(conn.exec, conn, sql)
   if not ok then
@@ -251,10 +261,8 @@ end
 
 --- A connection of one's own, for session work (LISTEN, temp tables, SET).
 --- Give it back with conn:release() (or <close>); its session state is reset.
-function DB:acquire() return self._pool:acquire() end
+function DB:acquire() return self._pool:acquire(true) end
 
-function DB:stats() return self._pool:stats() end
-function DB:describe() return self._pool:describe() end
 
 function DB:close()
   self._pool:close()
@@ -290,15 +298,15 @@ function tide.connect(url, opts)
   local p = opts.pool or {}
   check_options("connect", 2, p, pool_options)
   local pool = core.connect(url, {
-    min_size = p.min and math.tointeger(p.min),
-    max_size = p.max and math.tointeger(p.max),
+    min_size = whole("connect", "min", p.min),
+    max_size = whole("connect", "max", p.max),
     acquire_timeout_ms = ms(p.acquire_timeout),
     idle_timeout_ms = ms(p.idle_timeout),
     max_lifetime_ms = ms(p.max_lifetime),
     ping_idle_ms = ms(p.ping_idle),
     connect_timeout_ms = ms(opts.connect_timeout),
     statement_timeout_ms = ms(opts.statement_timeout),
-    stmt_cache_size = opts.statement_cache and math.tointeger(opts.statement_cache),
+    stmt_cache_size = whole("connect", "statement_cache", opts.statement_cache),
     application_name = opts.application_name,
   })
   return tide.wrap(pool)

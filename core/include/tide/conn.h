@@ -31,7 +31,7 @@ typedef struct tide_conn_options {
     const char *conninfo;      /* a postgresql:// URL or "key=value" string */
     int connect_timeout_ms;    /* 0: libpq's default (wait forever) */
     int statement_timeout_ms;  /* 0: the server's default */
-    int stmt_cache_size;       /* prepared statements kept; 0: no caching */
+    int stmt_cache_size;       /* prepared statements kept (at least 1: the one in flight) */
     const char *application_name; /* NULL: "tide" */
 } tide_conn_options;
 
@@ -81,6 +81,9 @@ typedef enum tide_tx_status {
 TIDE_API tide_tx_status tide_conn_tx_status(const tide_conn *conn);
 TIDE_API int tide_conn_is_broken(const tide_conn *conn);
 TIDE_API int tide_conn_backend_pid(const tide_conn *conn);
+/* The session may have been changed in ways tide cannot see (a server
+ * function that runs SET, say): the pool resets it when it is released. */
+TIDE_API void tide_conn_mark_session(tide_conn *conn);
 /* Statements in the cache. */
 TIDE_API int tide_conn_cached_statements(const tide_conn *conn);
 /* "postgresql://user@host:port/db", never the password. Valid until free. */
