@@ -24,6 +24,13 @@ int64_t tpg_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t tpg_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void tide_conn_options_init(tide_conn_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -258,6 +265,7 @@ void tpg_conn_clear_cache(tide_conn *c)
     if (c->buckets)
         memset(c->buckets, 0, c->nbuckets * sizeof *c->buckets);
     c->ncached = 0;
+    c->hot = NULL;
     for (int i = 0; i < c->npending; i++)
         tutil_strfree(c->pending_dealloc[i]);
     c->npending = 0;
@@ -436,6 +444,8 @@ static int cache_remove(tide_conn *c, tpg_stmt *s, int on_server)
     c->ncached--;
     if (c->cur == s)
         c->cur = NULL;
+    if (c->hot == s)
+        c->hot = NULL;
     int rc = on_server && s->ready ? push_pending(c, s->name) : TIDE_OK;
     stmt_free(s);
     return rc;
@@ -650,6 +660,17 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
     c->flags = flags;
     c->retried = 0;
     c->nparams = nparams;
+
+    /* The same text as last time (a loop, or a Lua string, which does not
+     * move): comparing it, NUL included, is cheaper than hashing it. */
+    tpg_stmt *hot = c->hot;
+    if (hot && hot->ready && sql == c->hot_sql && memcmp(hot->sql, sql, hot->len + 1) == 0) {
+        c->cur = hot;
+        c->effects |= hot->effects;
+        if (encode_params(c, hot, params, nparams, err) != TIDE_OK)
+            return TIDE_ERROR;
+        return send_exec(c, err);
+    }
     size_t len = strlen(sql);
 
     if (nparams == 0 && !(flags & TIDE_QUERY_PREPARE)) {
@@ -665,6 +686,8 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
             lru_unlink(c, s);
             lru_push_front(c, s);
         }
+        c->hot = s;
+        c->hot_sql = sql;
         c->cur = s;
         c->effects |= s->effects;
         if (encode_params(c, s, params, nparams, err) != TIDE_OK)
@@ -673,6 +696,8 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
     }
     if (!s && !(s = cache_add(c, sql, len, h, err)))
         return TIDE_ERROR;
+    c->hot = s;
+    c->hot_sql = sql;
     c->cur = s;
     c->effects |= s->effects;
     if (save_params(c, params, nparams, err) != TIDE_OK)

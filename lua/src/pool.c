@@ -12,7 +12,12 @@ static tlua_pool *check_pool(lua_State *L)
         lua_getfield(L, 1, "_pool");
         lua_replace(L, 1);
     }
-    tlua_pool *p = luaL_checkudata(L, 1, TLUA_POOL);
+    /* the metatable is the methods' upvalue: no registry lookup per call */
+    tlua_pool *p = lua_touserdata(L, 1);
+    if (!p || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(1)))
+        p = luaL_checkudata(L, 1, TLUA_POOL); /* raises the usual message */
+    else
+        lua_pop(L, 1);
     if (!p->pool)
         luaL_error(L, "the pool is closed");
     if (p->pending) { /* left over from a call that raised while building rows */
@@ -167,7 +172,9 @@ void tlua_open_pool(lua_State *L)
         {"stats", l_stats}, {"close", l_close}, {"describe", l_describe}, {NULL, NULL},
     };
     if (luaL_newmetatable(L, TLUA_POOL)) {
-        luaL_newlib(L, methods);
+        luaL_newlibtable(L, methods);
+        lua_pushvalue(L, -2);
+        luaL_setfuncs(L, methods, 1);
         lua_pushvalue(L, -1);
         lua_setfield(L, -4, "pool_methods"); /* the module table, for tide.db */
         lua_setfield(L, -2, "__index");
