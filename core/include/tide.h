@@ -7,4 +7,5 @@
 #include "tide/result.h"
 #include "tide/conn.h"
 #include "tide/pool.h"
+#include "tide/schema.h"
 #endif

@@ -49,6 +49,17 @@ void tutil_error_setf(tide_error *err, tide_code code, const char *fmt, ...)
 void tutil_error_field(tide_error *err, tide_error_field f, const char *value);
 void tutil_error_oom(tide_error *err);
 
+/* An arena: allocations (zeroed) live until tutil_arena_free. NULL on OOM. */
+typedef struct tutil_arena {
+    struct tutil_block *head;
+    size_t block_size;
+} tutil_arena;
+void tutil_arena_init(tutil_arena *a);
+void tutil_arena_free(tutil_arena *a);
+void *tutil_arena_alloc(tutil_arena *a, size_t n);
+char *tutil_arena_strdup(tutil_arena *a, const char *s);
+int tutil_arena_grow(tutil_arena *a, void **items, int *cap, int need, size_t elem);
+
 /* UTF-8: 1 when s[0..n) is valid UTF-8 with no NUL byte. */
 int tutil_valid_text(const char *s, size_t n);
 

@@ -1,0 +1,108 @@
+/* Private to core/schema and the SQL layer that reads it: the schema's
+ * structs. Everything lives in the schema's arena. */
+#ifndef TIDE_TSCHEMA_H
+#define TIDE_TSCHEMA_H
+
+#include "tide/schema.h"
+#include "util.h"
+
+typedef struct tsch_enum {
+    char *name, *pg_schema;
+    char **values;
+    int nvalues;
+} tsch_enum;
+
+struct tide_field {
+    tide_model *model;
+    int index;                   /* position in the model, declaration order */
+    char *name, *column;
+    tide_type type;
+    char *type_name;
+    const tsch_enum *enum_ref;   /* TIDE_T_ENUM, resolved at finish */
+    int length, precision, scale, array_dims;
+    int nullable, primary, unique;
+    tide_identity identity;
+    tide_default_kind default_kind;
+    char *default_value;
+    int updated_at;
+    char *generated, *check;
+    int omit;
+};
+
+struct tide_relation {
+    tide_model *model;
+    char *name;
+    tide_relation_kind kind;
+    char *target_name;
+    tide_model *target;          /* resolved at finish */
+    /* The foreign key, whichever side holds it: holder.fields[i] references
+     * referenced.refs[i]. belongs_to: holder is this model; has_one/has_many:
+     * the target (taken from the inverse belongs_to). */
+    char **field_names, **ref_names;
+    int nfields;
+    tide_field **fields, **refs;
+    char *inverse_name;
+    tide_relation *inverse;
+    /* many_to_many */
+    char *through_name;
+    tide_model *through;         /* explicit join model */
+    tide_relation *through_from, *through_to; /* its belongs_to to each side */
+    char *join_table;            /* implicit: the join table */
+    char *join_from, *join_to;   /* implicit: its columns for this model and the target */
+    tide_action on_delete, on_update;
+    char *constraint_name;
+};
+
+typedef struct tsch_index {
+    tide_index_kind kind;
+    char *name;
+    tide_index_part *parts;      /* strings in the arena */
+    tide_field **part_fields;    /* resolved; NULL for expressions */
+    int nparts;
+    tide_index_method method;
+    char *where;
+    int nulls_not_distinct;
+} tsch_index;
+
+typedef struct tsch_check {
+    char *name, *expression;
+} tsch_check;
+
+struct tide_model {
+    tide_schema *schema;
+    int index;
+    char *name, *table, *pg_schema;
+    tide_field **fields;
+    int nfields, fields_cap;
+    tide_relation **relations;
+    int nrelations, relations_cap;
+    tsch_index **indexes;
+    int nindexes, indexes_cap;
+    tsch_check *checks;
+    int nchecks, checks_cap;
+    tide_field **pk;             /* resolved primary key, in order */
+    int npk;
+    char *soft_delete_name;
+    tide_field *soft_delete;
+};
+
+struct tide_schema {
+    tutil_arena arena;
+    tide_model **models;
+    int nmodels, models_cap;
+    tsch_enum **enums;
+    int nenums, enums_cap;
+    int finished;
+};
+
+const tsch_enum *tsch_enum_find(const tide_schema *s, const char *name);
+int tsch_enum_count(const tide_schema *s);
+const tsch_enum *tsch_enum_at(const tide_schema *s, int i);
+int tsch_model_index_count(const tide_model *m);
+const tsch_index *tsch_model_index_at(const tide_model *m, int i);
+/* "BlogPost" -> "blog_post" into buf (128 bytes or more); returns its length. */
+size_t tsch_snake(const char *name, char *buf);
+/* 1 when name is a usable identifier: 1 to 63 bytes, valid UTF-8, no NUL. */
+int tsch_valid_ident(const char *name);
+
+#endif
