@@ -20,6 +20,23 @@ function helper.raises(f, ...)
   return e
 end
 
+--- A new, empty database named name (dropped first if it exists); returns
+--- its URL. For specs that create tables of their own.
+function helper.fresh_database(name)
+  assert(name:match("^[%w_]+$"), "a plain database name")
+  local admin = tide.connect(helper.url(), { pool = { max = 1 } })
+  admin:exec(("drop database if exists %s with (force)"):format(name))
+  admin:exec(("create database %s"):format(name))
+  admin:close()
+  local base, query = helper.url():match("^(.*)/[^/?]*(%??.*)$")
+  return base .. "/" .. name .. query
+end
+
+--- Loads an example's schema (examples/<name>/schema.lua) afresh.
+function helper.example_schema(name)
+  return dofile((os.getenv "TIDE_SOURCE_DIR" or ".") .. "/examples/" .. name .. "/schema.lua")
+end
+
 function helper.build_dir()
   return os.getenv "TIDE_BUILD_DIR" or "build"
 end

@@ -8,4 +8,5 @@
 #include "tide/conn.h"
 #include "tide/pool.h"
 #include "tide/schema.h"
+#include "tide/sql.h"
 #endif

@@ -74,6 +74,7 @@ tide_schema *tide_schema_new(tide_error *err)
         return NULL;
     }
     tutil_arena_init(&s->arena);
+    pthread_mutex_init(&s->cache_mu, NULL);
     return s;
 }
 
@@ -81,6 +82,9 @@ void tide_schema_free(tide_schema *s)
 {
     if (!s)
         return;
+    if (s->cache && s->cache_free)
+        s->cache_free(s->cache);
+    pthread_mutex_destroy(&s->cache_mu);
     tutil_arena_free(&s->arena);
     tutil_free(s, sizeof *s);
 }

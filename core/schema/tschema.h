@@ -3,6 +3,7 @@
 #ifndef TIDE_TSCHEMA_H
 #define TIDE_TSCHEMA_H
 
+#include <pthread.h>
 #include "tide/schema.h"
 #include "util.h"
 
@@ -88,6 +89,12 @@ struct tide_model {
 
 struct tide_schema {
     tutil_arena arena;
+    /* The SQL layer's cache of compiled queries: opaque here (the schema
+     * holds no SQL), freed through cache_free, guarded by cache_mu. */
+    void *cache;
+    void (*cache_free)(void *cache);
+    pthread_mutex_t cache_mu;
+    long compiled, hits;
     tide_model **models;
     int nmodels, models_cap;
     tsch_enum **enums;

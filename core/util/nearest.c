@@ -3,6 +3,7 @@
  * case-insensitively. The same rule as tide.util.nearest in Lua. */
 #include <ctype.h>
 #include <string.h>
+#include "tide/schema.h"
 #include "util.h"
 
 static size_t osa_distance(const char *a, const char *b)

@@ -9,6 +9,8 @@ int luaopen_tide_core(lua_State *L)
     tlua_open_values(L);
     tlua_open_pool(L);
     tlua_open_conn(L);
+    tlua_open_schema(L);
+    tlua_open_model(L);
     lua_pushstring(L, tide_version());
     lua_setfield(L, -2, "version");
     return 1;

@@ -55,6 +55,9 @@ int tlua_is_null(lua_State *L, int idx);
 void tlua_open_pool(lua_State *L);
 void tlua_open_conn(lua_State *L);
 void tlua_open_values(lua_State *L);
+void tlua_open_schema(lua_State *L);
+void tlua_open_model(lua_State *L);
+tide_schema *tlua_check_schema(lua_State *L, int idx);
 tlua_pool *tlua_push_pool(lua_State *L, tide_pool *pool, int owned);
 int tlua_run(lua_State *L, tide_conn *conn, tide_error *err, tide_result **pending, int mode);
 

@@ -41,6 +41,16 @@ end
 tide.json_encode = core.json_encode
 tide.json_decode = core.json_decode
 
+-- The schema DSL (see tide/schema.lua) --------------------------------------------
+
+local schema = require "tide.schema"
+tide.types = schema.types
+tide.schema = schema.new
+tide.now, tide.uuid, tide.raw = schema.now, schema.uuid, schema.raw
+tide.belongs_to, tide.has_one, tide.has_many, tide.many_to_many =
+  schema.belongs_to, schema.has_one, schema.has_many, schema.many_to_many
+tide.index, tide.unique, tide.primary_key, tide.check = schema.index, schema.unique, schema.primary_key, schema.check
+
 -- Options ------------------------------------------------------------------
 
 local function ms(seconds)
@@ -57,7 +67,7 @@ local function whole(fname, name, v)
 end
 
 local connect_options = {
-  url = "string", pool = "table", connect_timeout = "number", statement_timeout = "number",
+  url = "string", pool = "table", schema = "table", connect_timeout = "number", statement_timeout = "number",
   statement_cache = "number", application_name = "string",
 }
 local pool_options = {
@@ -109,9 +119,16 @@ local function begin_sql(fname, argn, opts)
   return sql
 end
 
+local model = require "tide.model"
+
 local Tx = {}
-Tx.__index = Tx
 Tx.__name = "tide.tx"
+-- tx.User: the model client on the transaction's connection
+Tx.__index = function(self, key)
+  local m = Tx[key]
+  if m ~= nil then return m end
+  return model.lookup(rawget(self, "_db").schema, self, rawget(self, "_conn"), key)
+end
 
 local function new_tx(db, conn, depth, owned)
   return setmetatable({ _db = db, _conn = conn, _depth = depth, _owned = owned, _done = false }, Tx)
@@ -264,6 +281,19 @@ end
 function DB:acquire() return self._pool:acquire(true) end
 
 
+--- Creates the schema's enums, tables, foreign keys and indexes on an empty
+--- database, in one transaction (changing an existing schema is what
+--- migrations are for). The schema is the one given to tide.connect, or s.
+function DB:push(s)
+  s = s or self.schema
+  if not s then error("push: no schema (pass one, or connect with { schema = ... })", 2) end
+  local statements = s:ddl()
+  self:transaction(function(tx)
+    for _, sql in ipairs(statements) do tx:exec(sql) end
+  end)
+  return #statements
+end
+
 function DB:close()
   self._pool:close()
 end
@@ -309,7 +339,27 @@ function tide.connect(url, opts)
     stmt_cache_size = whole("connect", "statement_cache", opts.statement_cache),
     application_name = opts.application_name,
   })
-  return tide.wrap(pool)
+  local db = tide.wrap(pool)
+  if opts.schema then tide.attach(db, opts.schema) end
+  return db
+end
+
+--- Gives db the model clients of schema: db.User, db.Post, ...
+function tide.attach(db, s)
+  s:finish()
+  db.schema = s
+  -- a method table of this db's own: DB's methods and one client per model,
+  -- so both stay plain table lookups; only an unknown model name reaches the
+  -- function, which names the nearest one
+  local own = {}
+  for k, v in pairs(DB) do own[k] = v end
+  for name in pairs(s.models) do own[name] = model.client(s, name, db) end
+  setmetatable(own, { __index = function(_, key) return model.lookup(s, own, db, key) end })
+  local mt = {}
+  for k, v in pairs(DB) do if k:sub(1, 2) == "__" then mt[k] = v end end
+  mt.__index = own
+  setmetatable(db, mt)
+  return db
 end
 
 return tide

@@ -1,0 +1,89 @@
+/* The SQL layer: DDL from a schema, and (coming) queries compiled from a
+ * query description. Pure functions: nothing here touches a connection. */
+#ifndef TIDE_SQL_H
+#define TIDE_SQL_H
+
+#include "tide/common.h"
+#include "tide/error.h"
+#include "tide/schema.h"
+#include "tide/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The statements that create a finished schema on an empty database, in
+ * dependency order: CREATE SCHEMA for named namespaces, CREATE TYPE for
+ * enums, CREATE TABLE (columns, defaults, identity, generated columns,
+ * NOT NULL, primary key, unique and check constraints), implicit join
+ * tables, then foreign keys (ALTER TABLE ... ADD CONSTRAINT, so cycles and
+ * self references work), then indexes. */
+typedef struct tide_ddl tide_ddl;
+TIDE_API int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err);
+TIDE_API int tide_ddl_count(const tide_ddl *ddl);
+/* Valid until tide_ddl_free. */
+TIDE_API const char *tide_ddl_statement(const tide_ddl *ddl, int i);
+TIDE_API void tide_ddl_free(tide_ddl *ddl);
+
+/* ---- model queries ---------------------------------------------------------
+ *
+ * A model query (find_many, create, update, ...) is described as a tree with
+ * the shape of the Lua model client's argument table:
+ *   { where = { email = { contains = ? } }, order_by = { id = "desc" }, take = ? }
+ * Objects and arrays hold names (fields, relations, operators, options) and
+ * leaves. Every leaf is a slot in the caller's value array: where a value is
+ * expected it is bound as a parameter, never written into the SQL; where an
+ * option is expected ("desc", "insensitive") its text is read from a fixed
+ * list. Names are checked against the schema before any SQL exists.
+ *
+ * Compiling is cached by the query's shape (its names and structure, not its
+ * values): the second query of a shape costs a walk of the tree and a lookup.
+ */
+typedef struct tide_desc tide_desc;
+typedef int tide_node; /* a node of a tide_desc; negative for none */
+
+TIDE_API tide_desc *tide_desc_new(tide_error *err);
+TIDE_API void tide_desc_free(tide_desc *d);
+/* Empties d for the next query, keeping its memory. */
+TIDE_API void tide_desc_reset(tide_desc *d);
+TIDE_API tide_node tide_desc_object(tide_desc *d);
+TIDE_API tide_node tide_desc_array(tide_desc *d);
+/* A leaf: slot `slot` of the value array given to tide_model_query. Its kind
+ * (and, for text, its content where an option is expected) is read from
+ * there. */
+TIDE_API tide_node tide_desc_leaf(tide_desc *d, int slot);
+/* key is copied. Returns TIDE_OK, or TIDE_ERROR on OOM (then the tree is
+ * unusable until reset). */
+TIDE_API int tide_desc_set(tide_desc *d, tide_node object, const char *key, size_t keylen, tide_node value);
+TIDE_API int tide_desc_push(tide_desc *d, tide_node array, tide_node value);
+
+typedef enum tide_op {
+    TIDE_OP_FIND_MANY = 1, TIDE_OP_FIND_FIRST, TIDE_OP_FIND_UNIQUE,
+    TIDE_OP_COUNT, TIDE_OP_CREATE, TIDE_OP_UPDATE, TIDE_OP_UPDATE_MANY,
+    TIDE_OP_DELETE, TIDE_OP_DELETE_MANY
+} tide_op;
+
+/* A compiled model query: SQL with $n placeholders, and for each
+ * placeholder the value slot it takes. Owned by the schema's cache: valid
+ * until tide_schema_free. */
+typedef struct tide_compiled tide_compiled;
+TIDE_API int tide_model_query(const tide_schema *s, const char *model, tide_op op, const tide_desc *d,
+                              tide_node root, const tide_value *values, int nvalues,
+                              const tide_compiled **out, tide_error *err);
+TIDE_API const char *tide_compiled_sql(const tide_compiled *c);
+TIDE_API int tide_compiled_nparams(const tide_compiled *c);
+/* The value slot bound to placeholder $(i+1): valid for the tree the query
+ * was compiled or looked up with. Slots differ between two trees of one
+ * shape, so they come back through this call for each query. */
+TIDE_API int tide_compiled_slot(const tide_desc *d, int i);
+/* What the caller does with the rows: one row or many, or a count. */
+typedef enum tide_shape_result { TIDE_RESULT_ROWS = 0, TIDE_RESULT_ONE, TIDE_RESULT_COUNT, TIDE_RESULT_AFFECTED }
+    tide_shape_result;
+TIDE_API tide_shape_result tide_compiled_result(const tide_compiled *c);
+/* Compilations done and cache hits, for tests and tuning. */
+TIDE_API void tide_schema_cache_stats(const tide_schema *s, long *compiled, long *hits);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,160 @@
+/* tide_model_query: the canonical walk, then the schema's cache of compiled
+ * queries by shape, then (on a miss) the compiler. The cache grows with the
+ * number of distinct shapes a program uses, which its source fixes. */
+#include <string.h>
+#include "tquery.h"
+
+typedef struct centry {
+    struct centry *next;
+    uint64_t hash;
+    char *key;
+    size_t keylen;
+    tide_compiled *comp;
+} centry;
+
+typedef struct tsql_cache {
+    tutil_arena arena;
+    centry **buckets;
+    unsigned nbuckets;
+    unsigned count;
+} tsql_cache;
+
+static void cache_free(void *p)
+{
+    tsql_cache *c = p;
+    tutil_free(c->buckets, c->nbuckets * sizeof *c->buckets);
+    tutil_arena_free(&c->arena);
+    tutil_free(c, sizeof *c);
+}
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Locked. Doubles the table when it is as full as it is long. */
+static int grow(tsql_cache *c)
+{
+    unsigned n = c->nbuckets ? c->nbuckets * 2 : 64;
+    centry **b = tutil_calloc(n, sizeof *b);
+    if (!b)
+        return -1;
+    for (unsigned i = 0; i < c->nbuckets; i++) {
+        centry *e = c->buckets[i];
+        while (e) {
+            centry *next = e->next;
+            e->next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    tutil_free(c->buckets, c->nbuckets * sizeof *c->buckets);
+    c->buckets = b;
+    c->nbuckets = n;
+    return 0;
+}
+
+int tide_model_query(const tide_schema *cs, const char *model, tide_op op, const tide_desc *cd, tide_node root,
+                     const tide_value *values, int nvalues, const tide_compiled **out, tide_error *err)
+{
+    tide_schema *s = (tide_schema *)cs; /* the cache is the only part that changes */
+    tide_desc *d = (tide_desc *)cd;    /* so is the walk's numbering */
+    if (!s || !d || !out || !model) {
+        tutil_error_set(err, TIDE_E_MISUSE, "model_query: bad arguments");
+        return TIDE_MISUSE;
+    }
+    *out = NULL;
+    if (!s->finished) {
+        tutil_error_set(err, TIDE_E_MISUSE, "model_query: the schema is not finished");
+        return TIDE_MISUSE;
+    }
+    const tide_model *m = tide_schema_model(s, model);
+    if (!m) {
+        const char *names[300];
+        int n = 0;
+        for (int i = 0; i < s->nmodels && n < 300; i++)
+            names[n++] = s->models[i]->name;
+        const char *near = tide_nearest(model, names, n);
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "unknown model '%s'%s%s%s", model,
+                         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+        return TIDE_ERROR;
+    }
+    if (d->broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    int rc = tsql_canonical(d, root, values, nvalues, err);
+    if (rc != TIDE_OK)
+        return rc;
+    /* the key: model, operation, shape */
+    tutil_buf *sh = &d->shape;
+    tutil_buf_addc(sh, '|');
+    tutil_buf_adds(sh, m->name);
+    tutil_buf_addf(sh, "|%d", (int)op);
+    if (sh->broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    uint64_t h = fnv(sh->data, sh->len);
+
+    pthread_mutex_lock(&s->cache_mu);
+    tsql_cache *c = s->cache;
+    if (!c) {
+        c = tutil_calloc(1, sizeof *c);
+        if (!c) {
+            pthread_mutex_unlock(&s->cache_mu);
+            tutil_error_oom(err);
+            return TIDE_ERROR;
+        }
+        tutil_arena_init(&c->arena);
+        s->cache = c;
+        s->cache_free = cache_free;
+    }
+    if (c->nbuckets) {
+        for (centry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next) {
+            if (e->hash == h && e->keylen == sh->len && !memcmp(e->key, sh->data, sh->len)) {
+                s->hits++;
+                *out = e->comp;
+                pthread_mutex_unlock(&s->cache_mu);
+                return TIDE_OK;
+            }
+        }
+    }
+    tide_compiled *comp = NULL;
+    rc = tsql_compile(s, m, op, d, root, values, &c->arena, &comp, err);
+    if (rc == TIDE_OK) {
+        s->compiled++;
+        centry *e = tutil_arena_alloc(&c->arena, sizeof *e);
+        char *key = e ? tutil_arena_alloc(&c->arena, sh->len) : NULL;
+        if (key && (c->count < c->nbuckets || grow(c) == 0)) {
+            memcpy(key, sh->data, sh->len);
+            e->key = key;
+            e->keylen = sh->len;
+            e->hash = h;
+            e->comp = comp;
+            e->next = c->buckets[h & (c->nbuckets - 1)];
+            c->buckets[h & (c->nbuckets - 1)] = e;
+            c->count++;
+        }
+        /* not cached on OOM: still a good compile for this call */
+        *out = comp;
+    }
+    pthread_mutex_unlock(&s->cache_mu);
+    return rc;
+}
+
+void tide_schema_cache_stats(const tide_schema *s, long *compiled, long *hits)
+{
+    tide_schema *m = (tide_schema *)s;
+    pthread_mutex_lock(&m->cache_mu);
+    if (compiled)
+        *compiled = s->compiled;
+    if (hits)
+        *hits = s->hits;
+    pthread_mutex_unlock(&m->cache_mu);
+}

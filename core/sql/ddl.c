@@ -1,0 +1,747 @@
+/* tide_schema_ddl: the statements that create a finished schema on an empty
+ * database.
+ *
+ * Names. Every index and foreign key is written with a name. Where the
+ * schema gives none, the name follows PostgreSQL's own rules
+ * (makeObjectName: table_columns_label cut to 63 bytes by shortening the
+ * longer part at a character boundary; ChooseRelationName: label, label1,
+ * label2, ... until free), so the names are the ones PostgreSQL would have
+ * picked and a later introspection sees what it expects. Constraints the
+ * server names itself (primary keys, unique constraints, serial sequences)
+ * are predicted with the same rules, so no generated name can take theirs;
+ * when a prediction needs a number, the constraint is written with that name
+ * explicitly, so the prediction cannot be wrong. */
+#include <stdio.h>
+#include <string.h>
+#include "tsql.h"
+
+struct tide_ddl {
+    tutil_arena arena;          /* the statements */
+    char **stmts;
+    int count, cap;
+};
+
+typedef struct strlist {
+    const char **items;
+    int n, cap;
+} strlist;
+
+typedef struct ddl_ctx {
+    const tide_schema *s;
+    const tsql_dialect *d;
+    tide_ddl *ddl;
+    tutil_arena scratch;        /* name copies and lists, freed at the end */
+    tutil_buf b;                /* the statement being written */
+    int oom;
+    strlist names;              /* relation and constraint names taken */
+    const tide_relation **joins; /* one relation per distinct implicit join table */
+    int njoins, joins_cap;
+} ddl_ctx;
+
+/* ---- writing ----------------------------------------------------------------- */
+
+static void sql(ddl_ctx *c, const char *text)
+{
+    tutil_buf_adds(&c->b, text);
+}
+
+/* name is NULL only after an allocation failed, when nothing is kept. */
+static void ident(ddl_ctx *c, const char *name)
+{
+    if (name)
+        c->d->quote_ident(&c->b, name);
+}
+
+/* Ends the statement being written: a copy goes to the output. */
+static void emit(ddl_ctx *c)
+{
+    if (c->b.broken)
+        c->oom = 1;
+    if (!c->oom) {
+        tide_ddl *o = c->ddl;
+        char *s = tutil_arena_alloc(&o->arena, c->b.len + 1);
+        if (!s || tutil_arena_grow(&o->arena, (void **)&o->stmts, &o->cap, o->count + 1, sizeof *o->stmts)) {
+            c->oom = 1;
+        } else {
+            memcpy(s, tutil_buf_str(&c->b), c->b.len + 1);
+            o->stmts[o->count++] = s;
+        }
+    }
+    tutil_buf_reset(&c->b);
+}
+
+/* ---- names ------------------------------------------------------------------- */
+
+static int strlist_has(const strlist *l, const char *s)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->items[i], s))
+            return 1;
+    return 0;
+}
+
+/* Adds s (not copied) to l. */
+static void strlist_add(ddl_ctx *c, strlist *l, const char *s)
+{
+    if (!s || tutil_arena_grow(&c->scratch, (void **)&l->items, &l->cap, l->n + 1, sizeof *l->items)) {
+        c->oom = 1;
+        return;
+    }
+    l->items[l->n++] = s;
+}
+
+/* Marks name as taken: a copy, or NULL after an allocation failure. */
+static const char *take(ddl_ctx *c, const char *name)
+{
+    char *copy = tutil_arena_strdup(&c->scratch, name);
+    strlist_add(c, &c->names, copy);
+    return copy;
+}
+
+/* n, moved back so that s[0..n) does not end inside a UTF-8 character. */
+static size_t clip(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+#define NAME_BUF 256
+
+/* PostgreSQL's makeObjectName: name1[_name2][_label] within max_ident
+ * bytes, shortening the longer of name1 and name2 first. */
+static void object_name(const ddl_ctx *c, char out[NAME_BUF], const char *name1, const char *name2,
+                        const char *label)
+{
+    size_t overhead = (name2 ? 1 : 0) + (label ? strlen(label) + 1 : 0);
+    size_t avail = (size_t)c->d->max_ident - overhead;
+    size_t n1 = strlen(name1), n2 = name2 ? strlen(name2) : 0;
+    while (n1 + n2 > avail) {
+        if (n1 > n2)
+            n1--;
+        else
+            n2--;
+    }
+    n1 = clip(name1, n1);
+    size_t j = n1;
+    memcpy(out, name1, n1);
+    if (name2) {
+        n2 = clip(name2, n2);
+        out[j++] = '_';
+        memcpy(out + j, name2, n2);
+        j += n2;
+    }
+    if (label) {
+        out[j++] = '_';
+        memcpy(out + j, label, strlen(label));
+        j += strlen(label);
+    }
+    out[j] = '\0';
+}
+
+/* PostgreSQL's ChooseRelationName over the names taken so far. *numbered
+ * (optional) says whether the plain name was taken. */
+static const char *choose(ddl_ctx *c, const char *name1, const char *name2, const char *label, int *numbered)
+{
+    char name[NAME_BUF], modlabel[32];
+    snprintf(modlabel, sizeof modlabel, "%s", label);
+    for (int pass = 1;; pass++) {
+        object_name(c, name, name1, name2, modlabel);
+        if (!strlist_has(&c->names, name))
+            break;
+        snprintf(modlabel, sizeof modlabel, "%s%d", label, pass);
+    }
+    if (numbered)
+        *numbered = strcmp(modlabel, label) != 0;
+    return take(c, name);
+}
+
+/* PostgreSQL's ChooseIndexNameAddition: column names joined by '_',
+ * stopping once the name is long enough to be cut anyway. */
+typedef struct addition {
+    char s[NAME_BUF];
+    size_t len;
+} addition;
+
+static void addition_add(addition *a, const char *name)
+{
+    if (a->len >= 64)
+        return;
+    if (a->len)
+        a->s[a->len++] = '_';
+    size_t n = strlen(name);
+    if (n > 63)
+        n = 63;
+    memcpy(a->s + a->len, name, n);
+    a->len += n;
+    a->s[a->len] = '\0';
+}
+
+/* ---- reading the schema ------------------------------------------------------ */
+
+static int is_serial(tide_type t)
+{
+    return t == TIDE_T_SMALLSERIAL || t == TIDE_T_SERIAL || t == TIDE_T_BIGSERIAL;
+}
+
+static const tsch_index *primary_index(const tide_model *m)
+{
+    for (int i = 0; i < m->nindexes; i++)
+        if (m->indexes[i]->kind == TIDE_INDEX_PRIMARY)
+            return m->indexes[i];
+    return NULL;
+}
+
+/* A unique index that a table constraint can express: plain ascending
+ * columns, btree, no condition. */
+static int unique_constraint(const tsch_index *ix)
+{
+    if (ix->kind != TIDE_INDEX_UNIQUE || ix->method != TIDE_INDEX_BTREE || ix->where)
+        return 0;
+    for (int i = 0; i < ix->nparts; i++)
+        if (!ix->part_fields[i] || ix->parts[i].descending || ix->parts[i].nulls)
+            return 0;
+    return 1;
+}
+
+static int same_fields(tide_field *const *a, int na, tide_field *const *b, int nb)
+{
+    if (na != nb)
+        return 0;
+    for (int i = 0; i < na; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* Whether PostgreSQL would fold this unnamed unique constraint into one
+ * written before it in the same CREATE TABLE (it keeps one index per
+ * column list): then it is left out, as the server would. */
+static int folded(const tide_model *m, const tsch_index *ix)
+{
+    if (ix->name)
+        return 0;
+    if (!ix->nulls_not_distinct) {
+        if (same_fields(ix->part_fields, ix->nparts, m->pk, m->npk))
+            return 1;
+        if (ix->nparts == 1 && ix->part_fields[0]->unique)
+            return 1;
+    }
+    for (int i = 0; i < m->nindexes && m->indexes[i] != ix; i++) {
+        const tsch_index *o = m->indexes[i];
+        if (unique_constraint(o) && o->nulls_not_distinct == ix->nulls_not_distinct &&
+            same_fields(o->part_fields, o->nparts, ix->part_fields, ix->nparts))
+            return 1;
+    }
+    return 0;
+}
+
+static int same_join(const tide_relation *a, const tide_relation *b)
+{
+    const char *sa = tsql_join_schema(a), *sb = tsql_join_schema(b);
+    return !strcmp(a->join_table, b->join_table) && (sa == sb || (sa && sb && !strcmp(sa, sb)));
+}
+
+static int implicit_join(const tide_relation *r)
+{
+    return r->kind == TIDE_REL_MANY_TO_MANY && !r->through && r->join_table && r->join_from && r->join_to &&
+           r->target && r->model->npk == 1 && r->target->npk == 1;
+}
+
+/* The join table's two columns in table order: the side declared first,
+ * or for a self relation the a_ column before the b_ one. */
+static void join_columns(const tide_relation *r, const tide_model **m1, const char **c1, const tide_model **m2,
+                         const char **c2)
+{
+    int swap = r->model == r->target ? strcmp(r->join_from, r->join_to) > 0 : r->target->index < r->model->index;
+    *m1 = swap ? r->target : r->model;
+    *c1 = swap ? r->join_to : r->join_from;
+    *m2 = swap ? r->model : r->target;
+    *c2 = swap ? r->join_from : r->join_to;
+}
+
+static int same_fk(const tide_relation *a, const tide_relation *b)
+{
+    return a->kind == TIDE_REL_BELONGS_TO && b->kind == TIDE_REL_BELONGS_TO && a->target == b->target &&
+           a->fields && b->fields && a->refs && b->refs && same_fields(a->fields, a->nfields, b->fields, b->nfields) &&
+           same_fields(a->refs, a->nfields, b->refs, b->nfields);
+}
+
+static const char *action_sql(tide_action a)
+{
+    switch (a) {
+    case TIDE_ACTION_NO_ACTION: return "NO ACTION";
+    case TIDE_ACTION_RESTRICT: return "RESTRICT";
+    case TIDE_ACTION_CASCADE: return "CASCADE";
+    case TIDE_ACTION_SET_NULL: return "SET NULL";
+    case TIDE_ACTION_SET_DEFAULT: return "SET DEFAULT";
+    default: return NULL;
+    }
+}
+
+static const char *method_sql(tide_index_method m)
+{
+    switch (m) {
+    case TIDE_INDEX_HASH: return "hash";
+    case TIDE_INDEX_GIN: return "gin";
+    case TIDE_INDEX_GIST: return "gist";
+    case TIDE_INDEX_BRIN: return "brin";
+    default: return NULL;
+    }
+}
+
+/* ---- the statements ---------------------------------------------------------- */
+
+static void column_list(ddl_ctx *c, tide_field *const *fields, int n)
+{
+    sql(c, "(");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            sql(c, ", ");
+        ident(c, fields[i]->column);
+    }
+    sql(c, ")");
+}
+
+static void create_schemas(ddl_ctx *c)
+{
+    strlist done = {0};
+    const tide_schema *s = c->s;
+    for (int i = 0; i < s->nenums + s->nmodels; i++) {
+        const char *ns = i < s->nenums ? s->enums[i]->pg_schema : s->models[i - s->nenums]->pg_schema;
+        if (!ns || strlist_has(&done, ns))
+            continue;
+        strlist_add(c, &done, ns);
+        sql(c, "CREATE SCHEMA IF NOT EXISTS ");
+        ident(c, ns);
+        emit(c);
+    }
+}
+
+static void create_enum(ddl_ctx *c, const tsch_enum *e)
+{
+    sql(c, "CREATE TYPE ");
+    tsql_qualified(&c->b, c->d, e->pg_schema, e->name);
+    sql(c, " AS ENUM (");
+    for (int i = 0; i < e->nvalues; i++) {
+        if (i)
+            sql(c, ", ");
+        c->d->quote_literal(&c->b, e->values[i]);
+    }
+    sql(c, ")");
+    emit(c);
+}
+
+static void column(ddl_ctx *c, const tide_field *f)
+{
+    ident(c, f->column);
+    sql(c, " ");
+    c->d->type_name(&c->b, f);
+    if (f->identity == TIDE_IDENTITY_ALWAYS)
+        sql(c, " GENERATED ALWAYS AS IDENTITY");
+    else if (f->identity == TIDE_IDENTITY_BY_DEFAULT)
+        sql(c, " GENERATED BY DEFAULT AS IDENTITY");
+    if (f->generated) {
+        sql(c, " GENERATED ALWAYS AS (");
+        sql(c, f->generated);
+        sql(c, ") STORED");
+    }
+    if (!f->nullable)
+        sql(c, " NOT NULL");
+    switch (f->default_kind) {
+    case TIDE_DEFAULT_LITERAL:
+        /* an unknown-typed literal coerces to the column's type, enums,
+         * booleans, numbers and arrays included */
+        if (f->default_value) {
+            sql(c, " DEFAULT ");
+            c->d->quote_literal(&c->b, f->default_value);
+        }
+        break;
+    case TIDE_DEFAULT_NOW: sql(c, " DEFAULT now()"); break;
+    case TIDE_DEFAULT_UUID: sql(c, " DEFAULT gen_random_uuid()"); break;
+    case TIDE_DEFAULT_SQL:
+        if (f->default_value) {
+            sql(c, " DEFAULT (");
+            sql(c, f->default_value);
+            sql(c, ")");
+        }
+        break;
+    case TIDE_DEFAULT_CLIENT: break;
+    case TIDE_DEFAULT_NONE:
+        /* the client sets it on update; inserts take it from here */
+        if (f->updated_at)
+            sql(c, " DEFAULT now()");
+        break;
+    }
+    if (f->check) {
+        sql(c, " CHECK (");
+        sql(c, f->check);
+        sql(c, ")");
+    }
+}
+
+/* CONSTRAINT "name" for a constraint PostgreSQL would otherwise name itself,
+ * when the predicted name is not the plain one. */
+static void implicit_name(ddl_ctx *c, const char *table, const char *cols, const char *label)
+{
+    int numbered;
+    const char *name = choose(c, table, cols, label, &numbered);
+    if (numbered) {
+        sql(c, "CONSTRAINT ");
+        ident(c, name);
+        sql(c, " ");
+    }
+}
+
+static void create_table(ddl_ctx *c, const tide_model *m)
+{
+    sql(c, "CREATE TABLE ");
+    tsql_table(&c->b, c->d, m);
+    sql(c, " (");
+    for (int i = 0; i < m->nfields; i++) {
+        sql(c, i ? ",\n    " : "\n    ");
+        column(c, m->fields[i]);
+    }
+    /* the sequences PostgreSQL creates for serial and identity columns */
+    for (int i = 0; i < m->nfields; i++)
+        if (is_serial(m->fields[i]->type) || m->fields[i]->identity != TIDE_IDENTITY_NONE)
+            choose(c, m->table, m->fields[i]->column, "seq", NULL);
+
+    sql(c, ",\n    ");
+    const tsch_index *pix = primary_index(m);
+    if (pix && pix->name) {
+        sql(c, "CONSTRAINT ");
+        ident(c, pix->name);
+        sql(c, " ");
+    } else {
+        implicit_name(c, m->table, NULL, "pkey");
+    }
+    sql(c, "PRIMARY KEY ");
+    column_list(c, m->pk, m->npk);
+
+    for (int i = 0; i < m->nfields; i++) {
+        tide_field *f = m->fields[i];
+        if (!f->unique || (m->npk == 1 && m->pk[0] == f))
+            continue;
+        sql(c, ",\n    ");
+        implicit_name(c, m->table, f->column, "key");
+        sql(c, "UNIQUE ");
+        column_list(c, &f, 1);
+    }
+    for (int i = 0; i < m->nindexes; i++) {
+        const tsch_index *ix = m->indexes[i];
+        if (!unique_constraint(ix) || folded(m, ix))
+            continue;
+        sql(c, ",\n    ");
+        if (ix->name) {
+            sql(c, "CONSTRAINT ");
+            ident(c, ix->name);
+            sql(c, " ");
+        } else {
+            addition a = {.len = 0};
+            for (int k = 0; k < ix->nparts; k++)
+                addition_add(&a, ix->part_fields[k]->column);
+            implicit_name(c, m->table, a.s, "key");
+        }
+        sql(c, ix->nulls_not_distinct ? "UNIQUE NULLS NOT DISTINCT " : "UNIQUE ");
+        column_list(c, ix->part_fields, ix->nparts);
+    }
+    for (int i = 0; i < m->nchecks; i++) {
+        sql(c, ",\n    ");
+        if (m->checks[i].name) {
+            sql(c, "CONSTRAINT ");
+            ident(c, m->checks[i].name);
+            sql(c, " ");
+        }
+        sql(c, "CHECK (");
+        sql(c, m->checks[i].expression);
+        sql(c, ")");
+    }
+    sql(c, "\n)");
+    emit(c);
+}
+
+/* A join column's type: the key's, with serial types as the integers they are. */
+static void key_type(ddl_ctx *c, const tide_field *pk)
+{
+    tide_field k = *pk;
+    if (k.type == TIDE_T_SMALLSERIAL)
+        k.type = TIDE_T_SMALLINT;
+    else if (k.type == TIDE_T_SERIAL)
+        k.type = TIDE_T_INTEGER;
+    else if (k.type == TIDE_T_BIGSERIAL)
+        k.type = TIDE_T_BIGINT;
+    c->d->type_name(&c->b, &k);
+}
+
+static void create_join_table(ddl_ctx *c, const tide_relation *r)
+{
+    const tide_model *m1, *m2;
+    const char *c1, *c2;
+    join_columns(r, &m1, &c1, &m2, &c2);
+    sql(c, "CREATE TABLE ");
+    tsql_join_table(&c->b, c->d, r);
+    sql(c, " (\n    ");
+    ident(c, c1);
+    sql(c, " ");
+    key_type(c, m1->pk[0]);
+    sql(c, " NOT NULL,\n    ");
+    ident(c, c2);
+    sql(c, " ");
+    key_type(c, m2->pk[0]);
+    sql(c, " NOT NULL,\n    ");
+    implicit_name(c, r->join_table, NULL, "pkey");
+    sql(c, "PRIMARY KEY (");
+    ident(c, c1);
+    sql(c, ", ");
+    ident(c, c2);
+    sql(c, ")\n)");
+    emit(c);
+
+    /* the primary key serves lookups by the first column; this one the second */
+    sql(c, "CREATE INDEX ");
+    ident(c, choose(c, r->join_table, c2, "idx", NULL));
+    sql(c, " ON ");
+    tsql_join_table(&c->b, c->d, r);
+    sql(c, " (");
+    ident(c, c2);
+    sql(c, ")");
+    emit(c);
+}
+
+static void foreign_key(ddl_ctx *c, const tide_relation *r, const char *name, tide_action on_delete,
+                        tide_action on_update)
+{
+    const tide_model *m = r->model;
+    sql(c, "ALTER TABLE ");
+    tsql_table(&c->b, c->d, m);
+    sql(c, " ADD CONSTRAINT ");
+    if (name) {
+        ident(c, name);
+    } else {
+        addition a = {.len = 0};
+        for (int i = 0; i < r->nfields; i++)
+            addition_add(&a, r->fields[i]->column);
+        ident(c, choose(c, m->table, a.s, "fkey", NULL));
+    }
+    sql(c, " FOREIGN KEY ");
+    column_list(c, r->fields, r->nfields);
+    sql(c, " REFERENCES ");
+    tsql_table(&c->b, c->d, r->target);
+    sql(c, " ");
+    column_list(c, r->refs, r->nfields);
+    if (action_sql(on_delete)) {
+        sql(c, " ON DELETE ");
+        sql(c, action_sql(on_delete));
+    }
+    if (action_sql(on_update)) {
+        sql(c, " ON UPDATE ");
+        sql(c, action_sql(on_update));
+    }
+    emit(c);
+}
+
+/* The belongs_to at position k of m, unless an earlier one declares the same
+ * key (a field's references() next to a named belongs_to): then the first
+ * is written once, with the name and actions either of them gives. */
+static void model_foreign_key(ddl_ctx *c, const tide_model *m, int k)
+{
+    const tide_relation *r = m->relations[k];
+    if (r->kind != TIDE_REL_BELONGS_TO || !r->target || !r->fields || !r->refs)
+        return;
+    for (int i = 0; i < k; i++)
+        if (same_fk(m->relations[i], r))
+            return;
+    const char *name = r->constraint_name;
+    tide_action del = r->on_delete, upd = r->on_update;
+    for (int i = k + 1; i < m->nrelations; i++) {
+        const tide_relation *o = m->relations[i];
+        if (!same_fk(o, r))
+            continue;
+        if (!name)
+            name = o->constraint_name;
+        if (del == TIDE_ACTION_DEFAULT)
+            del = o->on_delete;
+        if (upd == TIDE_ACTION_DEFAULT)
+            upd = o->on_update;
+    }
+    foreign_key(c, r, name, del, upd);
+}
+
+static void join_foreign_key(ddl_ctx *c, const tide_relation *r, const char *col, const tide_model *target)
+{
+    sql(c, "ALTER TABLE ");
+    tsql_join_table(&c->b, c->d, r);
+    sql(c, " ADD CONSTRAINT ");
+    ident(c, choose(c, r->join_table, col, "fkey", NULL));
+    sql(c, " FOREIGN KEY (");
+    ident(c, col);
+    sql(c, ") REFERENCES ");
+    tsql_table(&c->b, c->d, target);
+    sql(c, " ");
+    column_list(c, target->pk, 1);
+    sql(c, " ON DELETE CASCADE");
+    emit(c);
+}
+
+static void create_index(ddl_ctx *c, const tide_model *m, const tsch_index *ix)
+{
+    int unique = ix->kind == TIDE_INDEX_UNIQUE;
+    sql(c, unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+    if (ix->name) {
+        ident(c, ix->name);
+    } else {
+        addition a = {.len = 0};
+        for (int i = 0; i < ix->nparts; i++)
+            addition_add(&a, ix->part_fields[i] ? ix->part_fields[i]->column : "expr");
+        ident(c, choose(c, m->table, a.s, unique ? "key" : "idx", NULL));
+    }
+    sql(c, " ON ");
+    tsql_table(&c->b, c->d, m);
+    if (method_sql(ix->method)) {
+        sql(c, " USING ");
+        sql(c, method_sql(ix->method));
+    }
+    sql(c, " (");
+    for (int i = 0; i < ix->nparts; i++) {
+        const tide_index_part *p = &ix->parts[i];
+        if (i)
+            sql(c, ", ");
+        if (ix->part_fields[i]) {
+            ident(c, ix->part_fields[i]->column);
+        } else {
+            sql(c, "(");
+            sql(c, p->expression);
+            sql(c, ")");
+        }
+        if (p->descending)
+            sql(c, " DESC");
+        if (p->nulls == 1)
+            sql(c, " NULLS FIRST");
+        else if (p->nulls == 2)
+            sql(c, " NULLS LAST");
+    }
+    sql(c, ")");
+    if (unique && ix->nulls_not_distinct)
+        sql(c, " NULLS NOT DISTINCT");
+    if (ix->where) {
+        sql(c, " WHERE (");
+        sql(c, ix->where);
+        sql(c, ")");
+    }
+    emit(c);
+}
+
+/* Names the schema gives outright are taken before any is generated, so a
+ * generated name never lands on one declared later. */
+static void take_declared_names(ddl_ctx *c)
+{
+    const tide_schema *s = c->s;
+    for (int i = 0; i < s->nmodels; i++) {
+        const tide_model *m = s->models[i];
+        strlist_add(c, &c->names, m->table);
+        for (int k = 0; k < m->nindexes; k++)
+            if (m->indexes[k]->name)
+                strlist_add(c, &c->names, m->indexes[k]->name);
+        for (int k = 0; k < m->nchecks; k++)
+            if (m->checks[k].name)
+                strlist_add(c, &c->names, m->checks[k].name);
+        for (int k = 0; k < m->nrelations; k++) {
+            const tide_relation *r = m->relations[k];
+            if (r->kind == TIDE_REL_BELONGS_TO && r->constraint_name)
+                strlist_add(c, &c->names, r->constraint_name);
+            if (!implicit_join(r))
+                continue;
+            int seen = 0;
+            for (int j = 0; j < c->njoins && !seen; j++)
+                seen = same_join(c->joins[j], r);
+            if (seen)
+                continue;
+            if (tutil_arena_grow(&c->scratch, (void **)&c->joins, &c->joins_cap, c->njoins + 1, sizeof *c->joins)) {
+                c->oom = 1;
+                return;
+            }
+            c->joins[c->njoins++] = r;
+            strlist_add(c, &c->names, r->join_table);
+        }
+    }
+}
+
+int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!s || !out) {
+        tutil_error_set(err, TIDE_E_MISUSE, "tide_schema_ddl: no schema or no place for the result");
+        return TIDE_MISUSE;
+    }
+    if (!s->finished) {
+        tutil_error_set(err, TIDE_E_MISUSE, "tide_schema_ddl: the schema is not finished (call tide_schema_finish)");
+        return TIDE_MISUSE;
+    }
+    tide_ddl *ddl = tutil_calloc(1, sizeof *ddl);
+    if (!ddl) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    tutil_arena_init(&ddl->arena);
+    ddl_ctx c = {.s = s, .d = &tsql_postgres, .ddl = ddl};
+    tutil_arena_init(&c.scratch);
+    tutil_buf_init(&c.b);
+
+    take_declared_names(&c);
+    create_schemas(&c);
+    for (int i = 0; i < s->nenums; i++)
+        create_enum(&c, s->enums[i]);
+    for (int i = 0; i < s->nmodels; i++)
+        create_table(&c, s->models[i]);
+    for (int i = 0; i < c.njoins; i++)
+        create_join_table(&c, c.joins[i]);
+    for (int i = 0; i < s->nmodels; i++)
+        for (int k = 0; k < s->models[i]->nrelations; k++)
+            model_foreign_key(&c, s->models[i], k);
+    for (int i = 0; i < c.njoins; i++) {
+        const tide_model *m1, *m2;
+        const char *c1, *c2;
+        join_columns(c.joins[i], &m1, &c1, &m2, &c2);
+        join_foreign_key(&c, c.joins[i], c1, m1);
+        join_foreign_key(&c, c.joins[i], c2, m2);
+    }
+    for (int i = 0; i < s->nmodels; i++) {
+        const tide_model *m = s->models[i];
+        for (int k = 0; k < m->nindexes; k++) {
+            const tsch_index *ix = m->indexes[k];
+            if (ix->kind == TIDE_INDEX_PLAIN || (ix->kind == TIDE_INDEX_UNIQUE && !unique_constraint(ix)))
+                create_index(&c, m, ix);
+        }
+    }
+
+    int oom = c.oom || c.b.broken;
+    tutil_buf_free(&c.b);
+    tutil_arena_free(&c.scratch);
+    if (oom) {
+        tide_ddl_free(ddl);
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    *out = ddl;
+    return TIDE_OK;
+}
+
+int tide_ddl_count(const tide_ddl *ddl)
+{
+    return ddl ? ddl->count : 0;
+}
+
+const char *tide_ddl_statement(const tide_ddl *ddl, int i)
+{
+    return ddl && i >= 0 && i < ddl->count ? ddl->stmts[i] : NULL;
+}
+
+void tide_ddl_free(tide_ddl *ddl)
+{
+    if (!ddl)
+        return;
+    tutil_arena_free(&ddl->arena);
+    tutil_free(ddl, sizeof *ddl);
+}

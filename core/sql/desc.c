@@ -1,0 +1,289 @@
+/* The description tree of a model query, and its canonical walk.
+ *
+ * The walk visits object keys in sorted order, so two tables with the same
+ * keys give the same shape whatever order Lua's pairs() saw them in. It
+ * writes the shape key (names, structure, option texts, and for values only
+ * their kind) and numbers the value leaves $1, $2, ... in that order: the
+ * compiler writes each value leaf's number, and the caller binds the slots in
+ * number order. A cache hit therefore needs only this walk. */
+#include <stdlib.h>
+#include <string.h>
+#include "tquery.h"
+
+tide_desc *tide_desc_new(tide_error *err)
+{
+    tide_desc *d = tutil_calloc(1, sizeof *d);
+    if (!d) {
+        tutil_error_oom(err);
+        return NULL;
+    }
+    tutil_buf_init(&d->keys);
+    tutil_buf_init(&d->shape);
+    return d;
+}
+
+void tide_desc_free(tide_desc *d)
+{
+    if (!d)
+        return;
+    tutil_free(d->nodes, (size_t)d->cap * sizeof *d->nodes);
+    tutil_free(d->order, (size_t)d->order_cap * sizeof *d->order);
+    tutil_free(d->scratch, (size_t)d->scratch_cap * sizeof *d->scratch);
+    tutil_buf_free(&d->keys);
+    tutil_buf_free(&d->shape);
+    tutil_free(d, sizeof *d);
+}
+
+void tide_desc_reset(tide_desc *d)
+{
+    if (!d)
+        return;
+    d->n = 0;
+    d->norder = 0;
+    d->broken = 0;
+    tutil_buf_reset(&d->keys);
+    tutil_buf_reset(&d->shape);
+}
+
+static tide_node add(tide_desc *d, int type, int slot)
+{
+    if (!d || d->broken)
+        return -1;
+    if (d->n == d->cap) {
+        int cap = d->cap ? d->cap * 2 : 32;
+        tsql_node *p = tutil_realloc(d->nodes, (size_t)d->cap * sizeof *p, (size_t)cap * sizeof *p);
+        if (!p) {
+            d->broken = 1;
+            return -1;
+        }
+        d->nodes = p;
+        d->cap = cap;
+    }
+    tsql_node *n = &d->nodes[d->n];
+    memset(n, 0, sizeof *n);
+    n->type = type;
+    n->slot = slot;
+    n->first = n->last = n->next = -1;
+    n->param = 0;
+    return d->n++;
+}
+
+tide_node tide_desc_object(tide_desc *d) { return add(d, TSQL_OBJECT, -1); }
+tide_node tide_desc_array(tide_desc *d) { return add(d, TSQL_ARRAY, -1); }
+tide_node tide_desc_leaf(tide_desc *d, int slot) { return add(d, TSQL_LEAF, slot); }
+
+static int append(tide_desc *d, tide_node parent, tide_node child, int want)
+{
+    if (!d || d->broken || parent < 0 || parent >= d->n || child < 0 || child >= d->n ||
+        d->nodes[parent].type != want) {
+        if (d)
+            d->broken = 1;
+        return TIDE_ERROR;
+    }
+    tsql_node *p = &d->nodes[parent];
+    if (p->last >= 0)
+        d->nodes[p->last].next = child;
+    else
+        p->first = child;
+    p->last = child;
+    p->count++;
+    return TIDE_OK;
+}
+
+int tide_desc_set(tide_desc *d, tide_node object, const char *key, size_t keylen, tide_node value)
+{
+    if (!d || d->broken || value < 0 || value >= d->n)
+        return TIDE_ERROR;
+    d->nodes[value].key = d->keys.len;
+    d->nodes[value].keylen = keylen;
+    tutil_buf_add(&d->keys, key, keylen);
+    tutil_buf_addc(&d->keys, '\0');
+    if (d->keys.broken) {
+        d->broken = 1;
+        return TIDE_ERROR;
+    }
+    return append(d, object, value, TSQL_OBJECT);
+}
+
+int tide_desc_push(tide_desc *d, tide_node array, tide_node value)
+{
+    return append(d, array, value, TSQL_ARRAY);
+}
+
+const char *tsql_key(const tide_desc *d, tide_node n)
+{
+    return d->keys.data ? d->keys.data + d->nodes[n].key : "";
+}
+
+tide_node tsql_child(const tide_desc *d, tide_node object, const char *key)
+{
+    for (tide_node c = d->nodes[object].first; c >= 0; c = d->nodes[c].next)
+        if (!strcmp(tsql_key(d, c), key))
+            return c;
+    return -1;
+}
+
+int tide_compiled_slot(const tide_desc *d, int i)
+{
+    return d && i >= 0 && i < d->norder ? d->order[i] : -1;
+}
+
+/* ---- the canonical walk -------------------------------------------------- */
+
+/* Keys under which leaves are options (read as text from fixed lists), not
+ * values: sort directions, null ordering, text matching mode, and the field
+ * lists of select, omit, include and distinct. */
+static int option_key(const char *k)
+{
+    static const char *const keys[] = {"mode", "sort", "nulls", "order_by", "select", "omit", "include",
+                                       "distinct", "_count"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(k, keys[i]))
+            return 1;
+    return 0;
+}
+
+/* Where a NULL value is written as IS NULL rather than bound. */
+static int filter_key(const char *k)
+{
+    return !strcmp(k, "where") || !strcmp(k, "having");
+}
+
+typedef struct walk {
+    tide_desc *d;
+    const tide_value *values;
+    int nvalues;
+    int bad;                  /* a leaf's slot is outside the value array */
+} walk;
+
+static const tide_desc *sort_desc; /* qsort has no context argument */
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(tsql_key(sort_desc, *(const tide_node *)a), tsql_key(sort_desc, *(const tide_node *)b));
+}
+
+static void shape_value_kind(tutil_buf *b, const tide_value *v)
+{
+    switch (v->kind) {
+    case TIDE_KIND_NULL: tutil_buf_addc(b, 'N'); break;
+    case TIDE_KIND_JSON: tutil_buf_addc(b, 'J'); break;
+    case TIDE_KIND_BOOL: tutil_buf_addc(b, 'B'); break;
+    default: tutil_buf_addc(b, '?');
+    }
+}
+
+static void canon(walk *w, tide_node n, int option, int filter, int depth)
+{
+    tide_desc *d = w->d;
+    tsql_node *node = &d->nodes[n];
+    tutil_buf *b = &d->shape;
+    if (depth > 64) {
+        w->bad = 2;
+        return;
+    }
+    if (node->type == TSQL_LEAF) {
+        if (node->slot < 0 || node->slot >= w->nvalues) {
+            w->bad = 1;
+            return;
+        }
+        const tide_value *v = &w->values[node->slot];
+        if (option) {
+            /* the option's text is part of the shape */
+            tutil_buf_addc(b, '\'');
+            if (v->kind == TIDE_KIND_TEXT)
+                tutil_buf_add(b, v->as.s.ptr, v->as.s.len);
+            else if (v->kind == TIDE_KIND_BOOL)
+                tutil_buf_adds(b, v->as.b ? "true" : "false");
+            else
+                tutil_buf_addc(b, '?');
+            tutil_buf_addc(b, '\'');
+            return;
+        }
+        shape_value_kind(b, v);
+        if (v->kind == TIDE_KIND_NULL && filter)
+            return; /* written as IS NULL */
+        if (d->norder == d->order_cap) {
+            int cap = d->order_cap ? d->order_cap * 2 : 16;
+            int *p = tutil_realloc(d->order, (size_t)d->order_cap * sizeof *p, (size_t)cap * sizeof *p);
+            if (!p) {
+                d->broken = 1;
+                return;
+            }
+            d->order = p;
+            d->order_cap = cap;
+        }
+        d->order[d->norder++] = node->slot;
+        d->nodes[n].param = d->norder;
+        return;
+    }
+    if (node->type == TSQL_ARRAY) {
+        tutil_buf_addc(b, '[');
+        for (tide_node c = node->first; c >= 0; c = d->nodes[c].next) {
+            canon(w, c, option, filter, depth + 1);
+            tutil_buf_addc(b, ',');
+        }
+        tutil_buf_addc(b, ']');
+        return;
+    }
+    /* an object: its children by key */
+    int count = node->count;
+    if (d->scratch_used + count > d->scratch_cap) {
+        int cap = d->scratch_cap ? d->scratch_cap : 64;
+        while (cap < d->scratch_used + count)
+            cap *= 2;
+        tide_node *p = tutil_realloc(d->scratch, (size_t)d->scratch_cap * sizeof *p, (size_t)cap * sizeof *p);
+        if (!p) {
+            d->broken = 1;
+            return;
+        }
+        d->scratch = p;
+        d->scratch_cap = cap;
+    }
+    int base = d->scratch_used;
+    d->scratch_used += count;
+    int k = 0;
+    for (tide_node c = node->first; c >= 0; c = d->nodes[c].next)
+        d->scratch[base + k++] = c;
+    sort_desc = d;
+    qsort(d->scratch + base, (size_t)count, sizeof(tide_node), by_key);
+    tutil_buf_addc(b, '{');
+    for (int i = 0; i < count; i++) {
+        tide_node c = d->scratch[base + i];
+        const char *key = tsql_key(d, c);
+        tutil_buf_adds(b, key);
+        tutil_buf_addc(b, ':');
+        canon(w, c, option || option_key(key), filter || filter_key(key), depth + 1);
+        tutil_buf_addc(b, ';');
+    }
+    tutil_buf_addc(b, '}');
+    d->scratch_used = base;
+}
+
+int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int nvalues, tide_error *err)
+{
+    tutil_buf_reset(&d->shape);
+    d->norder = 0;
+    d->scratch_used = 0;
+    for (int i = 0; i < d->n; i++)
+        d->nodes[i].param = 0;
+    if (root < 0 || root >= d->n || d->nodes[root].type != TSQL_OBJECT) {
+        tutil_error_set(err, TIDE_E_MISUSE, "a model query's description must be an object");
+        return TIDE_MISUSE;
+    }
+    walk w = {d, values, nvalues, 0};
+    canon(&w, root, 0, 0, 0);
+    if (w.bad == 2) {
+        tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "the query is nested more than 64 levels deep");
+        return TIDE_ERROR;
+    }
+    if (w.bad) {
+        tutil_error_set(err, TIDE_E_MISUSE, "a description leaf refers to a value slot that was not given");
+        return TIDE_MISUSE;
+    }
+    if (d->broken || d->shape.broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    return TIDE_OK;
+}

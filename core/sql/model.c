@@ -1,0 +1,797 @@
+/* The model query compiler: a description tree (desc.c) and a schema in,
+ * SQL with numbered placeholders out. Every name is checked against the
+ * schema or a fixed list first; the first problem stops the compile with the
+ * name that was wrong and the nearest valid one. Values are never read here
+ * except for their kind (a table where a scalar belongs is refused) and the
+ * text of options. */
+#include <stdio.h>
+#include <string.h>
+#include "tquery.h"
+
+#define ALIAS "t0"
+
+typedef struct cc {
+    const tide_schema *s;
+    const tide_model *m;
+    const tide_desc *d;
+    const tide_value *values;
+    const tsql_dialect *dia;
+    tide_op op;
+    tutil_buf *b;
+    tide_error *err;
+    int failed;
+} cc;
+
+static const char *op_name(tide_op op)
+{
+    static const char *const names[] = {"?", "find_many", "find_first", "find_unique", "count", "create",
+                                        "update", "update_many", "delete", "delete_many"};
+    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_DELETE_MANY ? names[op] : "?";
+}
+
+static void fail(cc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(cc *c, const char *fmt, ...)
+{
+    if (c->failed)
+        return; /* the first problem is the one reported */
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    c->failed = 1;
+    tutil_error_set(c->err, TIDE_E_INVALID_ARGUMENT, msg);
+}
+
+/* "; did you mean 'x'?" for name among the fixed list */
+static const char *near_in(char *buf, size_t size, const char *name, const char *const *list, int n)
+{
+    const char *near = tide_nearest(name, list, n);
+    if (!near)
+        return "";
+    snprintf(buf, size, "; did you mean '%s'?", near);
+    return buf;
+}
+
+static const char *near_field(char *buf, size_t size, const tide_model *m, const char *name, int relations)
+{
+    const char *names[300];
+    int n = 0;
+    for (int i = 0; i < m->nfields && n < 300; i++)
+        names[n++] = m->fields[i]->name;
+    for (int i = 0; relations && i < m->nrelations && n < 300; i++)
+        if (m->relations[i]->name)
+            names[n++] = m->relations[i]->name;
+    return near_in(buf, size, name, names, n);
+}
+
+static const tsql_node *node(const cc *c, tide_node n) { return &c->d->nodes[n]; }
+static const tide_value *leaf_value(const cc *c, tide_node n) { return &c->values[node(c, n)->slot]; }
+
+static void ident(cc *c, const char *name) { c->dia->quote_ident(c->b, name); }
+
+static void column(cc *c, const tide_field *f)
+{
+    ident(c, ALIAS);
+    tutil_buf_addc(c->b, '.');
+    ident(c, f->column);
+}
+
+static void placeholder(cc *c, tide_node n)
+{
+    int p = node(c, n)->param;
+    if (p <= 0) {
+        fail(c, "internal: a value without a placeholder");
+        return;
+    }
+    c->dia->placeholder(c->b, p);
+}
+
+/* The text of an option leaf, or NULL (and a failure) when it is not text. */
+static const char *option_text(cc *c, tide_node n, const char *what, char *buf, size_t size)
+{
+    if (node(c, n)->type != TSQL_LEAF || leaf_value(c, n)->kind != TIDE_KIND_TEXT) {
+        fail(c, "%s: expected a name (a string)", what);
+        return NULL;
+    }
+    const tide_value *v = leaf_value(c, n);
+    size_t len = v->as.s.len < size - 1 ? v->as.s.len : size - 1;
+    memcpy(buf, v->as.s.ptr, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static int is_text_field(const tide_field *f)
+{
+    return !f->array_dims && (f->type == TIDE_T_TEXT || f->type == TIDE_T_VARCHAR || f->type == TIDE_T_CHAR ||
+                              f->type == TIDE_T_CUSTOM);
+}
+
+static int is_number_field(const tide_field *f)
+{
+    switch (f->type) {
+    case TIDE_T_SMALLINT: case TIDE_T_INTEGER: case TIDE_T_BIGINT: case TIDE_T_SMALLSERIAL: case TIDE_T_SERIAL:
+    case TIDE_T_BIGSERIAL: case TIDE_T_REAL: case TIDE_T_DOUBLE: case TIDE_T_NUMERIC:
+        return !f->array_dims;
+    default:
+        return 0;
+    }
+}
+
+/* A table (JSON leaf) is a value only for array and json fields. */
+static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
+{
+    if (node(c, n)->type != TSQL_LEAF) {
+        fail(c, "%s.%s: %s takes a value, not a table of options", c->m->name, f->name, op);
+        return 0;
+    }
+    if (leaf_value(c, n)->kind == TIDE_KIND_JSON && !f->array_dims && f->type != TIDE_T_JSON &&
+        f->type != TIDE_T_JSONB) {
+        fail(c, "%s.%s: a table where a value of type %s is expected%s", c->m->name, f->name,
+             tide_type_name(f->type), !strcmp(op, "equals") ? " (for operators use { equals = ... })" : "");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- where ------------------------------------------------------------------ */
+
+static void where_object(cc *c, tide_node obj);
+
+static const char *const filter_ops[] = {"equals", "not", "in", "not_in", "lt", "lte", "gt", "gte",
+                                         "contains", "starts_with", "ends_with", "mode"};
+
+static void compare(cc *c, const tide_field *f, tide_node v, const char *sqlop, int insensitive)
+{
+    if (!check_scalar(c, f, v, "a comparison"))
+        return;
+    if (leaf_value(c, v)->kind == TIDE_KIND_NULL) {
+        column(c, f);
+        tutil_buf_adds(c->b, !strcmp(sqlop, "=") ? " IS NULL" : " IS NOT NULL");
+        if (strcmp(sqlop, "=") && strcmp(sqlop, "<>"))
+            fail(c, "%s.%s: cannot order-compare with null", c->m->name, f->name);
+        return;
+    }
+    if (insensitive) {
+        tutil_buf_adds(c->b, "lower(");
+        column(c, f);
+        tutil_buf_addf(c->b, ") %s lower(", sqlop);
+        placeholder(c, v);
+        tutil_buf_addc(c->b, ')');
+        return;
+    }
+    column(c, f);
+    tutil_buf_addf(c->b, " %s ", sqlop);
+    placeholder(c, v);
+}
+
+/* LIKE metacharacters in the value match literally: the escaping is done by
+ * the server, so the value stays a parameter. */
+static void like(cc *c, const tide_field *f, tide_node v, const char *op, int insensitive)
+{
+    if (!is_text_field(f)) {
+        fail(c, "%s.%s: %s works on text fields, not %s", c->m->name, f->name, op, tide_type_name(f->type));
+        return;
+    }
+    if (!check_scalar(c, f, v, op))
+        return;
+    if (leaf_value(c, v)->kind == TIDE_KIND_NULL) {
+        fail(c, "%s.%s: %s takes a string, not null", c->m->name, f->name, op);
+        return;
+    }
+    column(c, f);
+    tutil_buf_adds(c->b, insensitive ? " ILIKE " : " LIKE ");
+    if (strcmp(op, "starts_with"))
+        tutil_buf_adds(c->b, "'%' || ");
+    tutil_buf_adds(c->b, "replace(replace(replace(");
+    placeholder(c, v);
+    tutil_buf_adds(c->b, ", '\\', '\\\\'), '%', '\\%'), '_', '\\_')");
+    if (strcmp(op, "ends_with"))
+        tutil_buf_adds(c->b, " || '%'");
+}
+
+static void in_list(cc *c, const tide_field *f, tide_node v, int negate)
+{
+    if (node(c, v)->type != TSQL_LEAF || (leaf_value(c, v)->kind != TIDE_KIND_JSON)) {
+        fail(c, "%s.%s: %s takes a list of values", c->m->name, f->name, negate ? "not_in" : "in");
+        return;
+    }
+    /* one array parameter, whatever the length: {} matches nothing */
+    column(c, f);
+    tutil_buf_adds(c->b, negate ? " <> ALL(" : " = ANY(");
+    placeholder(c, v);
+    tutil_buf_addc(c->b, ')');
+}
+
+static void field_filter(cc *c, const tide_field *f, tide_node v)
+{
+    char h[160], buf[64];
+    if (node(c, v)->type == TSQL_LEAF) {
+        compare(c, f, v, "=", 0);
+        return;
+    }
+    if (node(c, v)->type != TSQL_OBJECT) {
+        fail(c, "%s.%s: expected a value or a table of operators", c->m->name, f->name);
+        return;
+    }
+    int insensitive = 0;
+    tide_node mode = tsql_child(c->d, v, "mode");
+    if (mode >= 0) {
+        const char *t = option_text(c, mode, "mode", buf, sizeof buf);
+        if (!t)
+            return;
+        if (!strcmp(t, "insensitive"))
+            insensitive = 1;
+        else if (strcmp(t, "default"))
+            return fail(c, "%s.%s: unknown mode '%s'; it is 'insensitive' or 'default'", c->m->name, f->name, t);
+        if (insensitive && !is_text_field(f))
+            return fail(c, "%s.%s: mode = 'insensitive' works on text fields", c->m->name, f->name);
+    }
+    int n = 0;
+    for (tide_node o = node(c, v)->first; o >= 0 && !c->failed; o = node(c, o)->next) {
+        const char *op = tsql_key(c->d, o);
+        if (!strcmp(op, "mode"))
+            continue;
+        if (n++)
+            tutil_buf_adds(c->b, " AND ");
+        if (!strcmp(op, "equals")) compare(c, f, o, "=", insensitive);
+        else if (!strcmp(op, "lt")) compare(c, f, o, "<", 0);
+        else if (!strcmp(op, "lte")) compare(c, f, o, "<=", 0);
+        else if (!strcmp(op, "gt")) compare(c, f, o, ">", 0);
+        else if (!strcmp(op, "gte")) compare(c, f, o, ">=", 0);
+        else if (!strcmp(op, "in")) in_list(c, f, o, 0);
+        else if (!strcmp(op, "not_in")) in_list(c, f, o, 1);
+        else if (!strcmp(op, "contains") || !strcmp(op, "starts_with") || !strcmp(op, "ends_with"))
+            like(c, f, o, op, insensitive);
+        else if (!strcmp(op, "not")) {
+            if (node(c, o)->type == TSQL_LEAF) {
+                compare(c, f, o, "<>", insensitive);
+            } else {
+                tutil_buf_adds(c->b, "NOT (");
+                field_filter(c, f, o);
+                tutil_buf_addc(c->b, ')');
+            }
+        } else {
+            fail(c, "unknown filter '%s' on %s.%s%s", op, c->m->name, f->name,
+                 near_in(h, sizeof h, op, filter_ops, (int)(sizeof filter_ops / sizeof filter_ops[0])));
+        }
+    }
+    if (n == 0)
+        tutil_buf_adds(c->b, "TRUE");
+}
+
+/* AND / OR / NOT take one condition object or a list of them. */
+static void logical(cc *c, const char *key, tide_node v)
+{
+    int is_or = !strcmp(key, "OR"), is_not = !strcmp(key, "NOT");
+    const char *join = is_or ? " OR " : " AND ";
+    if (node(c, v)->type == TSQL_OBJECT) {
+        tutil_buf_adds(c->b, is_not ? "NOT (" : "(");
+        where_object(c, v);
+        tutil_buf_addc(c->b, ')');
+        return;
+    }
+    if (node(c, v)->type != TSQL_ARRAY) {
+        fail(c, "%s takes a condition or a list of conditions", key);
+        return;
+    }
+    if (node(c, v)->count == 0) {
+        /* OR of nothing is false; AND and NOT of nothing constrain nothing */
+        tutil_buf_adds(c->b, is_or ? "FALSE" : "TRUE");
+        return;
+    }
+    tutil_buf_addc(c->b, '(');
+    int i = 0;
+    for (tide_node e = node(c, v)->first; e >= 0 && !c->failed; e = node(c, e)->next) {
+        if (node(c, e)->type != TSQL_OBJECT)
+            return fail(c, "%s: each item is a condition table", key);
+        if (i++)
+            tutil_buf_adds(c->b, join);
+        tutil_buf_adds(c->b, is_not ? "NOT (" : "(");
+        where_object(c, e);
+        tutil_buf_addc(c->b, ')');
+    }
+    tutil_buf_addc(c->b, ')');
+}
+
+static void where_object(cc *c, tide_node obj)
+{
+    char h[160];
+    int n = 0;
+    for (tide_node k = node(c, obj)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        if (n++)
+            tutil_buf_adds(c->b, " AND ");
+        if (!strcmp(key, "AND") || !strcmp(key, "OR") || !strcmp(key, "NOT")) {
+            logical(c, key, k);
+            continue;
+        }
+        const tide_field *f = tide_model_field(c->m, key);
+        if (!f) {
+            if (tide_model_relation(c->m, key))
+                return fail(c, "where: filtering on relation '%s' of %s is not supported yet", key, c->m->name);
+            return fail(c, "unknown field '%s' on %s%s", key, c->m->name, near_field(h, sizeof h, c->m, key, 1));
+        }
+        tutil_buf_addc(c->b, '(');
+        field_filter(c, f, k);
+        tutil_buf_addc(c->b, ')');
+    }
+    if (n == 0)
+        tutil_buf_adds(c->b, "TRUE");
+}
+
+static void where_clause(cc *c, tide_node root)
+{
+    tide_node w = tsql_child(c->d, root, "where");
+    if (w < 0)
+        return;
+    if (node(c, w)->type != TSQL_OBJECT)
+        return fail(c, "where: expected a table of conditions");
+    if (node(c, w)->count == 0)
+        return;
+    tutil_buf_adds(c->b, " WHERE ");
+    where_object(c, w);
+}
+
+/* find_unique, update and delete must name one row: equality on the primary
+ * key, a unique field, or every field of a unique index. */
+static int has_equality(cc *c, tide_node where, const tide_field *f)
+{
+    tide_node v = tsql_child(c->d, where, f->name);
+    if (v < 0)
+        return 0;
+    if (node(c, v)->type == TSQL_LEAF)
+        return leaf_value(c, v)->kind != TIDE_KIND_NULL;
+    if (node(c, v)->type == TSQL_OBJECT) {
+        tide_node e = tsql_child(c->d, v, "equals");
+        return e >= 0 && node(c, e)->type == TSQL_LEAF && leaf_value(c, e)->kind != TIDE_KIND_NULL &&
+               tsql_child(c->d, v, "mode") < 0;
+    }
+    return 0;
+}
+
+static void require_unique(cc *c, tide_node root)
+{
+    const tide_model *m = c->m;
+    tide_node w = tsql_child(c->d, root, "where");
+    if (w >= 0 && node(c, w)->type == TSQL_OBJECT) {
+        int all = 1;
+        for (int i = 0; i < m->npk; i++)
+            all &= has_equality(c, w, m->pk[i]);
+        if (all && m->npk)
+            return;
+        for (int i = 0; i < m->nfields; i++)
+            if (m->fields[i]->unique && has_equality(c, w, m->fields[i]))
+                return;
+        for (int i = 0; i < m->nindexes; i++) {
+            const tsch_index *ix = m->indexes[i];
+            if (ix->kind != TIDE_INDEX_UNIQUE || ix->where)
+                continue;
+            int every = 1;
+            for (int k = 0; k < ix->nparts; k++)
+                every &= ix->part_fields[k] && has_equality(c, w, ix->part_fields[k]);
+            if (every)
+                return;
+        }
+    }
+    char names[300] = "";
+    for (int i = 0; i < m->npk; i++) {
+        strncat(names, i ? "+" : "", sizeof names - strlen(names) - 1);
+        strncat(names, m->pk[i]->name, sizeof names - strlen(names) - 1);
+    }
+    for (int i = 0; i < m->nfields; i++)
+        if (m->fields[i]->unique && !m->fields[i]->primary) {
+            strncat(names, ", ", sizeof names - strlen(names) - 1);
+            strncat(names, m->fields[i]->name, sizeof names - strlen(names) - 1);
+        }
+    fail(c, "%s needs where to name one %s by a unique key (%s)", op_name(c->op), m->name, names);
+}
+
+/* ---- select ------------------------------------------------------------------ */
+
+static int flag_set(cc *c, tide_node obj, const char *name)
+{
+    tide_node v = tsql_child(c->d, obj, name);
+    if (v < 0)
+        return 0;
+    if (node(c, v)->type != TSQL_LEAF || leaf_value(c, v)->kind != TIDE_KIND_BOOL) {
+        fail(c, "%s.%s: select and omit take true or false", c->m->name, name);
+        return 0;
+    }
+    return leaf_value(c, v)->as.b;
+}
+
+static void check_names(cc *c, tide_node obj, const char *what)
+{
+    char h[160];
+    for (tide_node k = node(c, obj)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        if (tide_model_field(c->m, key))
+            continue;
+        if (tide_model_relation(c->m, key))
+            return fail(c, "%s: relation '%s' of %s: loading relations is not supported yet", what, key, c->m->name);
+        return fail(c, "%s: unknown field '%s' on %s%s", what, key, c->m->name,
+                    near_field(h, sizeof h, c->m, key, 1));
+    }
+}
+
+static void select_list(cc *c, tide_node root)
+{
+    tide_node sel = tsql_child(c->d, root, "select"), om = tsql_child(c->d, root, "omit");
+    if (sel >= 0 && om >= 0)
+        return fail(c, "%s: select and omit cannot be used together", op_name(c->op));
+    if (sel >= 0 && node(c, sel)->type != TSQL_OBJECT)
+        return fail(c, "select: expected a table such as { id = true }");
+    if (om >= 0 && node(c, om)->type != TSQL_OBJECT)
+        return fail(c, "omit: expected a table such as { password = true }");
+    if (sel >= 0)
+        check_names(c, sel, "select");
+    if (om >= 0)
+        check_names(c, om, "omit");
+    int n = 0;
+    for (int i = 0; i < c->m->nfields && !c->failed; i++) {
+        const tide_field *f = c->m->fields[i];
+        int take = sel >= 0 ? flag_set(c, sel, f->name) : !f->omit && !(om >= 0 && flag_set(c, om, f->name));
+        if (!take)
+            continue;
+        if (n++)
+            tutil_buf_adds(c->b, ", ");
+        column(c, f);
+        tutil_buf_adds(c->b, " AS ");
+        ident(c, f->name);
+    }
+    if (n == 0 && !c->failed)
+        fail(c, "%s: select picks no field of %s", op_name(c->op), c->m->name);
+}
+
+/* ---- order_by, take, skip ------------------------------------------------------------ */
+
+static void order_item(cc *c, tide_node obj, int *n)
+{
+    char h[160], buf[32];
+    if (node(c, obj)->type != TSQL_OBJECT)
+        return fail(c, "order_by: expected { field = 'asc' } or a list of them");
+    if (node(c, obj)->count > 1)
+        return fail(c, "order_by with several fields: use a list, { { a = 'asc' }, { b = 'desc' } }, "
+                       "so that their order is kept");
+    for (tide_node k = node(c, obj)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        const tide_field *f = tide_model_field(c->m, key);
+        if (!f)
+            return fail(c, "order_by: unknown field '%s' on %s%s", key, c->m->name,
+                        near_field(h, sizeof h, c->m, key, 0));
+        const char *sort = NULL, *nulls = NULL;
+        char nbuf[32];
+        if (node(c, k)->type == TSQL_LEAF) {
+            sort = option_text(c, k, "order_by", buf, sizeof buf);
+        } else if (node(c, k)->type == TSQL_OBJECT) {
+            for (tide_node o = node(c, k)->first; o >= 0 && !c->failed; o = node(c, o)->next) {
+                const char *ok = tsql_key(c->d, o);
+                static const char *const opts[] = {"sort", "nulls"};
+                if (!strcmp(ok, "sort"))
+                    sort = option_text(c, o, "order_by sort", buf, sizeof buf);
+                else if (!strcmp(ok, "nulls"))
+                    nulls = option_text(c, o, "order_by nulls", nbuf, sizeof nbuf);
+                else
+                    return fail(c, "order_by: unknown option '%s'%s", ok, near_in(h, sizeof h, ok, opts, 2));
+            }
+        }
+        if (c->failed)
+            return;
+        static const char *const dirs[] = {"asc", "desc"};
+        static const char *const nulls_opts[] = {"first", "last"};
+        if (!sort || (strcmp(sort, "asc") && strcmp(sort, "desc")))
+            return fail(c, "order_by %s: sort is 'asc' or 'desc', got '%s'%s", key, sort ? sort : "?",
+                        sort ? near_in(h, sizeof h, sort, dirs, 2) : "");
+        if (nulls && strcmp(nulls, "first") && strcmp(nulls, "last"))
+            return fail(c, "order_by %s: nulls is 'first' or 'last', got '%s'%s", key, nulls,
+                        near_in(h, sizeof h, nulls, nulls_opts, 2));
+        tutil_buf_adds(c->b, (*n)++ ? ", " : " ORDER BY ");
+        column(c, f);
+        tutil_buf_adds(c->b, strcmp(sort, "desc") ? " ASC" : " DESC");
+        if (nulls)
+            tutil_buf_adds(c->b, strcmp(nulls, "first") ? " NULLS LAST" : " NULLS FIRST");
+    }
+}
+
+static void order_by(cc *c, tide_node root)
+{
+    tide_node o = tsql_child(c->d, root, "order_by");
+    if (o < 0)
+        return;
+    int n = 0;
+    if (node(c, o)->type == TSQL_ARRAY) {
+        for (tide_node e = node(c, o)->first; e >= 0 && !c->failed; e = node(c, e)->next)
+            order_item(c, e, &n);
+    } else {
+        order_item(c, o, &n);
+    }
+}
+
+static void take_skip(cc *c, tide_node root, int first_only)
+{
+    tide_node take = tsql_child(c->d, root, "take"), skip = tsql_child(c->d, root, "skip");
+    if (take >= 0 && node(c, take)->type != TSQL_LEAF)
+        return fail(c, "take: expected a number");
+    if (skip >= 0 && node(c, skip)->type != TSQL_LEAF)
+        return fail(c, "skip: expected a number");
+    if (first_only) {
+        tutil_buf_adds(c->b, " LIMIT 1");
+    } else if (take >= 0) {
+        tutil_buf_adds(c->b, " LIMIT ");
+        placeholder(c, take);
+    }
+    if (skip >= 0) {
+        tutil_buf_adds(c->b, " OFFSET ");
+        placeholder(c, skip);
+    }
+}
+
+/* ---- data -------------------------------------------------------------------- */
+
+static const tide_field *data_field(cc *c, const char *key)
+{
+    char h[160];
+    const tide_field *f = tide_model_field(c->m, key);
+    if (!f) {
+        if (tide_model_relation(c->m, key))
+            fail(c, "data: nested writes ('%s' of %s) are not supported yet", key, c->m->name);
+        else
+            fail(c, "data: unknown field '%s' on %s%s", key, c->m->name, near_field(h, sizeof h, c->m, key, 1));
+        return NULL;
+    }
+    if (f->generated) {
+        fail(c, "data: %s.%s is generated by the database and cannot be written", c->m->name, f->name);
+        return NULL;
+    }
+    return f;
+}
+
+static tide_node data_node(cc *c, tide_node root)
+{
+    tide_node data = tsql_child(c->d, root, "data");
+    if (data < 0 || node(c, data)->type != TSQL_OBJECT) {
+        fail(c, "%s: data = { field = value, ... } is required", op_name(c->op));
+        return -1;
+    }
+    return data;
+}
+
+static void insert(cc *c, tide_node root)
+{
+    tide_node data = data_node(c, root);
+    if (data < 0)
+        return;
+    tutil_buf_adds(c->b, "INSERT INTO ");
+    tsql_table(c->b, c->dia, c->m);
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, ALIAS);
+    if (node(c, data)->count == 0) {
+        tutil_buf_adds(c->b, " DEFAULT VALUES");
+    } else {
+        tutil_buf_adds(c->b, " (");
+        int n = 0;
+        for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+            const tide_field *f = data_field(c, tsql_key(c->d, k));
+            if (!f || !check_scalar(c, f, k, "data"))
+                return;
+            if (n++)
+                tutil_buf_adds(c->b, ", ");
+            ident(c, f->column);
+        }
+        tutil_buf_adds(c->b, ") VALUES (");
+        n = 0;
+        for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+            if (n++)
+                tutil_buf_adds(c->b, ", ");
+            placeholder(c, k);
+        }
+        tutil_buf_addc(c->b, ')');
+    }
+    tutil_buf_adds(c->b, " RETURNING ");
+    select_list(c, root);
+}
+
+static void set_list(cc *c, tide_node data)
+{
+    char h[160];
+    static const char *const atomic[] = {"set", "increment", "decrement", "multiply", "divide"};
+    int n = 0;
+    for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const tide_field *f = data_field(c, tsql_key(c->d, k));
+        if (!f)
+            return;
+        tutil_buf_adds(c->b, n++ ? ", " : " SET ");
+        ident(c, f->column);
+        tutil_buf_adds(c->b, " = ");
+        if (node(c, k)->type == TSQL_LEAF) {
+            if (!check_scalar(c, f, k, "data"))
+                return;
+            placeholder(c, k);
+            continue;
+        }
+        if (node(c, k)->type != TSQL_OBJECT || node(c, k)->count != 1)
+            return fail(c, "data %s.%s: a value, or one of { set | increment | decrement | multiply | divide = v }",
+                        c->m->name, f->name);
+        tide_node o = node(c, k)->first;
+        const char *op = tsql_key(c->d, o);
+        if (!strcmp(op, "set")) {
+            if (!check_scalar(c, f, o, "set"))
+                return;
+            placeholder(c, o);
+            continue;
+        }
+        const char *sym = !strcmp(op, "increment") ? "+" : !strcmp(op, "decrement") ? "-"
+                        : !strcmp(op, "multiply") ? "*" : !strcmp(op, "divide") ? "/" : NULL;
+        if (!sym)
+            return fail(c, "data %s.%s: unknown update '%s'%s", c->m->name, f->name, op,
+                        near_in(h, sizeof h, op, atomic, 5));
+        if (!is_number_field(f))
+            return fail(c, "data %s.%s: %s works on number fields, not %s", c->m->name, f->name, op,
+                        tide_type_name(f->type));
+        if (node(c, o)->type != TSQL_LEAF || leaf_value(c, o)->kind == TIDE_KIND_NULL ||
+            leaf_value(c, o)->kind == TIDE_KIND_JSON)
+            return fail(c, "data %s.%s: %s takes a number", c->m->name, f->name, op);
+        ident(c, f->column);
+        tutil_buf_addf(c->b, " %s ", sym);
+        placeholder(c, o);
+    }
+    /* auto-updated timestamps the caller did not set */
+    for (int i = 0; i < c->m->nfields && !c->failed; i++) {
+        const tide_field *f = c->m->fields[i];
+        if (f->updated_at && tsql_child(c->d, data, f->name) < 0) {
+            tutil_buf_adds(c->b, n++ ? ", " : " SET ");
+            ident(c, f->column);
+            tutil_buf_adds(c->b, " = now()");
+        }
+    }
+    if (n == 0)
+        fail(c, "%s: data sets nothing", op_name(c->op));
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static void check_options(cc *c, tide_node root, const char *const *allowed, int n)
+{
+    char h[160];
+    for (tide_node k = node(c, root)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        int ok = 0;
+        for (int i = 0; i < n; i++)
+            ok |= !strcmp(key, allowed[i]);
+        if (!ok) {
+            static const char *const later[] = {"include", "cursor", "distinct", "_count"};
+            for (int i = 0; i < 4; i++)
+                if (!strcmp(key, later[i]))
+                    return fail(c, "%s: '%s' is not supported yet", op_name(c->op), key);
+            return fail(c, "%s: unknown option '%s'%s", op_name(c->op), key, near_in(h, sizeof h, key, allowed, n));
+        }
+    }
+}
+
+static void from(cc *c)
+{
+    tutil_buf_adds(c->b, " FROM ");
+    tsql_table(c->b, c->dia, c->m);
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, ALIAS);
+}
+
+static tide_shape_result compile(cc *c, tide_node root)
+{
+#define OPTIONS(...)                                                           \
+    do {                                                                       \
+        static const char *const o_[] = {__VA_ARGS__};                         \
+        check_options(c, root, o_, (int)(sizeof o_ / sizeof o_[0]));           \
+    } while (0)
+    switch (c->op) {
+    case TIDE_OP_FIND_MANY:
+    case TIDE_OP_FIND_FIRST:
+    case TIDE_OP_FIND_UNIQUE:
+        if (c->op == TIDE_OP_FIND_MANY)
+            OPTIONS("where", "select", "omit", "order_by", "take", "skip");
+        else if (c->op == TIDE_OP_FIND_FIRST)
+            OPTIONS("where", "select", "omit", "order_by", "skip");
+        else
+            OPTIONS("where", "select", "omit");
+        if (c->op == TIDE_OP_FIND_UNIQUE)
+            require_unique(c, root);
+        tutil_buf_adds(c->b, "SELECT ");
+        select_list(c, root);
+        from(c);
+        where_clause(c, root);
+        order_by(c, root);
+        take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
+        return c->op == TIDE_OP_FIND_MANY ? TIDE_RESULT_ROWS : TIDE_RESULT_ONE;
+    case TIDE_OP_COUNT: {
+        OPTIONS("where", "take", "skip");
+        int paged = tsql_child(c->d, root, "take") >= 0 || tsql_child(c->d, root, "skip") >= 0;
+        tutil_buf_adds(c->b, paged ? "SELECT count(*) AS \"count\" FROM (SELECT 1" : "SELECT count(*) AS \"count\"");
+        from(c);
+        where_clause(c, root);
+        take_skip(c, root, 0);
+        if (paged)
+            tutil_buf_adds(c->b, ") AS \"c\"");
+        return TIDE_RESULT_COUNT;
+    }
+    case TIDE_OP_CREATE:
+        OPTIONS("data", "select", "omit");
+        insert(c, root);
+        return TIDE_RESULT_ONE;
+    case TIDE_OP_UPDATE:
+    case TIDE_OP_UPDATE_MANY: {
+        if (c->op == TIDE_OP_UPDATE)
+            OPTIONS("where", "data", "select", "omit");
+        else
+            OPTIONS("where", "data");
+        if (c->op == TIDE_OP_UPDATE)
+            require_unique(c, root);
+        tide_node data = data_node(c, root);
+        if (data < 0)
+            return 0;
+        tutil_buf_adds(c->b, "UPDATE ");
+        tsql_table(c->b, c->dia, c->m);
+        tutil_buf_adds(c->b, " AS ");
+        ident(c, ALIAS);
+        set_list(c, data);
+        where_clause(c, root);
+        if (c->op == TIDE_OP_UPDATE) {
+            tutil_buf_adds(c->b, " RETURNING ");
+            select_list(c, root);
+            return TIDE_RESULT_ONE;
+        }
+        return TIDE_RESULT_AFFECTED;
+    }
+    case TIDE_OP_DELETE:
+    case TIDE_OP_DELETE_MANY:
+        if (c->op == TIDE_OP_DELETE) {
+            OPTIONS("where", "select", "omit");
+            require_unique(c, root);
+        } else {
+            OPTIONS("where");
+        }
+        tutil_buf_adds(c->b, "DELETE");
+        from(c);
+        where_clause(c, root);
+        if (c->op == TIDE_OP_DELETE) {
+            tutil_buf_adds(c->b, " RETURNING ");
+            select_list(c, root);
+            return TIDE_RESULT_ONE;
+        }
+        return TIDE_RESULT_AFFECTED;
+    default:
+        fail(c, "unknown operation %d", (int)c->op);
+        return 0;
+    }
+#undef OPTIONS
+}
+
+int tsql_compile(const tide_schema *s, const tide_model *m, tide_op op, const tide_desc *d, tide_node root,
+                 const tide_value *values, tutil_arena *arena, tide_compiled **out, tide_error *err)
+{
+    tutil_buf b;
+    tutil_buf_init(&b);
+    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0};
+    tide_shape_result result = compile(&c, root);
+    if (c.failed) {
+        tutil_buf_free(&b);
+        return TIDE_ERROR;
+    }
+    tide_compiled *comp = b.broken ? NULL : tutil_arena_alloc(arena, sizeof *comp);
+    char *sql = comp ? tutil_arena_strdup(arena, tutil_buf_str(&b)) : NULL;
+    tutil_buf_free(&b);
+    if (!sql) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    comp->sql = sql;
+    comp->nparams = d->norder;
+    comp->result = result;
+    *out = comp;
+    return TIDE_OK;
+}
+
+const char *tide_compiled_sql(const tide_compiled *c) { return c ? c->sql : NULL; }
+int tide_compiled_nparams(const tide_compiled *c) { return c ? c->nparams : 0; }
+tide_shape_result tide_compiled_result(const tide_compiled *c) { return c ? c->result : TIDE_RESULT_ROWS; }

@@ -1,0 +1,322 @@
+/* core.model_query(target, schema, model, op, args): a model client call.
+ * The argument table becomes a description tree and a value array (one
+ * function, to_desc), the core compiles it or finds it by shape, and the
+ * values are bound in placeholder order. target is a db (its pool) or a
+ * connection (a transaction's). */
+#include <string.h>
+#include "tlua.h"
+
+typedef struct qstate {
+    tide_desc *desc;
+    tide_value *values;
+    int nvalues, cap;
+    tide_value *params;
+    int pcap;
+    tide_error *err;
+    tide_result *pending;
+    int anchor;     /* stack index of a table keeping JSON texts alive */
+    int nanchored;
+} qstate;
+
+#define TLUA_QSTATE "tide.qstate"
+
+static int qstate_gc(lua_State *L)
+{
+    qstate *q = luaL_checkudata(L, 1, TLUA_QSTATE);
+    void *ud;
+    lua_Alloc f = lua_getallocf(L, &ud);
+    tide_desc_free(q->desc);
+    tide_error_free(q->err);
+    tide_result_free(q->pending);
+    if (q->values)
+        f(ud, q->values, (size_t)q->cap * sizeof *q->values, 0);
+    if (q->params)
+        f(ud, q->params, (size_t)q->pcap * sizeof *q->params, 0);
+    memset(q, 0, sizeof *q);
+    return 0;
+}
+
+/* One per lua_State, kept in the registry and reused by every call. */
+static qstate *get_qstate(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE) == LUA_TUSERDATA) {
+        qstate *q = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        return q;
+    }
+    lua_pop(L, 1);
+    qstate *q = lua_newuserdatauv(L, sizeof *q, 0);
+    memset(q, 0, sizeof *q);
+    luaL_setmetatable(L, TLUA_QSTATE);
+    lua_setfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE);
+    q->err = tide_error_new();
+    q->desc = tide_desc_new(q->err);
+    if (!q->err || !q->desc)
+        luaL_error(L, "out of memory");
+    return q;
+}
+
+static tide_value *grow(lua_State *L, tide_value **arr, int *cap, int need)
+{
+    if (need <= *cap)
+        return *arr;
+    int ncap = *cap ? *cap * 2 : 32;
+    while (ncap < need)
+        ncap *= 2;
+    void *ud;
+    lua_Alloc f = lua_getallocf(L, &ud);
+    tide_value *p = f(ud, *arr, (size_t)*cap * sizeof *p, (size_t)ncap * sizeof *p);
+    if (!p)
+        luaL_error(L, "out of memory");
+    *arr = p;
+    *cap = ncap;
+    return p;
+}
+
+static int new_slot(lua_State *L, qstate *q)
+{
+    grow(L, &q->values, &q->cap, q->nvalues + 1);
+    q->values[q->nvalues].type = 0;
+    return q->nvalues++;
+}
+
+/* Keys whose empty table is an empty list of values, not an empty object. */
+static int list_key(const char *k)
+{
+    return k && (!strcmp(k, "in") || !strcmp(k, "not_in") || !strcmp(k, "has_some") || !strcmp(k, "has_every"));
+}
+
+static int is_array_marked(lua_State *L, int idx)
+{
+    int marked = 0;
+    if (lua_getmetatable(L, idx)) {
+        luaL_getmetatable(L, TLUA_ARRAY);
+        marked = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    return marked;
+}
+
+/* A sequence of scalars (or a marked/empty list where a list belongs) is one
+ * value: a JSON array, bound as an array parameter. */
+static int is_value_list(lua_State *L, int idx, const char *key)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    if (n == 0) {
+        lua_pushnil(L);
+        int empty = !lua_next(L, idx);
+        if (!empty)
+            lua_pop(L, 2);
+        return empty && (list_key(key) || is_array_marked(L, idx));
+    }
+    for (lua_Integer i = 1; i <= n; i++) {
+        int t = lua_rawgeti(L, idx, i);
+        lua_pop(L, 1);
+        if (t == LUA_TTABLE)
+            return 0;
+    }
+    return 1;
+}
+
+static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int depth)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > 60)
+        luaL_error(L, "the query is nested too deeply");
+    luaL_checkstack(L, 6, "query nesting");
+    int slot;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        slot = new_slot(L, q);
+        q->values[slot].kind = TIDE_KIND_TEXT;
+        q->values[slot].as.s.ptr = lua_tolstring(L, idx, &q->values[slot].as.s.len);
+        return tide_desc_leaf(q->desc, slot);
+    case LUA_TNUMBER:
+        slot = new_slot(L, q);
+        if (lua_isinteger(L, idx)) {
+            q->values[slot].kind = TIDE_KIND_INT;
+            q->values[slot].as.i = lua_tointeger(L, idx);
+        } else {
+            q->values[slot].kind = TIDE_KIND_FLOAT;
+            q->values[slot].as.f = lua_tonumber(L, idx);
+        }
+        return tide_desc_leaf(q->desc, slot);
+    case LUA_TBOOLEAN:
+        slot = new_slot(L, q);
+        q->values[slot].kind = TIDE_KIND_BOOL;
+        q->values[slot].as.b = lua_toboolean(L, idx);
+        return tide_desc_leaf(q->desc, slot);
+    case LUA_TTABLE:
+        break;
+    default:
+        if (tlua_is_null(L, idx)) {
+            slot = new_slot(L, q);
+            q->values[slot].kind = TIDE_KIND_NULL;
+            return tide_desc_leaf(q->desc, slot);
+        }
+        luaL_error(L, "%s%s%s: cannot use a %s in a query", key ? "'" : "", key ? key : "", key ? "'" : "",
+                   luaL_typename(L, idx));
+        return -1;
+    }
+    if (is_value_list(L, idx, key)) {
+        tlua_json_push(L, idx);
+        slot = new_slot(L, q);
+        q->values[slot].kind = TIDE_KIND_JSON;
+        q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
+        lua_rawseti(L, q->anchor, ++q->nanchored); /* alive until the call returns */
+        return tide_desc_leaf(q->desc, slot);
+    }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    if (n > 0) {
+        tide_node arr = tide_desc_array(q->desc);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            tide_node child = to_desc(L, q, -1, key, depth + 1);
+            /* the element stays referenced by the table */
+            lua_pop(L, 1);
+            tide_desc_push(q->desc, arr, child);
+        }
+        return arr;
+    }
+    tide_node obj = tide_desc_object(q->desc);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "%s%s%s: a table mixes a list with named entries, or has a %s key", key ? "'" : "",
+                       key ? key : "", key ? "'" : "", luaL_typename(L, -2));
+        size_t klen;
+        const char *k = lua_tolstring(L, -2, &klen);
+        tide_node child = to_desc(L, q, -1, k, depth + 1);
+        lua_pop(L, 1); /* the value; the key stays for lua_next */
+        tide_desc_set(q->desc, obj, k, klen, child);
+    }
+    return obj;
+}
+
+static const char *const op_names[] = {"find_many", "find_first", "find_unique", "count", "create",
+                                       "update", "update_many", "delete", "delete_many", NULL};
+
+/* core.model_query(target, schema, model, op, args) */
+static int l_model_query(lua_State *L)
+{
+    tide_schema *schema = tlua_check_schema(L, 2);
+    const char *model = luaL_checkstring(L, 3);
+    int op = luaL_checkoption(L, 4, NULL, op_names) + TIDE_OP_FIND_MANY;
+    if (!lua_isnoneornil(L, 5))
+        luaL_checktype(L, 5, LUA_TTABLE);
+    else {
+        lua_settop(L, 4);
+        lua_newtable(L);
+    }
+    lua_settop(L, 5);
+    qstate *q = get_qstate(L);
+    if (q->pending) {
+        tide_result_free(q->pending);
+        q->pending = NULL;
+    }
+    tide_desc_reset(q->desc);
+    q->nvalues = 0;
+    lua_newtable(L);
+    q->anchor = lua_gettop(L);
+    q->nanchored = 0;
+    tide_node root = to_desc(L, q, 5, NULL, 0);
+
+    const tide_compiled *comp;
+    if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
+        TIDE_OK)
+        return tlua_raise(L, q->err);
+    int np = tide_compiled_nparams(comp);
+    grow(L, &q->params, &q->pcap, np ? np : 1);
+    for (int i = 0; i < np; i++)
+        q->params[i] = q->values[tide_compiled_slot(q->desc, i)];
+
+    tide_result *res = NULL;
+    int rc;
+    if (lua_type(L, 1) == LUA_TTABLE) { /* a db: its pool */
+        lua_getfield(L, 1, "_pool");
+        tlua_pool *p = luaL_checkudata(L, -1, TLUA_POOL);
+        if (!p->pool)
+            return luaL_error(L, "the pool is closed");
+        rc = tide_pool_query(p->pool, tide_compiled_sql(comp), np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+    } else {
+        tlua_conn *c = luaL_checkudata(L, 1, TLUA_CONN);
+        if (!c->pool)
+            return luaL_error(L, "the connection was released");
+        rc = tide_conn_query(c->conn, tide_compiled_sql(comp), np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+    }
+    if (rc != TIDE_OK)
+        return tlua_raise(L, q->err);
+    q->pending = res;
+    int n;
+    switch (tide_compiled_result(comp)) {
+    case TIDE_RESULT_ROWS:
+        n = tlua_push_result(L, res, TLUA_ROWS);
+        break;
+    case TIDE_RESULT_ONE:
+        n = tlua_push_result(L, res, TLUA_ONE);
+        break;
+    case TIDE_RESULT_COUNT: {
+        int64_t v = 0;
+        size_t len;
+        const char *s = tide_result_text(res, 0, 0, &len);
+        tide_decode_int(s, len, &v, NULL);
+        lua_pushinteger(L, (lua_Integer)v);
+        n = 1;
+        break;
+    }
+    default:
+        lua_pushinteger(L, (lua_Integer)(tide_result_affected(res) < 0 ? 0 : tide_result_affected(res)));
+        n = 1;
+    }
+    q->pending = NULL;
+    tide_result_free(res);
+    return n;
+}
+
+/* core.model_sql(schema, model, op, args) -> sql, nparams (no database) */
+static int l_model_sql(lua_State *L)
+{
+    tide_schema *schema = tlua_check_schema(L, 1);
+    const char *model = luaL_checkstring(L, 2);
+    int op = luaL_checkoption(L, 3, NULL, op_names) + TIDE_OP_FIND_MANY;
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_settop(L, 4);
+    qstate *q = get_qstate(L);
+    tide_desc_reset(q->desc);
+    q->nvalues = 0;
+    lua_newtable(L);
+    q->anchor = lua_gettop(L);
+    q->nanchored = 0;
+    tide_node root = to_desc(L, q, 4, NULL, 0);
+    const tide_compiled *comp;
+    if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
+        TIDE_OK)
+        return tlua_raise(L, q->err);
+    lua_pushstring(L, tide_compiled_sql(comp));
+    lua_pushinteger(L, tide_compiled_nparams(comp));
+    return 2;
+}
+
+static int l_cache_stats(lua_State *L)
+{
+    long compiled, hits;
+    tide_schema_cache_stats(tlua_check_schema(L, 1), &compiled, &hits);
+    lua_pushinteger(L, compiled);
+    lua_pushinteger(L, hits);
+    return 2;
+}
+
+void tlua_open_model(lua_State *L)
+{
+    if (luaL_newmetatable(L, TLUA_QSTATE)) {
+        lua_pushcfunction(L, qstate_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_model_query);
+    lua_setfield(L, -2, "model_query");
+    lua_pushcfunction(L, l_model_sql);
+    lua_setfield(L, -2, "model_sql");
+    lua_pushcfunction(L, l_cache_stats);
+    lua_setfield(L, -2, "cache_stats");
+}

@@ -1,0 +1,184 @@
+-- The model client: db.User:find_many{ where = ..., order_by = ..., take = ... }
+-- and the fluent chain db.Post:where{...}:order_by("id", "desc"):limit(20):all().
+--
+-- Each call hands its argument table to the C core once (core.model_query),
+-- which checks every name against the schema, compiles the query (or finds it
+-- by shape), binds the values and runs it.
+local core = require "tide.core"
+local util = require "tide.util"
+
+local M = {}
+
+local Model = {}
+Model.__name = "tide.model"
+
+local methods = {}
+
+local function not_found(model, op)
+  local e = { code = "not_found", message = ("%s: no %s matched"):format(op, model) }
+  return setmetatable(e, core.error_mt)
+end
+
+local function run(self, op, args)
+  if args ~= nil and type(args) ~= "table" then
+    error(("bad argument #1 to '%s' (table expected, got %s)"):format(op, type(args)), 3)
+  end
+  return core.model_query(self._target, self._schema.core, self._name, op, args)
+end
+
+-- Client-side defaults (a function given to :default) fill missing data.
+local function with_defaults(self, args)
+  local fns = rawget(self, "_defaults")
+  if not fns or type(args) ~= "table" or type(args.data) ~= "table" then return args end
+  local data = args.data
+  local copy
+  for field, fn in pairs(fns) do
+    if data[field] == nil then
+      copy = copy or setmetatable({}, { __index = data })
+      copy[field] = fn()
+    end
+  end
+  if not copy then return args end
+  local merged = {}
+  for k, v in pairs(data) do merged[k] = v end
+  for k, v in pairs(copy) do merged[k] = v end
+  local a = {}
+  for k, v in pairs(args) do a[k] = v end
+  a.data = merged
+  return a
+end
+
+function methods:find_many(args) return run(self, "find_many", args) end
+function methods:find_first(args) return run(self, "find_first", args) end
+function methods:find_unique(args) return run(self, "find_unique", args) end
+function methods:count(args) return run(self, "count", args) end
+function methods:create(args) return run(self, "create", with_defaults(self, args)) end
+function methods:update(args) return run(self, "update", args) end
+function methods:update_many(args) return run(self, "update_many", args) end
+function methods:delete(args) return run(self, "delete", args) end
+function methods:delete_many(args) return run(self, "delete_many", args) end
+
+function methods:find_unique_or_throw(args)
+  local r = run(self, "find_unique", args)
+  if r == nil then error(not_found(self._name, "find_unique_or_throw"), 2) end
+  return r
+end
+
+function methods:find_first_or_throw(args)
+  local r = run(self, "find_first", args)
+  if r == nil then error(not_found(self._name, "find_first_or_throw"), 2) end
+  return r
+end
+
+--- The SQL a call would run, and its number of parameters (runs nothing).
+function methods:to_sql(op, args)
+  return core.model_sql(self._schema.core, self._name, op, args or {})
+end
+
+-- The fluent chain builds the same argument table as the table form ----------
+
+local Chain = {}
+Chain.__index = Chain
+Chain.__name = "tide.chain"
+
+local function chain(model)
+  return setmetatable({ _model = model, _args = {} }, Chain)
+end
+
+local function merge_where(a, w)
+  if a.where then a.where = { AND = { a.where, w } } else a.where = w end
+end
+
+function methods:where(w) local c = chain(self); merge_where(c._args, w); return c end
+function Chain:where(w) merge_where(self._args, w); return self end
+
+--- order_by("id", "desc") or order_by{ id = "desc" }; calls add up in order.
+function Chain:order_by(field, dir)
+  local item = type(field) == "table" and field or { [field] = dir or "asc" }
+  local o = self._args.order_by or {}
+  o[#o + 1] = item
+  self._args.order_by = o
+  return self
+end
+function methods:order_by(...) return chain(self):order_by(...) end
+
+function Chain:limit(n) self._args.take = n; return self end
+function Chain:offset(n) self._args.skip = n; return self end
+
+--- select("id", "title") or select{ id = true }
+function Chain:select(...)
+  local s = ...
+  if type(s) ~= "table" then
+    s = {}
+    for _, f in ipairs({ ... }) do s[f] = true end
+  end
+  self._args.select = s
+  return self
+end
+function methods:select(...) return chain(self):select(...) end
+function methods:limit(n) return chain(self):limit(n) end
+
+function Chain:all() return self._model:find_many(self._args) end
+function Chain:first()
+  local a = {}
+  for k, v in pairs(self._args) do if k ~= "take" then a[k] = v end end
+  return self._model:find_first(a)
+end
+function Chain:one() return self._model:find_unique(self._args) end
+function Chain:count()
+  return self._model:count({ where = self._args.where, take = self._args.take, skip = self._args.skip })
+end
+function Chain:exists()
+  return self._model:find_first({ where = self._args.where, select = self._model:_key_select() }) ~= nil
+end
+function Chain:update(data) return self._model:update_many({ where = self._args.where, data = data }) end
+function Chain:delete() return self._model:delete_many({ where = self._args.where }) end
+
+function methods:_key_select()
+  local m = self._schema.models[self._name]
+  return { [m.fields[1].name] = true }
+end
+
+Model.__index = function(self, key)
+  local m = methods[key]
+  if m then return m end
+  local names = {}
+  for k in pairs(methods) do if k:sub(1, 1) ~= "_" then names[#names + 1] = k end end
+  table.sort(names)
+  error(("%s has no method '%s'%s"):format(rawget(self, "_name"), tostring(key), util.did_you_mean(key, names)), 2)
+end
+
+function Model:__tostring()
+  return ("tide.model(%s)"):format(self._name)
+end
+
+--- The client of one model, running its queries on target (a db or a
+--- transaction's connection).
+function M.client(schema, name, target)
+  local decl = schema.models[name]
+  local defaults
+  for _, f in ipairs(decl.fields) do
+    if f.default_fn then
+      defaults = defaults or {}
+      defaults[f.name] = f.default_fn
+    end
+  end
+  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = defaults }, Model)
+end
+
+--- db.User / tx.User: the model client for a schema model, or an error that
+--- names the nearest model.
+function M.lookup(schema, owner, target, key)
+  if not schema or type(key) ~= "string" or not key:match("^%u") then return nil end
+  if schema.models[key] then
+    local c = M.client(schema, key, target)
+    rawset(owner, key, c)
+    return c
+  end
+  local names = {}
+  for n in pairs(schema.models) do names[#names + 1] = n end
+  table.sort(names)
+  error(("unknown model '%s'%s"):format(key, util.did_you_mean(key, names)), 3)
+end
+
+return M

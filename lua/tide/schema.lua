@@ -1,0 +1,371 @@
+-- The schema DSL: models, fields, enums, indexes and relations.
+--
+--   local t = tide.types
+--   local schema = tide.schema()
+--   local Role = schema:enum("role", { "user", "admin" })
+--   schema:model "User" {
+--     t.bigserial "id" :primary(),
+--     t.text "email" :unique(),
+--     Role "role" :default "user",
+--     t.timestamps(),
+--     posts = tide.has_many "Post",
+--   }
+--
+-- Fields go in the array part of a model's table, so their order is kept;
+-- relations and options go under names. Declaring only collects: the whole
+-- description crosses into the C core once (schema:finish()), which checks it
+-- as a whole and reports every problem.
+local core = require "tide.core"
+local util = require "tide.util"
+
+local M = {}
+
+local function fail(level, fmt, ...)
+  error(fmt:format(...), level + 1)
+end
+
+-- Field builders ---------------------------------------------------------------
+
+local Field = {}
+Field.__name = "tide.field"
+
+local field_methods = {}
+
+local function new_field(def)
+  return setmetatable({ def = def }, Field)
+end
+
+Field.__index = function(_, key)
+  local m = field_methods[key]
+  if m then return m end
+  fail(2, "unknown field option '%s'%s", tostring(key), util.did_you_mean(key, field_methods))
+end
+
+function field_methods:primary() self.def.primary = true; return self end
+function field_methods:unique() self.def.unique = true; return self end
+function field_methods:nullable() self.def.nullable = true; return self end
+function field_methods:column(name) self.def.column = name; return self end
+function field_methods:omit() self.def.omit = true; return self end
+function field_methods:updated_at() self.def.updated_at = true; return self end
+function field_methods:generated(expr) self.def.generated = expr; return self end
+function field_methods:check(expr) self.def.check = expr; return self end
+function field_methods:index() self.def.index = true; return self end
+function field_methods:array(dims) self.def.array_dims = dims or 1; return self end
+function field_methods:codec(c)
+  if type(c) ~= "table" or (c.encode and type(c.encode) ~= "function") or (c.decode and type(c.decode) ~= "function") then
+    fail(2, "codec: expected { encode = function, decode = function }")
+  end
+  self.def.codec = c
+  return self
+end
+function field_methods:identity(kind)
+  kind = kind or "by_default"
+  if kind ~= "always" and kind ~= "by_default" then
+    fail(2, "identity: 'always' or 'by_default', got '%s'", tostring(kind))
+  end
+  self.def.identity = kind
+  return self
+end
+
+--- A default: a literal (string, number, boolean), M.now, M.uuid, M.raw "sql
+--- expression", or a function run by the client before each insert.
+function field_methods:default(v)
+  local d = self.def
+  if v == M.now then d.default_kind = "now"
+  elseif v == M.uuid then d.default_kind = "uuid"
+  elseif getmetatable(v) == M.Raw then d.default_kind, d.default_value = "sql", v.sql
+  elseif type(v) == "function" then d.default_kind, d.default_fn = "client", v
+  elseif type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
+    d.default_kind = "literal"
+    d.default_value = type(v) == "number" and (math.type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v))
+      or tostring(v)
+  else
+    fail(2, "default: a literal, tide.now, tide.uuid, tide.raw(sql) or a function, got %s", type(v))
+  end
+  return self
+end
+
+--- A foreign key to another model (the relation, if any, is declared apart):
+--- t.bigint "author_id" :references("User", { on_delete = "cascade" }).
+function field_methods:references(model, opts)
+  if type(model) ~= "string" then fail(2, "references: a model name expected") end
+  self.def.references = { model = model, opts = opts or {} }
+  return self
+end
+
+M.now = setmetatable({}, { __name = "tide.now", __tostring = function() return "tide.now" end })
+M.uuid = setmetatable({}, { __name = "tide.uuid", __tostring = function() return "tide.uuid" end })
+M.Raw = { __name = "tide.raw" }
+function M.raw(sql)
+  if type(sql) ~= "string" then fail(2, "raw: the SQL text expected") end
+  return setmetatable({ sql = sql }, M.Raw)
+end
+
+-- tide.types: t.text "name", t.varchar(80) "name", t.numeric(10, 2) "price"
+local type_names = {
+  "smallint", "integer", "bigint", "smallserial", "serial", "bigserial", "real", "double",
+  "numeric", "text", "varchar", "char", "boolean", "bytea", "uuid", "date", "time", "timetz",
+  "timestamp", "timestamptz", "interval", "json", "jsonb", "inet", "cidr", "tsvector",
+}
+local aliases = { int = "integer", bool = "boolean", float = "double", double_precision = "double" }
+
+local function type_builder(tname)
+  local function named(args)
+    return function(name)
+      if type(name) ~= "string" then fail(2, "t.%s: a field name expected, got %s", tname, type(name)) end
+      local def = { name = name, type = tname, array_dims = 0 }
+      if tname == "varchar" or tname == "char" then def.length = args[1]
+      elseif tname == "numeric" then def.precision, def.scale = args[1], args[2]
+      elseif tname == "timestamp" or tname == "timestamptz" or tname == "time" or tname == "timetz" then
+        def.precision = args[1]
+      end
+      return new_field(def)
+    end
+  end
+  local plain = named({})
+  -- t.text "x" (a name) or t.varchar(80) "x" (arguments first)
+  return function(a, ...)
+    if type(a) == "string" then return plain(a) end
+    return named({ a, ... })
+  end
+end
+
+M.types = setmetatable({}, {
+  __index = function(_, key)
+    fail(2, "unknown type '%s'%s", tostring(key), util.did_you_mean(key, type_names))
+  end,
+})
+for _, n in ipairs(type_names) do rawset(M.types, n, type_builder(n)) end
+for a, n in pairs(aliases) do rawset(M.types, a, M.types[n]) end
+
+--- A column of a type tide has no name for: t.custom("citext") "email".
+function M.types.custom(sql_type)
+  if type(sql_type) ~= "string" then fail(2, "t.custom: the SQL type expected") end
+  return function(name)
+    return new_field({ name = name, type = "custom", type_name = sql_type, array_dims = 0 })
+  end
+end
+
+--- created_at and updated_at, both timestamptz defaulting to now(); the
+--- client sets updated_at on every update.
+function M.types.timestamps()
+  return {
+    new_field({ name = "created_at", type = "timestamptz", array_dims = 0, default_kind = "now" }),
+    new_field({ name = "updated_at", type = "timestamptz", array_dims = 0, default_kind = "now", updated_at = true }),
+  }
+end
+
+-- Relations and indexes ------------------------------------------------------------
+
+local Relation = { __name = "tide.relation" }
+local Index = { __name = "tide.index" }
+local Check = { __name = "tide.check" }
+
+local relation_options = {
+  fields = "table", references = "table", inverse = "string", through = "string",
+  join_table = "string", on_delete = "string", on_update = "string", constraint = "string",
+}
+
+local function relation(kind)
+  return function(target, opts)
+    if type(target) ~= "string" then fail(2, "%s: a model name expected, got %s", kind, type(target)) end
+    opts = opts or {}
+    for k, v in pairs(opts) do
+      local want = relation_options[k]
+      if not want then fail(2, "%s: unknown option '%s'%s", kind, tostring(k), util.did_you_mean(k, relation_options)) end
+      if type(v) ~= want then fail(2, "%s: option '%s' must be a %s", kind, k, want) end
+    end
+    return setmetatable({ kind = kind, target = target, opts = opts }, Relation)
+  end
+end
+
+M.belongs_to = relation("belongs_to")
+M.has_one = relation("has_one")
+M.has_many = relation("has_many")
+M.many_to_many = relation("many_to_many")
+
+local index_options = { name = "string", using = "string", where = "string", nulls_not_distinct = "boolean" }
+
+--- tide.index { "author_id", "published" }, or with parts:
+--- tide.index { { "created_at", desc = true, nulls = "last" }, tide.raw "lower(email)", using = "gin", where = "..." }
+local function index(kind)
+  return function(spec)
+    if type(spec) ~= "table" then fail(2, "index: a list of fields expected") end
+    local parts = {}
+    for i, p in ipairs(spec) do
+      if type(p) == "string" then parts[i] = { field = p }
+      elseif getmetatable(p) == M.Raw then parts[i] = { expression = p.sql }
+      elseif type(p) == "table" and type(p[1]) == "string" then
+        parts[i] = { field = p[1], desc = p.desc, nulls = p.nulls }
+      else fail(2, "index: part %d is not a field name, { name, desc = , nulls = } or tide.raw(expr)", i) end
+    end
+    for k, v in pairs(spec) do
+      if type(k) == "string" then
+        local want = index_options[k]
+        if not want then fail(2, "index: unknown option '%s'%s", k, util.did_you_mean(k, index_options)) end
+        if type(v) ~= want then fail(2, "index: option '%s' must be a %s", k, want) end
+      end
+    end
+    return setmetatable({ kind = kind, parts = parts, name = spec.name, using = spec.using,
+      where = spec.where, nulls_not_distinct = spec.nulls_not_distinct }, Index)
+  end
+end
+
+M.index = index("plain")
+M.unique = index("unique")
+M.primary_key = index("primary")
+
+--- tide.check("positive_price", "price > 0") (the name is optional)
+function M.check(name, expr)
+  if expr == nil then name, expr = nil, name end
+  if type(expr) ~= "string" then fail(2, "check: an SQL expression expected") end
+  return setmetatable({ name = name, expression = expr }, Check)
+end
+
+-- The schema -------------------------------------------------------------------------
+
+local Schema = {}
+Schema.__index = Schema
+Schema.__name = "tide.schema"
+
+local model_options = { table = "string", schema = "string", soft_delete = "string" }
+
+function M.new()
+  return setmetatable({ models = {}, model_list = {}, enums = {}, enum_list = {} }, Schema)
+end
+
+--- Declares an enum; returns a field constructor: Role "role".
+function Schema:enum(name, values, opts)
+  if self.core then fail(2, "enum: the schema is finished") end
+  if type(name) ~= "string" or type(values) ~= "table" then
+    fail(2, "enum: a name and a list of values expected")
+  end
+  local e = { name = name, values = values, pg_schema = opts and opts.schema }
+  self.enums[name] = e
+  self.enum_list[#self.enum_list + 1] = e
+  local ctor = function(field_name)
+    return new_field({ name = field_name, type = "enum", type_name = name, array_dims = 0, enum = values })
+  end
+  return setmetatable({ name = name, values = values }, { __call = function(_, n) return ctor(n) end })
+end
+
+--- Declares a model: schema:model "User" { fields..., relation = ..., table = "users" }.
+function Schema:model(name)
+  if type(name) ~= "string" then fail(2, "model: a name expected, got %s", type(name)) end
+  return function(spec)
+    if self.core then fail(2, "model: the schema is finished") end
+    if type(spec) ~= "table" then fail(2, "model %s: a table of fields expected", name) end
+    if self.models[name] then fail(2, "model '%s' is declared twice", name) end
+    local m = { name = name, fields = {}, field_map = {}, relations = {}, indexes = {}, checks = {} }
+    local bare = {} -- fields with :references(), merged into a belongs_to below
+    local function add_field(f)
+      m.fields[#m.fields + 1] = f.def
+      m.field_map[f.def.name] = f.def
+      if f.def.references then bare[#bare + 1] = f.def end
+      if f.def.index then
+        m.indexes[#m.indexes + 1] = { kind = "plain", parts = { { field = f.def.name } } }
+      end
+    end
+    for i, v in ipairs(spec) do
+      local mt = getmetatable(v)
+      if mt == Field then add_field(v)
+      elseif mt == Index then m.indexes[#m.indexes + 1] = v
+      elseif mt == Check then m.checks[#m.checks + 1] = v
+      elseif type(v) == "table" and getmetatable(v[1]) == Field then
+        for _, f in ipairs(v) do add_field(f) end
+      else
+        fail(2, "model %s: entry %d is not a field, index or check (got %s)", name, i, type(v))
+      end
+    end
+    for k, v in pairs(spec) do
+      if type(k) == "string" then
+        if getmetatable(v) == Relation then
+          m.relations[#m.relations + 1] = { name = k, kind = v.kind, target = v.target, opts = v.opts }
+        elseif model_options[k] then
+          if type(v) ~= model_options[k] then fail(2, "model %s: option '%s' must be a %s", name, k, model_options[k]) end
+          m[k == "schema" and "pg_schema" or k] = v
+        else
+          fail(2, "model %s: '%s' is not a relation or an option%s", name, k, util.did_you_mean(k, model_options))
+        end
+      end
+    end
+    -- A field's :references() names the same foreign key as a belongs_to on
+    -- that field (explicit fields, or the default <relation>_id): its options
+    -- fill what the relation left unset. Otherwise it is a bare foreign key.
+    for _, f in ipairs(bare) do
+      local ref, owner = f.references, nil
+      for _, r in ipairs(m.relations) do
+        local key = r.opts.fields and #r.opts.fields == 1 and r.opts.fields[1] or (r.name .. "_id")
+        if r.kind == "belongs_to" and r.target == ref.model and key == f.name then owner = r end
+      end
+      if owner then
+        local merged = {}
+        for k, v in pairs(ref.opts) do merged[k] = v end
+        for k, v in pairs(owner.opts) do merged[k] = v end
+        owner.opts = merged
+      else
+        local opts = { fields = { f.name } }
+        for k, v in pairs(ref.opts) do opts[k] = v end
+        m.relations[#m.relations + 1] = { kind = "belongs_to", target = ref.model, opts = opts }
+      end
+    end
+    self.models[name] = m
+    self.model_list[#self.model_list + 1] = m
+    return m
+  end
+end
+
+-- The description handed to the core: plain tables and strings only.
+local function describe(self)
+  local d = { enums = {}, models = {} }
+  for _, e in ipairs(self.enum_list) do
+    d.enums[#d.enums + 1] = { name = e.name, values = e.values, pg_schema = e.pg_schema }
+  end
+  for _, m in ipairs(self.model_list) do
+    local md = { name = m.name, table = m.table, pg_schema = m.pg_schema, soft_delete = m.soft_delete,
+      fields = {}, relations = {}, indexes = {}, checks = {} }
+    for i, f in ipairs(m.fields) do
+      md.fields[i] = {
+        name = f.name, column = f.column, type = f.type, type_name = f.type_name, length = f.length,
+        precision = f.precision, scale = f.scale, array_dims = f.array_dims, nullable = f.nullable,
+        primary = f.primary, unique = f.unique, identity = f.identity, default_kind = f.default_kind,
+        default_value = f.default_value, updated_at = f.updated_at, generated = f.generated,
+        check = f.check, omit = f.omit,
+      }
+    end
+    for i, r in ipairs(m.relations) do
+      local o = r.opts
+      md.relations[i] = { name = r.name, kind = r.kind, target = r.target, fields = o.fields,
+        references = o.references, inverse = o.inverse, through = o.through, join_table = o.join_table,
+        on_delete = o.on_delete, on_update = o.on_update, constraint = o.constraint }
+    end
+    for i, ix in ipairs(m.indexes) do
+      md.indexes[i] = { kind = ix.kind, name = ix.name, parts = ix.parts, using = ix.using, where = ix.where,
+        nulls_not_distinct = ix.nulls_not_distinct }
+    end
+    for i, c in ipairs(m.checks) do md.checks[i] = { name = c.name, expression = c.expression } end
+    md.field_map = nil
+    d.models[#d.models + 1] = md
+  end
+  return d
+end
+
+--- Hands the schema to the core, which checks it as a whole. Raises with
+--- every problem found. Idempotent.
+function Schema:finish()
+  if not self.core then
+    self.core = core.schema_build(describe(self))
+  end
+  return self
+end
+
+--- The statements that create the schema on an empty database.
+function Schema:ddl()
+  return self:finish().core:ddl()
+end
+
+function Schema:__tostring()
+  return ("tide.schema(%d models)"):format(#self.model_list)
+end
+
+return M
