@@ -400,8 +400,9 @@ static void resolve_many(tide_schema *s, tide_relation *r, problems *p)
             b = m;
         }
         if (a == b)
-            snprintf(name, sizeof name, "%s_%s", a->table, other ? other->name < r->name ? other->name : r->name
-                                                                  : r->name);
+            /* both sides of a self relation must pick the same name */
+            snprintf(name, sizeof name, "%s_%s", a->table,
+                     other && strcmp(other->name, r->name) < 0 ? other->name : r->name);
         else
             snprintf(name, sizeof name, "%s_%s", a->table, b->table);
         name[63] = '\0';

@@ -534,3 +534,27 @@ const tide_relation *tide_model_relation(const tide_model *m, const char *name)
             return m->relations[i];
     return NULL;
 }
+
+const char *tide_relation_name(const tide_relation *r) { return r ? r->name : NULL; }
+tide_relation_kind tide_relation_kind_of(const tide_relation *r) { return r ? r->kind : 0; }
+const tide_model *tide_relation_target(const tide_relation *r) { return r ? r->target : NULL; }
+
+int tide_relation_key_count(const tide_relation *r)
+{
+    if (!r)
+        return 0;
+    if (r->kind == TIDE_REL_MANY_TO_MANY)
+        return r->model->npk;
+    return r->nfields;
+}
+
+const tide_field *tide_relation_key_field(const tide_relation *r, int i)
+{
+    if (!r || i < 0 || i >= tide_relation_key_count(r))
+        return NULL;
+    switch (r->kind) {
+    case TIDE_REL_BELONGS_TO: return r->fields[i];  /* this model's foreign key */
+    case TIDE_REL_MANY_TO_MANY: return r->model->pk[i];
+    default: return r->refs[i];                      /* this model's referenced key */
+    }
+}

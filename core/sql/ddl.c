@@ -4,13 +4,16 @@
  * Names. Every index and foreign key is written with a name. Where the
  * schema gives none, the name follows PostgreSQL's own rules
  * (makeObjectName: table_columns_label cut to 63 bytes by shortening the
- * longer part at a character boundary; ChooseRelationName: label, label1,
- * label2, ... until free), so the names are the ones PostgreSQL would have
- * picked and a later introspection sees what it expects. Constraints the
- * server names itself (primary keys, unique constraints, serial sequences)
- * are predicted with the same rules, so no generated name can take theirs;
- * when a prediction needs a number, the constraint is written with that name
- * explicitly, so the prediction cannot be wrong. */
+ * longer part, at a character boundary; ChooseRelationName: label, label1,
+ * label2, ... until free), so it is the name the server would have picked,
+ * with two exceptions: an expression is called "expr" (the server sometimes
+ * uses its function's name) and a unique index that is not a constraint
+ * ends in "_key" (the server says "_idx"). Constraints the server names
+ * itself (primary keys, unique constraints) and serial sequences are
+ * predicted with the same rules, so no generated name can take theirs; when
+ * a prediction needs a number, the constraint is written with that name, so
+ * the prediction cannot be wrong. One set of taken names covers the whole
+ * schema, all pg schemas together: stricter than the server, never looser. */
 #include <stdio.h>
 #include <string.h>
 #include "tsql.h"

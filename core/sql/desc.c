@@ -173,7 +173,7 @@ static void shape_value_kind(tutil_buf *b, const tide_value *v)
     }
 }
 
-static void canon(walk *w, tide_node n, int option, int filter, int depth)
+static void canon(walk *w, tide_node n, int option, int filter, int via, int depth)
 {
     tide_desc *d = w->d;
     tsql_node *node = &d->nodes[n];
@@ -220,7 +220,7 @@ static void canon(walk *w, tide_node n, int option, int filter, int depth)
     if (node->type == TSQL_ARRAY) {
         tutil_buf_addc(b, '[');
         for (tide_node c = node->first; c >= 0; c = d->nodes[c].next) {
-            canon(w, c, option, filter, depth + 1);
+            canon(w, c, option, filter, 0, depth + 1);
             tutil_buf_addc(b, ',');
         }
         tutil_buf_addc(b, ']');
@@ -253,7 +253,10 @@ static void canon(walk *w, tide_node n, int option, int filter, int depth)
         const char *key = tsql_key(d, c);
         tutil_buf_adds(b, key);
         tutil_buf_addc(b, ':');
-        canon(w, c, option || option_key(key), filter || filter_key(key), depth + 1);
+        /* under _via (relation loading), the model and relation names are
+         * options and only the keys are values */
+        int opt = option || option_key(key) || (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
+        canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), depth + 1);
         tutil_buf_addc(b, ';');
     }
     tutil_buf_addc(b, '}');
@@ -272,7 +275,7 @@ int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int n
         return TIDE_MISUSE;
     }
     walk w = {d, values, nvalues, 0};
-    canon(&w, root, 0, 0, 0);
+    canon(&w, root, 0, 0, 0, 0);
     if (w.bad == 2) {
         tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "the query is nested more than 64 levels deep");
         return TIDE_ERROR;

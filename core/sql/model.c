@@ -20,6 +20,7 @@ typedef struct cc {
     tutil_buf *b;
     tide_error *err;
     int failed;
+    int outer;          /* columns are read from the subquery "s" by field name */
 } cc;
 
 static const char *op_name(tide_op op)
@@ -73,9 +74,9 @@ static void ident(cc *c, const char *name) { c->dia->quote_ident(c->b, name); }
 
 static void column(cc *c, const tide_field *f)
 {
-    ident(c, ALIAS);
+    ident(c, c->outer ? "s" : ALIAS);
     tutil_buf_addc(c->b, '.');
-    ident(c, f->column);
+    ident(c, c->outer ? f->name : f->column);
 }
 
 static void placeholder(cc *c, tide_node n)
@@ -138,6 +139,7 @@ static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
 /* ---- where ------------------------------------------------------------------ */
 
 static void where_object(cc *c, tide_node obj);
+static void from(cc *c);
 
 static const char *const filter_ops[] = {"equals", "not", "in", "not_in", "lt", "lte", "gt", "gte",
                                          "contains", "starts_with", "ends_with", "mode"};
@@ -438,8 +440,10 @@ static void select_list(cc *c, tide_node root)
         if (n++)
             tutil_buf_adds(c->b, ", ");
         column(c, f);
-        tutil_buf_adds(c->b, " AS ");
-        ident(c, f->name);
+        if (!c->outer) {
+            tutil_buf_adds(c->b, " AS ");
+            ident(c, f->name);
+        }
     }
     if (n == 0 && !c->failed)
         fail(c, "%s: select picks no field of %s", op_name(c->op), c->m->name);
@@ -650,6 +654,174 @@ static void set_list(cc *c, tide_node data)
         fail(c, "%s: data sets nothing", op_name(c->op));
 }
 
+/* ---- relation loading: _via -------------------------------------------------
+ *
+ * A child query for an include: _via = { model = parent, relation = name,
+ * keys = { parent key values } } selects the related rows of all the
+ * parents at once, with a "__parent" column naming each row's parent. With
+ * take/skip, row_number() per parent keeps the limit per parent. */
+
+typedef struct via {
+    tide_node keys;
+    const tide_relation *r;
+    const tide_model *join;      /* through model, or NULL */
+    const char *join_table;      /* implicit many_to_many */
+    const char *join_col_parent, *join_col_child; /* columns in the join */
+    const tide_field *child_col; /* the child's column matched with the join (or the keys) */
+} via;
+
+static void parent_expr(cc *c, const via *v)
+{
+    if (v->join || v->join_table) {
+        ident(c, "j");
+        tutil_buf_addc(c->b, '.');
+        ident(c, v->join_col_parent);
+    } else {
+        int o = c->outer;
+        c->outer = 0;
+        column(c, v->child_col);
+        c->outer = o;
+    }
+}
+
+static int resolve_via(cc *c, tide_node vn, via *v)
+{
+    char h[160], mbuf[80], rbuf[80];
+    memset(v, 0, sizeof *v);
+    if (node(c, vn)->type != TSQL_OBJECT)
+        return fail(c, "_via: expected { model =, relation =, keys = }"), 0;
+    tide_node mn = tsql_child(c->d, vn, "model"), rn = tsql_child(c->d, vn, "relation");
+    v->keys = tsql_child(c->d, vn, "keys");
+    if (mn < 0 || rn < 0 || v->keys < 0)
+        return fail(c, "_via: expected { model =, relation =, keys = }"), 0;
+    const char *mname = option_text(c, mn, "_via model", mbuf, sizeof mbuf);
+    const char *rname = option_text(c, rn, "_via relation", rbuf, sizeof rbuf);
+    if (!mname || !rname)
+        return 0;
+    const tide_model *pm = tide_schema_model(c->s, mname);
+    if (!pm)
+        return fail(c, "include: unknown model '%s'", mname), 0;
+    const tide_relation *r = tide_model_relation(pm, rname);
+    if (!r)
+        return fail(c, "include: unknown relation '%s' on %s%s", rname, pm->name, near_field(h, sizeof h, pm, rname, 1)), 0;
+    if (r->target != c->m)
+        return fail(c, "include: %s.%s leads to %s, not %s", pm->name, rname, r->target->name, c->m->name), 0;
+    v->r = r;
+    if (r->kind == TIDE_REL_MANY_TO_MANY) {
+        if (r->through) {
+            if (!r->through_from || !r->through_to || r->through_from->nfields != 1 || r->through_to->nfields != 1)
+                return fail(c, "include: %s.%s: composite keys are not supported yet", pm->name, rname), 0;
+            v->join = r->through;
+            v->join_col_parent = r->through_from->fields[0]->column;
+            v->join_col_child = r->through_to->fields[0]->column;
+            v->child_col = r->through_to->refs[0];
+        } else {
+            v->join_table = r->join_table;
+            v->join_col_parent = r->join_from;
+            v->join_col_child = r->join_to;
+            v->child_col = c->m->pk[0];
+        }
+        return 1;
+    }
+    if (r->nfields != 1)
+        return fail(c, "include: %s.%s: composite keys are not supported yet", pm->name, rname), 0;
+    /* belongs_to: the child is referenced; has_one/has_many: it holds the key */
+    v->child_col = r->kind == TIDE_REL_BELONGS_TO ? r->refs[0] : r->fields[0];
+    return 1;
+}
+
+static void via_from(cc *c, const via *v)
+{
+    from(c);
+    if (!v->join && !v->join_table)
+        return;
+    tutil_buf_adds(c->b, " JOIN ");
+    if (v->join)
+        tsql_table(c->b, c->dia, v->join);
+    else
+        tsql_join_table(c->b, c->dia, v->r);
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, "j");
+    tutil_buf_adds(c->b, " ON ");
+    ident(c, "j");
+    tutil_buf_addc(c->b, '.');
+    ident(c, v->join_col_child);
+    tutil_buf_adds(c->b, " = ");
+    column(c, v->child_col);
+}
+
+static void via_where(cc *c, tide_node root, const via *v)
+{
+    tutil_buf_adds(c->b, " WHERE ");
+    parent_expr(c, v);
+    tutil_buf_adds(c->b, " = ANY(");
+    placeholder(c, v->keys);
+    tutil_buf_addc(c->b, ')');
+    tide_node w = tsql_child(c->d, root, "where");
+    if (w >= 0) {
+        if (node(c, w)->type != TSQL_OBJECT)
+            return fail(c, "where: expected a table of conditions");
+        tutil_buf_adds(c->b, " AND (");
+        where_object(c, w);
+        tutil_buf_addc(c->b, ')');
+    }
+}
+
+static void find_via(cc *c, tide_node root, tide_node vn)
+{
+    via v;
+    if (!resolve_via(c, vn, &v))
+        return;
+    if (node(c, v.keys)->type != TSQL_LEAF || leaf_value(c, v.keys)->kind != TIDE_KIND_JSON)
+        return fail(c, "_via keys: expected a list of values");
+    tide_node take = tsql_child(c->d, root, "take"), skip = tsql_child(c->d, root, "skip");
+    if (take < 0 && skip < 0) {
+        tutil_buf_adds(c->b, "SELECT ");
+        select_list(c, root);
+        tutil_buf_adds(c->b, ", ");
+        parent_expr(c, &v);
+        tutil_buf_adds(c->b, " AS \"__parent\"");
+        via_from(c, &v);
+        via_where(c, root, &v);
+        order_by(c, root);
+        return;
+    }
+    /* a limit per parent */
+    tutil_buf_adds(c->b, "SELECT ");
+    c->outer = 1;
+    select_list(c, root);
+    c->outer = 0;
+    tutil_buf_adds(c->b, ", \"s\".\"__parent\" FROM (SELECT ");
+    select_list(c, root);
+    tutil_buf_adds(c->b, ", ");
+    parent_expr(c, &v);
+    tutil_buf_adds(c->b, " AS \"__parent\", row_number() OVER (PARTITION BY ");
+    parent_expr(c, &v);
+    if (tsql_child(c->d, root, "order_by") >= 0) {
+        order_by(c, root);
+    } else {
+        tutil_buf_adds(c->b, " ORDER BY ");
+        column(c, c->m->pk[0]);
+    }
+    tutil_buf_adds(c->b, ") AS \"__rn\"");
+    via_from(c, &v);
+    via_where(c, root, &v);
+    tutil_buf_adds(c->b, ") AS \"s\" WHERE ");
+    if (skip >= 0) {
+        tutil_buf_adds(c->b, "\"s\".\"__rn\" > ");
+        placeholder(c, skip);
+    }
+    if (take >= 0) {
+        tutil_buf_adds(c->b, skip >= 0 ? " AND \"s\".\"__rn\" <= " : "\"s\".\"__rn\" <= ");
+        placeholder(c, take);
+        if (skip >= 0) {
+            tutil_buf_adds(c->b, " + ");
+            placeholder(c, skip);
+        }
+    }
+    tutil_buf_adds(c->b, " ORDER BY \"s\".\"__parent\", \"s\".\"__rn\"");
+}
+
 /* ---- statements ------------------------------------------------------------ */
 
 static void check_options(cc *c, tide_node root, const char *const *allowed, int n)
@@ -689,8 +861,14 @@ static tide_shape_result compile(cc *c, tide_node root)
     case TIDE_OP_FIND_MANY:
     case TIDE_OP_FIND_FIRST:
     case TIDE_OP_FIND_UNIQUE:
-        if (c->op == TIDE_OP_FIND_MANY)
-            OPTIONS("where", "select", "omit", "order_by", "take", "skip");
+        if (c->op == TIDE_OP_FIND_MANY) {
+            OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via");
+            tide_node vn = tsql_child(c->d, root, "_via");
+            if (vn >= 0) {
+                find_via(c, root, vn);
+                return TIDE_RESULT_ROWS;
+            }
+        }
         else if (c->op == TIDE_OP_FIND_FIRST)
             OPTIONS("where", "select", "omit", "order_by", "skip");
         else
@@ -772,7 +950,7 @@ int tsql_compile(const tide_schema *s, const tide_model *m, tide_op op, const ti
 {
     tutil_buf b;
     tutil_buf_init(&b);
-    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0};
+    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0};
     tide_shape_result result = compile(&c, root);
     if (c.failed) {
         tutil_buf_free(&b);

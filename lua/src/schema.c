@@ -284,6 +284,29 @@ static int l_ddl(lua_State *L)
     return 1;
 }
 
+/* schema:relation(model, name) -> { kind =, target =, key = } or nil: key is
+ * the field of model whose values identify the related rows (nil for a
+ * composite key). */
+static int l_relation(lua_State *L)
+{
+    static const char *const kinds[] = {"?", "belongs_to", "has_one", "has_many", "many_to_many"};
+    tlua_schema *ud = check_schema(L);
+    const tide_model *m = tide_schema_model(ud->schema, luaL_checkstring(L, 2));
+    const tide_relation *r = m ? tide_model_relation(m, luaL_checkstring(L, 3)) : NULL;
+    if (!r)
+        return 0;
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, kinds[tide_relation_kind_of(r)]);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, tide_model_name(tide_relation_target(r)));
+    lua_setfield(L, -2, "target");
+    if (tide_relation_key_count(r) == 1) {
+        lua_pushstring(L, tide_field_name(tide_relation_key_field(r, 0)));
+        lua_setfield(L, -2, "key");
+    }
+    return 1;
+}
+
 static int l_gc(lua_State *L)
 {
     tlua_schema *ud = luaL_checkudata(L, 1, TLUA_SCHEMA);
@@ -304,7 +327,7 @@ tide_schema *tlua_check_schema(lua_State *L, int idx)
 
 void tlua_open_schema(lua_State *L)
 {
-    static const luaL_Reg methods[] = {{"ddl", l_ddl}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"ddl", l_ddl}, {"relation", l_relation}, {NULL, NULL}};
     if (luaL_newmetatable(L, TLUA_SCHEMA)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "__index");

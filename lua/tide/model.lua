@@ -48,24 +48,143 @@ local function with_defaults(self, args)
   return a
 end
 
-function methods:find_many(args) return run(self, "find_many", args) end
-function methods:find_first(args) return run(self, "find_first", args) end
-function methods:find_unique(args) return run(self, "find_unique", args) end
+-- Relations: include (and relation entries in select) ------------------------
+--
+-- Strategy "query": the parents first, then one query per included relation
+-- for all the parents at once (the core compiles it with _via, which returns
+-- each row's parent key as __parent), stitched here. The number of
+-- statements depends on the include tree, never on the number of rows.
+
+local function shallow(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+local function relation_info(self, name, what)
+  local info = self._schema.core:relation(self._name, name)
+  if info then return info end
+  local names = {}
+  for _, r in ipairs(self._schema.models[self._name].relations) do
+    if r.name then names[#names + 1] = r.name end
+  end
+  error(setmetatable({ code = "invalid_argument",
+    message = ("%s: unknown relation '%s' on %s%s"):format(what, tostring(name), self._name,
+      util.did_you_mean(name, names)) }, core.error_mt), 4)
+end
+
+-- Takes the relations out of args: returns the parents' args, the includes
+-- ({ name = true | child args }), and the key fields added only for stitching.
+local function split(self, args)
+  local inc, sel = args.include, args.select
+  local includes, relnames = {}, {}
+  if type(inc) == "table" then
+    for k, v in pairs(inc) do
+      if v ~= false then includes[k] = v end
+    end
+  end
+  local pargs = shallow(args)
+  pargs.include = nil
+  if type(sel) == "table" then
+    local s2
+    for k, v in pairs(sel) do
+      if self._schema.core:relation(self._name, k) then
+        s2 = s2 or shallow(sel)
+        s2[k] = nil
+        if v ~= false then includes[k] = v end
+      end
+    end
+    if s2 then pargs.select = s2 end
+  end
+  if next(includes) == nil then return nil end
+  local added = {}
+  for name in pairs(includes) do
+    local info = relation_info(self, name, "include")
+    if not info.key then
+      error(setmetatable({ code = "invalid_argument", message = ("include: %s.%s: composite keys are not supported yet")
+        :format(self._name, name) }, core.error_mt), 4)
+    end
+    relnames[name] = info
+    local key = info.key
+    if pargs.select and not pargs.select[key] then
+      pargs.select = shallow(pargs.select)
+      pargs.select[key] = true
+      added[key] = true
+    elseif pargs.omit and pargs.omit[key] then
+      pargs.omit = shallow(pargs.omit)
+      pargs.omit[key] = nil
+      added[key] = true
+    end
+  end
+  return pargs, includes, relnames, added
+end
+
+local function load(self, rows, includes, infos, added)
+  for name, spec in pairs(includes) do
+    local info = infos[name]
+    local keys, seen = {}, {}
+    for _, row in ipairs(rows) do
+      local k = row[info.key]
+      if k ~= nil and not seen[k] then
+        seen[k] = true
+        keys[#keys + 1] = k
+      end
+    end
+    local many = info.kind == "has_many" or info.kind == "many_to_many"
+    local cargs = spec == true and {} or shallow(spec)
+    if not many and (cargs.take or cargs.skip or cargs.order_by) then
+      error(("include %s: take, skip and order_by apply to lists; %s is a %s"):format(name, name, info.kind), 4)
+    end
+    local groups = {}
+    if #keys > 0 then
+      cargs._via = { model = self._name, relation = name, keys = keys }
+      local child = M.client(self._schema, info.target, self._target)
+      for _, cr in ipairs(child:find_many(cargs)) do
+        local p = cr.__parent
+        cr.__parent = nil
+        local g = groups[p]
+        if not g then g = {}; groups[p] = g end
+        g[#g + 1] = cr
+      end
+    end
+    for _, row in ipairs(rows) do
+      local g = groups[row[info.key]]
+      if many then row[name] = g or setmetatable({}, core.array_mt) else row[name] = g and g[1] or nil end
+    end
+  end
+  for key in pairs(added) do
+    for _, row in ipairs(rows) do row[key] = nil end
+  end
+end
+
+local function with_relations(self, op, args, one)
+  if type(args) ~= "table" then return run(self, op, args) end
+  local pargs, includes, infos, added = split(self, args)
+  if not pargs then return run(self, op, args) end
+  local r = run(self, op, pargs)
+  if r == nil then return nil end
+  load(self, one and { r } or r, includes, infos, added)
+  return r
+end
+
+function methods:find_many(args) return with_relations(self, "find_many", args, false) end
+function methods:find_first(args) return with_relations(self, "find_first", args, true) end
+function methods:find_unique(args) return with_relations(self, "find_unique", args, true) end
 function methods:count(args) return run(self, "count", args) end
-function methods:create(args) return run(self, "create", with_defaults(self, args)) end
-function methods:update(args) return run(self, "update", args) end
+function methods:create(args) return with_relations(self, "create", with_defaults(self, args), true) end
+function methods:update(args) return with_relations(self, "update", args, true) end
 function methods:update_many(args) return run(self, "update_many", args) end
-function methods:delete(args) return run(self, "delete", args) end
+function methods:delete(args) return with_relations(self, "delete", args, true) end
 function methods:delete_many(args) return run(self, "delete_many", args) end
 
 function methods:find_unique_or_throw(args)
-  local r = run(self, "find_unique", args)
+  local r = self:find_unique(args)
   if r == nil then error(not_found(self._name, "find_unique_or_throw"), 2) end
   return r
 end
 
 function methods:find_first_or_throw(args)
-  local r = run(self, "find_first", args)
+  local r = self:find_first(args)
   if r == nil then error(not_found(self._name, "find_first_or_throw"), 2) end
   return r
 end

@@ -185,6 +185,17 @@ TIDE_API int tide_field_nullable(const tide_field *f);
 TIDE_API int tide_model_relation_count(const tide_model *m);
 TIDE_API const tide_relation *tide_model_relation_at(const tide_model *m, int i);
 TIDE_API const tide_relation *tide_model_relation(const tide_model *m, const char *name);
+/* A resolved relation. The foreign key joins holder fields to referenced
+ * fields: for belongs_to the holder is the relation's own model, for
+ * has_one/has_many it is the target. tide_relation_key_field names, on the
+ * relation's own model, the field whose values identify related rows (the
+ * foreign key for belongs_to, the referenced key otherwise). */
+TIDE_API const char *tide_relation_name(const tide_relation *r);
+TIDE_API tide_relation_kind tide_relation_kind_of(const tide_relation *r);
+TIDE_API const tide_model *tide_relation_target(const tide_relation *r);
+TIDE_API int tide_relation_key_count(const tide_relation *r);
+TIDE_API const tide_field *tide_relation_key_field(const tide_relation *r, int i);
+
 /* The name among candidates nearest to name, or NULL when none is close
  * enough to be a typo. Used for every "did you mean" in tide. */
 TIDE_API const char *tide_nearest(const char *name, const char *const *candidates, int n);
