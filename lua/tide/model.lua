@@ -177,6 +177,60 @@ function methods:update_many(args) return run(self, "update_many", args) end
 function methods:delete(args) return with_relations(self, "delete", args, true) end
 function methods:delete_many(args) return run(self, "delete_many", args) end
 
+-- create_many: rows grouped by the fields they set (a field left out takes
+-- its default, so rows that set different fields cannot share a statement),
+-- each group sent as one column list per field.
+local function create_many(self, op, args)
+  if type(args) ~= "table" or type(args.data) ~= "table" then
+    error(("bad argument #1 to '%s' (table with data = { rows... } expected)"):format(op), 3)
+  end
+  local groups, order = {}, {}
+  for i, row in ipairs(args.data) do
+    if type(row) ~= "table" then error(("%s: data[%d] is not a table"):format(op, i), 3) end
+    row = with_defaults(self, { data = row }).data
+    local keys = {}
+    for k in pairs(row) do
+      if type(k) ~= "string" then error(("%s: data[%d] has a %s key"):format(op, i, type(k)), 3) end
+      keys[#keys + 1] = k
+    end
+    table.sort(keys)
+    local sig = table.concat(keys, ",")
+    local g = groups[sig]
+    if not g then
+      g = { keys = keys, columns = {} }
+      for _, k in ipairs(keys) do g.columns[k] = setmetatable({}, core.array_mt) end
+      groups[sig] = g
+      order[#order + 1] = g
+    end
+    for _, k in ipairs(keys) do
+      local col = g.columns[k]
+      col[#col + 1] = row[k]
+    end
+  end
+  local total, rows = 0, {}
+  for _, g in ipairs(order) do
+    if #g.keys == 0 then
+      error(("%s: a row sets no field (use create for a row of defaults)"):format(op), 3)
+    end
+    local r = run(self, op, { columns = g.columns, skip_duplicates = args.skip_duplicates,
+      select = args.select, omit = args.omit })
+    if op == "create_many" then total = total + r else for _, x in ipairs(r) do rows[#rows + 1] = x end end
+  end
+  if op == "create_many" then return total end
+  return rows
+end
+
+function methods:create_many(args) return create_many(self, "create_many", args) end
+function methods:create_many_and_return(args) return create_many(self, "create_many_and_return", args) end
+function methods:upsert(args)
+  local a = args
+  if type(args) == "table" and type(args.create) == "table" then
+    a = shallow(args)
+    a.create = with_defaults(self, { data = args.create }).data
+  end
+  return with_relations(self, "upsert", a, true)
+end
+
 function methods:find_unique_or_throw(args)
   local r = self:find_unique(args)
   if r == nil then error(not_found(self._name, "find_unique_or_throw"), 2) end

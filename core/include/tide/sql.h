@@ -60,7 +60,10 @@ TIDE_API int tide_desc_push(tide_desc *d, tide_node array, tide_node value);
 typedef enum tide_op {
     TIDE_OP_FIND_MANY = 1, TIDE_OP_FIND_FIRST, TIDE_OP_FIND_UNIQUE,
     TIDE_OP_COUNT, TIDE_OP_CREATE, TIDE_OP_UPDATE, TIDE_OP_UPDATE_MANY,
-    TIDE_OP_DELETE, TIDE_OP_DELETE_MANY
+    TIDE_OP_DELETE, TIDE_OP_DELETE_MANY,
+    TIDE_OP_CREATE_MANY,   /* { columns = { field = {values...} }, skip_duplicates = bool } */
+    TIDE_OP_CREATE_MANY_AND_RETURN,
+    TIDE_OP_UPSERT         /* { where = unique, create = {...}, update = {...} } */
 } tide_op;
 
 /* A compiled model query: SQL with $n placeholders, and for each
