@@ -21,6 +21,8 @@ typedef struct cc {
     tide_error *err;
     int failed;
     int outer;          /* columns are read from the subquery "s" by field name */
+    char alias[16];     /* the table alias columns are read from: t0, t1 ... */
+    int depth;          /* relation filter nesting */
 } cc;
 
 static const char *op_name(tide_op op)
@@ -75,7 +77,7 @@ static void ident(cc *c, const char *name) { c->dia->quote_ident(c->b, name); }
 
 static void column(cc *c, const tide_field *f)
 {
-    ident(c, c->outer ? "s" : ALIAS);
+    ident(c, c->outer ? "s" : c->alias);
     tutil_buf_addc(c->b, '.');
     ident(c, c->outer ? f->name : f->column);
 }
@@ -140,6 +142,7 @@ static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
 /* ---- where ------------------------------------------------------------------ */
 
 static void where_object(cc *c, tide_node obj);
+static void relation_filter(cc *c, const tide_relation *r, tide_node v);
 static void from(cc *c);
 
 static const char *const filter_ops[] = {"equals", "not", "in", "not_in", "lt", "lte", "gt", "gte",
@@ -298,6 +301,113 @@ static void logical(cc *c, const char *key, tide_node v)
     tutil_buf_addc(c->b, ')');
 }
 
+/* ---- relation filters ------------------------------------------------------
+ * some / every / none on lists, is / is_not on single relations: correlated
+ * EXISTS subqueries with the next alias (t1, t2, ...). */
+
+static void relation_filter(cc *c, const tide_relation *r, tide_node v)
+{
+    char h[160];
+    static const char *const list_ops[] = {"some", "every", "none"};
+    static const char *const one_ops[] = {"is", "is_not"};
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    if (node(c, v)->type != TSQL_OBJECT || node(c, v)->count != 1)
+        return fail(c, "where %s.%s: expected { %s = { ... } }", c->m->name, r->name, many ? "some | every | none"
+                                                                                          : "is | is_not");
+    if (c->depth >= 8)
+        return fail(c, "where: relation filters nest at most 8 deep");
+    if ((r->kind != TIDE_REL_MANY_TO_MANY && r->nfields != 1) ||
+        (r->kind == TIDE_REL_MANY_TO_MANY && r->through && (!r->through_from || r->through_from->nfields != 1 ||
+                                                            !r->through_to || r->through_to->nfields != 1)))
+        return fail(c, "where %s.%s: composite keys are not supported yet", c->m->name, r->name);
+    tide_node o = node(c, v)->first;
+    const char *op = tsql_key(c->d, o);
+    int ok = 0;
+    for (int i = 0; i < (many ? 3 : 2); i++)
+        ok |= !strcmp(op, many ? list_ops[i] : one_ops[i]);
+    if (!ok)
+        return fail(c, "where %s.%s: unknown relation filter '%s'%s", c->m->name, r->name, op,
+                    many ? near_in(h, sizeof h, op, list_ops, 3) : near_in(h, sizeof h, op, one_ops, 2));
+    int is_null = node(c, o)->type == TSQL_LEAF && leaf_value(c, o)->kind == TIDE_KIND_NULL;
+    if (!is_null && node(c, o)->type != TSQL_OBJECT)
+        return fail(c, "where %s.%s: %s takes a condition table%s", c->m->name, r->name, op, many ? "" : " or null");
+    if (is_null && many)
+        return fail(c, "where %s.%s: %s takes a condition table", c->m->name, r->name, op);
+
+    int negate = !strcmp(op, "none") || !strcmp(op, "every") || (!strcmp(op, "is_not") && !is_null) ||
+                 (!strcmp(op, "is") && is_null);
+    tutil_buf_adds(c->b, negate ? "NOT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
+    char outer_alias[16], inner[16], join[16];
+    memcpy(outer_alias, c->alias, sizeof outer_alias);
+    snprintf(inner, sizeof inner, "t%d", c->depth + 1);
+    snprintf(join, sizeof join, "j%d", c->depth + 1);
+    const tide_model *outer_model = c->m, *target = r->target;
+    tsql_table(c->b, c->dia, target);
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, inner);
+    /* the link between the outer row and the inner one */
+    const tide_field *outer_col, *inner_col;
+    const char *join_col_outer = NULL, *join_col_inner = NULL;
+    if (r->kind == TIDE_REL_MANY_TO_MANY) {
+        tutil_buf_adds(c->b, " JOIN ");
+        if (r->through) {
+            tsql_table(c->b, c->dia, r->through);
+            join_col_outer = r->through_from->fields[0]->column;
+            join_col_inner = r->through_to->fields[0]->column;
+            outer_col = r->through_from->refs[0];
+            inner_col = r->through_to->refs[0];
+        } else {
+            tsql_join_table(c->b, c->dia, r);
+            join_col_outer = r->join_from;
+            join_col_inner = r->join_to;
+            outer_col = outer_model->pk[0];
+            inner_col = target->pk[0];
+        }
+        tutil_buf_adds(c->b, " AS ");
+        ident(c, join);
+        tutil_buf_adds(c->b, " ON ");
+        ident(c, join);
+        tutil_buf_addc(c->b, '.');
+        ident(c, join_col_inner);
+        tutil_buf_adds(c->b, " = ");
+        ident(c, inner);
+        tutil_buf_addc(c->b, '.');
+        ident(c, inner_col->column);
+        tutil_buf_adds(c->b, " WHERE ");
+        ident(c, join);
+        tutil_buf_addc(c->b, '.');
+        ident(c, join_col_outer);
+    } else {
+        if (r->kind == TIDE_REL_BELONGS_TO) {
+            outer_col = r->fields[0];
+            inner_col = r->refs[0];
+        } else {
+            outer_col = r->refs[0];
+            inner_col = r->fields[0];
+        }
+        tutil_buf_adds(c->b, " WHERE ");
+        ident(c, inner);
+        tutil_buf_addc(c->b, '.');
+        ident(c, inner_col->column);
+    }
+    tutil_buf_adds(c->b, " = ");
+    ident(c, outer_alias);
+    tutil_buf_addc(c->b, '.');
+    ident(c, outer_col->column);
+    if (!is_null && node(c, o)->count > 0) {
+        tutil_buf_adds(c->b, !strcmp(op, "every") ? " AND NOT (" : " AND (");
+        c->m = target;
+        memcpy(c->alias, inner, sizeof c->alias);
+        c->depth++;
+        where_object(c, o);
+        c->depth--;
+        memcpy(c->alias, outer_alias, sizeof c->alias);
+        c->m = outer_model;
+        tutil_buf_addc(c->b, ')');
+    }
+    tutil_buf_addc(c->b, ')');
+}
+
 static void where_object(cc *c, tide_node obj)
 {
     char h[160];
@@ -312,8 +422,11 @@ static void where_object(cc *c, tide_node obj)
         }
         const tide_field *f = tide_model_field(c->m, key);
         if (!f) {
-            if (tide_model_relation(c->m, key))
-                return fail(c, "where: filtering on relation '%s' of %s is not supported yet", key, c->m->name);
+            const tide_relation *r = tide_model_relation(c->m, key);
+            if (r) {
+                relation_filter(c, r, k);
+                continue;
+            }
             return fail(c, "unknown field '%s' on %s%s", key, c->m->name, near_field(h, sizeof h, c->m, key, 1));
         }
         tutil_buf_addc(c->b, '(');
@@ -1119,7 +1232,7 @@ int tsql_compile(const tide_schema *s, const tide_model *m, tide_op op, const ti
 {
     tutil_buf b;
     tutil_buf_init(&b);
-    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0};
+    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0};
     tide_shape_result result = compile(&c, root);
     if (c.failed) {
         tutil_buf_free(&b);
