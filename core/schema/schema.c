@@ -558,3 +558,19 @@ const tide_field *tide_relation_key_field(const tide_relation *r, int i)
     default: return r->refs[i];                      /* this model's referenced key */
     }
 }
+
+const tide_field *tide_relation_target_key_field(const tide_relation *r, int i)
+{
+    if (!r || i < 0 || i >= tide_relation_key_count(r))
+        return NULL;
+    switch (r->kind) {
+    case TIDE_REL_BELONGS_TO: return r->refs[i];
+    case TIDE_REL_MANY_TO_MANY: return r->target->npk > i ? r->target->pk[i] : NULL;
+    default: return r->fields[i];
+    }
+}
+
+const tide_model *tide_relation_through(const tide_relation *r)
+{
+    return r && r->kind == TIDE_REL_MANY_TO_MANY ? r->through : NULL;
+}

@@ -136,7 +136,7 @@ int tide_compiled_slot(const tide_desc *d, int i)
 static int option_key(const char *k)
 {
     static const char *const keys[] = {"mode", "sort", "nulls", "order_by", "select", "omit", "include",
-                                       "distinct", "_count", "skip_duplicates"};
+                                       "distinct", "_count", "skip_duplicates", "_relation"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k, keys[i]))
             return 1;

@@ -29,8 +29,8 @@ static const char *op_name(tide_op op)
 {
     static const char *const names[] = {"?", "find_many", "find_first", "find_unique", "count", "create",
                                         "update", "update_many", "delete", "delete_many", "create_many",
-                                        "create_many_and_return", "upsert"};
-    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_UPSERT ? names[op] : "?";
+                                        "create_many_and_return", "upsert", "link", "unlink"};
+    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_UNLINK ? names[op] : "?";
 }
 
 static void fail(cc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -924,6 +924,53 @@ static void upsert(cc *c, tide_node root)
     select_list(c, root);
 }
 
+/* ---- implicit many_to_many links (nested writes) ----------------------------- */
+
+static void link(cc *c, tide_node root)
+{
+    char h[160], buf[80];
+    tide_node rn = tsql_child(c->d, root, "_relation");
+    tide_node from = tsql_child(c->d, root, "from"), to = tsql_child(c->d, root, "to");
+    const char *name = rn >= 0 ? option_text(c, rn, "_relation", buf, sizeof buf) : NULL;
+    if (!name)
+        return fail(c, "%s: _relation is required", op_name(c->op));
+    const tide_relation *r = tide_model_relation(c->m, name);
+    if (!r)
+        return fail(c, "%s: unknown relation '%s' on %s%s", op_name(c->op), name, c->m->name,
+                    near_field(h, sizeof h, c->m, name, 1));
+    if (r->kind != TIDE_REL_MANY_TO_MANY || r->through)
+        return fail(c, "%s: %s.%s is not an implicit many_to_many", op_name(c->op), c->m->name, name);
+    if (from < 0 || node(c, from)->type != TSQL_LEAF || (c->op == TIDE_OP_LINK && to < 0) ||
+        (to >= 0 && node(c, to)->type != TSQL_LEAF))
+        return fail(c, "%s: from and to keys are required", op_name(c->op));
+    if (c->op == TIDE_OP_LINK) {
+        tutil_buf_adds(c->b, "INSERT INTO ");
+        tsql_join_table(c->b, c->dia, r);
+        tutil_buf_adds(c->b, " (");
+        ident(c, r->join_from);
+        tutil_buf_adds(c->b, ", ");
+        ident(c, r->join_to);
+        tutil_buf_adds(c->b, ") VALUES (");
+        placeholder(c, from);
+        tutil_buf_adds(c->b, ", ");
+        placeholder(c, to);
+        tutil_buf_adds(c->b, ") ON CONFLICT DO NOTHING");
+        return;
+    }
+    tutil_buf_adds(c->b, "DELETE FROM ");
+    tsql_join_table(c->b, c->dia, r);
+    tutil_buf_adds(c->b, " WHERE ");
+    ident(c, r->join_from);
+    tutil_buf_adds(c->b, " = ");
+    placeholder(c, from);
+    if (to >= 0) {
+        tutil_buf_adds(c->b, " AND ");
+        ident(c, r->join_to);
+        tutil_buf_adds(c->b, " = ");
+        placeholder(c, to);
+    }
+}
+
 /* ---- relation loading: _via -------------------------------------------------
  *
  * A child query for an include: _via = { model = parent, relation = name,
@@ -1203,6 +1250,11 @@ static tide_shape_result compile(cc *c, tide_node root)
         OPTIONS("where", "create", "update", "select", "omit");
         upsert(c, root);
         return TIDE_RESULT_ONE;
+    case TIDE_OP_LINK:
+    case TIDE_OP_UNLINK:
+        OPTIONS("_relation", "from", "to");
+        link(c, root);
+        return TIDE_RESULT_AFFECTED;
     case TIDE_OP_DELETE:
     case TIDE_OP_DELETE_MANY:
         if (c->op == TIDE_OP_DELETE) {

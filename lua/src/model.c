@@ -195,7 +195,7 @@ static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int 
 
 static const char *const op_names[] = {"find_many", "find_first", "find_unique", "count", "create",
                                        "update", "update_many", "delete", "delete_many", "create_many",
-                                       "create_many_and_return", "upsert", NULL};
+                                       "create_many_and_return", "upsert", "link", "unlink", NULL};
 
 /* core.model_query(target, schema, model, op, args) */
 static int l_model_query(lua_State *L)

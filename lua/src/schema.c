@@ -303,7 +303,14 @@ static int l_relation(lua_State *L)
     if (tide_relation_key_count(r) == 1) {
         lua_pushstring(L, tide_field_name(tide_relation_key_field(r, 0)));
         lua_setfield(L, -2, "key");
+        const tide_field *tk = tide_relation_target_key_field(r, 0);
+        if (tk) {
+            lua_pushstring(L, tide_field_name(tk));
+            lua_setfield(L, -2, "target_key");
+        }
     }
+    lua_pushboolean(L, tide_relation_through(r) != NULL);
+    lua_setfield(L, -2, "through");
     return 1;
 }
 

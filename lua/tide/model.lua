@@ -167,12 +167,219 @@ local function with_relations(self, op, args, one)
   return r
 end
 
+-- Nested writes --------------------------------------------------------------
+--
+-- data may hold relations: { posts = { create = {...} }, author = { connect =
+-- { id = 1 } } }. Everything runs in one transaction (the caller's, or a new
+-- one), so a failure anywhere leaves nothing written.
+
+local nested_ops = {
+  belongs_to = { "create", "connect", "connect_or_create", "disconnect" },
+  has_one = { "create", "connect", "connect_or_create", "disconnect", "delete" },
+  has_many = { "create", "create_many", "connect", "connect_or_create", "disconnect", "set", "delete", "delete_many" },
+  many_to_many = { "create", "connect", "connect_or_create", "disconnect", "set" },
+}
+
+local function nested_error(fmt, ...)
+  error(setmetatable({ code = "invalid_argument", message = fmt:format(...) }, core.error_mt), 0)
+end
+
+local function list(v)
+  if type(v) == "table" and #v > 0 and type(v[1]) == "table" then return v end
+  return { v }
+end
+
+-- Splits data into plain fields and relation writes.
+local function split_data(self, data)
+  local plain, rels
+  for k, v in pairs(data) do
+    local info = type(k) == "string" and self._schema.core:relation(self._name, k)
+    if info then
+      if type(v) ~= "table" then nested_error("data %s.%s: expected a table of nested writes", self._name, k) end
+      local ok = {}
+      for _, o in ipairs(nested_ops[info.kind]) do ok[o] = true end
+      for op in pairs(v) do
+        if not ok[op] then
+          nested_error("data %s.%s: unknown nested write '%s'%s", self._name, k, tostring(op),
+            util.did_you_mean(op, nested_ops[info.kind]))
+        end
+      end
+      if not info.key or not info.target_key then
+        nested_error("data %s.%s: composite keys are not supported yet", self._name, k)
+      end
+      rels = rels or {}
+      rels[k] = { info = info, ops = v }
+    else
+      plain = plain or {}
+      plain[k] = v
+    end
+  end
+  return plain or {}, rels
+end
+
+local function in_transaction(self, fn)
+  local t = self._target
+  if type(t) == "table" then -- a db: a transaction of its own
+    return t:transaction(function(tx)
+      return fn(function(name) return tx[name] end, tx)
+    end)
+  end
+  return fn(function(name) return M.client(self._schema, name, t) end, nil)
+end
+
+-- belongs_to writes come first: they give the foreign key's value.
+local function write_parents(client, self, plain, rels)
+  for name, r in pairs(rels) do
+    if r.info.kind == "belongs_to" then
+      local target, ops, row = client(r.info.target), r.ops, nil
+      if ops.connect then row = target:find_unique_or_throw{ where = ops.connect }
+      elseif ops.create then row = target:create{ data = ops.create }
+      elseif ops.connect_or_create then
+        local c = ops.connect_or_create
+        row = target:find_unique{ where = c.where } or target:create{ data = c.create }
+      end
+      if ops.disconnect then plain[r.info.key] = core.null
+      elseif row then plain[r.info.key] = row[r.info.target_key] end
+      rels[name] = nil
+    end
+  end
+end
+
+-- Then the children, once the parent row (and its key) exists.
+local function write_children(client, self, key_value, rels, creating)
+  for name, r in pairs(rels) do
+    local info, ops = r.info, r.ops
+    local target = client(info.target)
+    local tk = info.target_key
+    local function key_of(row) return row[tk] end
+    if info.kind == "many_to_many" then
+      if info.through then nested_error("data %s.%s: nested writes through an explicit model: write the join model", self._name, name) end
+      local me = client(self._name)
+      local function link(to) core.model_query(me._target, me._schema.core, self._name, "link", { _relation = name, from = key_value, to = to }) end
+      if ops.set then
+        core.model_query(me._target, me._schema.core, self._name, "unlink", { _relation = name, from = key_value })
+        for _, w in ipairs(list(ops.set)) do link(key_of(target:find_unique_or_throw{ where = w })) end
+      end
+      if ops.disconnect then
+        for _, w in ipairs(list(ops.disconnect)) do
+          local row = target:find_unique{ where = w }
+          if row then core.model_query(me._target, me._schema.core, self._name, "unlink", { _relation = name, from = key_value, to = key_of(row) }) end
+        end
+      end
+      for _, d in ipairs(ops.create and list(ops.create) or {}) do link(key_of(target:create{ data = d })) end
+      for _, w in ipairs(ops.connect and list(ops.connect) or {}) do link(key_of(target:find_unique_or_throw{ where = w })) end
+      for _, c in ipairs(ops.connect_or_create and list(ops.connect_or_create) or {}) do
+        link(key_of(target:find_unique{ where = c.where } or target:create{ data = c.create }))
+      end
+    else -- has_one / has_many: the child holds the foreign key (tk)
+      local function with_key(d)
+        local c = {}
+        for k, v in pairs(d) do c[k] = v end
+        c[tk] = key_value
+        return c
+      end
+      if ops.set then
+        target:update_many{ where = { [tk] = key_value }, data = { [tk] = core.null } }
+        for _, w in ipairs(list(ops.set)) do target:update{ where = w, data = { [tk] = key_value } } end
+      end
+      if ops.disconnect then
+        if info.kind == "has_one" then
+          target:update_many{ where = { [tk] = key_value }, data = { [tk] = core.null } }
+        else
+          for _, w in ipairs(list(ops.disconnect)) do
+            local ww = { AND = { w, { [tk] = key_value } } }
+            target:update_many{ where = ww, data = { [tk] = core.null } }
+          end
+        end
+      end
+      if ops.delete then
+        if info.kind == "has_one" then target:delete_many{ where = { [tk] = key_value } }
+        else for _, w in ipairs(list(ops.delete)) do target:delete_many{ where = { AND = { w, { [tk] = key_value } } } } end end
+      end
+      if ops.delete_many then
+        for _, w in ipairs(list(ops.delete_many)) do target:delete_many{ where = { AND = { w, { [tk] = key_value } } } } end
+      end
+      for _, d in ipairs(ops.create and list(ops.create) or {}) do target:create{ data = with_key(d) } end
+      if ops.create_many then
+        local rows = {}
+        for i, d in ipairs(ops.create_many.data or {}) do rows[i] = with_key(d) end
+        target:create_many{ data = rows, skip_duplicates = ops.create_many.skip_duplicates }
+      end
+      for _, w in ipairs(ops.connect and list(ops.connect) or {}) do
+        target:update{ where = w, data = { [tk] = key_value } }
+      end
+      for _, c in ipairs(ops.connect_or_create and list(ops.connect_or_create) or {}) do
+        if target:find_unique{ where = c.where } then target:update{ where = c.where, data = { [tk] = key_value } }
+        else target:create{ data = with_key(c.create) } end
+      end
+    end
+  end
+end
+
+local function pk_where(self, row)
+  local m = self._schema.models[self._name]
+  local w = {}
+  for _, f in ipairs(m.fields) do if f.primary then w[f.name] = row[f.name] end end
+  return w
+end
+
+local function result_args(args, where)
+  return { where = where, select = args.select, include = args.include, omit = args.omit }
+end
+
+local function nested_create(self, args)
+  local plain, rels = split_data(self, args.data)
+  if not rels then return nil end
+  return in_transaction(self, function(client)
+    write_parents(client, self, plain, rels)
+    local me = client(self._name)
+    local row = run(me, "create", { data = plain })
+    for name, r in pairs(rels) do
+      write_children(client, self, row[r.info.key], { [name] = r }, true)
+    end
+    if args.select or args.include or args.omit then
+      return me:find_unique(result_args(args, pk_where(self, row)))
+    end
+    return row
+  end)
+end
+
+local function nested_update(self, args)
+  local plain, rels = split_data(self, args.data)
+  if not rels then return nil end
+  return in_transaction(self, function(client)
+    write_parents(client, self, plain, rels)
+    local me = client(self._name)
+    local row
+    if next(plain) then row = run(me, "update", { where = args.where, data = plain })
+    else row = run(me, "find_unique", { where = args.where }) end
+    if not row then error(not_found(self._name, "update"), 0) end
+    for name, r in pairs(rels) do
+      write_children(client, self, row[r.info.key], { [name] = r }, false)
+    end
+    return me:find_unique(result_args(args, pk_where(self, row)))
+  end)
+end
+
 function methods:find_many(args) return with_relations(self, "find_many", args, false) end
 function methods:find_first(args) return with_relations(self, "find_first", args, true) end
 function methods:find_unique(args) return with_relations(self, "find_unique", args, true) end
 function methods:count(args) return run(self, "count", args) end
-function methods:create(args) return with_relations(self, "create", with_defaults(self, args), true) end
-function methods:update(args) return with_relations(self, "update", args, true) end
+function methods:create(args)
+  args = with_defaults(self, args)
+  if type(args) == "table" and type(args.data) == "table" then
+    local r = nested_create(self, args)
+    if r ~= nil then return r end
+  end
+  return with_relations(self, "create", args, true)
+end
+function methods:update(args)
+  if type(args) == "table" and type(args.data) == "table" then
+    local r = nested_update(self, args)
+    if r ~= nil then return r end
+  end
+  return with_relations(self, "update", args, true)
+end
 function methods:update_many(args) return run(self, "update_many", args) end
 function methods:delete(args) return with_relations(self, "delete", args, true) end
 function methods:delete_many(args) return run(self, "delete_many", args) end

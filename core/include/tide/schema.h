@@ -195,6 +195,12 @@ TIDE_API tide_relation_kind tide_relation_kind_of(const tide_relation *r);
 TIDE_API const tide_model *tide_relation_target(const tide_relation *r);
 TIDE_API int tide_relation_key_count(const tide_relation *r);
 TIDE_API const tide_field *tide_relation_key_field(const tide_relation *r, int i);
+/* On the target: the field matched with key field i (belongs_to: the
+ * referenced field; has_one/has_many: the target's foreign key;
+ * many_to_many: the target's primary key). */
+TIDE_API const tide_field *tide_relation_target_key_field(const tide_relation *r, int i);
+/* many_to_many through an explicit model: that model; else NULL. */
+TIDE_API const tide_model *tide_relation_through(const tide_relation *r);
 
 /* The name among candidates nearest to name, or NULL when none is close
  * enough to be a typo. Used for every "did you mean" in tide. */

@@ -63,7 +63,9 @@ typedef enum tide_op {
     TIDE_OP_DELETE, TIDE_OP_DELETE_MANY,
     TIDE_OP_CREATE_MANY,   /* { columns = { field = {values...} }, skip_duplicates = bool } */
     TIDE_OP_CREATE_MANY_AND_RETURN,
-    TIDE_OP_UPSERT         /* { where = unique, create = {...}, update = {...} } */
+    TIDE_OP_UPSERT,        /* { where = unique, create = {...}, update = {...} } */
+    TIDE_OP_LINK,          /* implicit many_to_many: { _relation = name, from = key, to = key } */
+    TIDE_OP_UNLINK,        /* { _relation = name, from = key [, to = key] }: one link, or all of from's */
 } tide_op;
 
 /* A compiled model query: SQL with $n placeholders, and for each
