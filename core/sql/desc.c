@@ -133,10 +133,18 @@ int tide_compiled_slot(const tide_desc *d, int i)
 /* Keys under which leaves are options (read as text from fixed lists), not
  * values: sort directions, null ordering, text matching mode, and the field
  * lists of select, omit, include and distinct. */
+static int option_key(const char *k);
+
+int tide_desc_option_key(const char *k)
+{
+    return k && option_key(k);
+}
+
 static int option_key(const char *k)
 {
     static const char *const keys[] = {"mode", "sort", "nulls", "order_by", "select", "omit", "include",
-                                       "distinct", "_count", "skip_duplicates", "_relation"};
+                                       "distinct", "_count", "skip_duplicates", "_relation", "by", "_sum",
+                                       "_avg", "_min", "_max"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k, keys[i]))
             return 1;
@@ -255,7 +263,10 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
         tutil_buf_addc(b, ':');
         /* under _via (relation loading), the model and relation names are
          * options and only the keys are values */
-        int opt = option || option_key(key) || (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
+        /* inside a filter only mode is an option: aggregate names in having
+         * are followed by values again */
+        int opt = option || (filter ? !strcmp(key, "mode") : option_key(key)) ||
+                  (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
         canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), depth + 1);
         tutil_buf_addc(b, ';');
     }

@@ -29,8 +29,9 @@ static const char *op_name(tide_op op)
 {
     static const char *const names[] = {"?", "find_many", "find_first", "find_unique", "count", "create",
                                         "update", "update_many", "delete", "delete_many", "create_many",
-                                        "create_many_and_return", "upsert", "link", "unlink"};
-    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_UNLINK ? names[op] : "?";
+                                        "create_many_and_return", "upsert", "link", "unlink", "aggregate",
+                                        "group_by"};
+    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_GROUP_BY ? names[op] : "?";
 }
 
 static void fail(cc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -924,6 +925,224 @@ static void upsert(cc *c, tide_node root)
     select_list(c, root);
 }
 
+/* ---- aggregate and group_by ---------------------------------------------------
+ * Each aggregate is a column named "<function>.<field>" ("_count" for a row
+ * count); the client folds the dots into nested tables. */
+
+static const char *const agg_names[] = {"_count", "_sum", "_avg", "_min", "_max"};
+
+static int agg_number_only(const char *agg)
+{
+    return !strcmp(agg, "_sum") || !strcmp(agg, "_avg");
+}
+
+static void agg_expr(cc *c, const char *agg, const tide_field *f)
+{
+    if (!strcmp(agg, "_count")) {
+        tutil_buf_adds(c->b, "count(");
+        if (f)
+            column(c, f);
+        else
+            tutil_buf_addc(c->b, '*');
+        tutil_buf_addc(c->b, ')');
+        return;
+    }
+    tutil_buf_adds(c->b, agg + 1); /* sum, avg, min, max */
+    tutil_buf_addc(c->b, '(');
+    column(c, f);
+    tutil_buf_addc(c->b, ')');
+    /* an average of numbers reads as a number; numeric stays exact */
+    if (!strcmp(agg, "_avg") && f->type != TIDE_T_NUMERIC)
+        tutil_buf_adds(c->b, "::float8");
+}
+
+static void agg_alias(cc *c, const char *agg, const tide_field *f)
+{
+    char alias[160];
+    snprintf(alias, sizeof alias, f ? "%s.%s" : "%s", agg, f ? f->name : "");
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, alias);
+}
+
+/* The aggregate columns; returns how many were written. */
+static int aggregates(cc *c, tide_node root, int n)
+{
+    char h[160];
+    for (int a = 0; a < 5 && !c->failed; a++) {
+        tide_node an = tsql_child(c->d, root, agg_names[a]);
+        if (an < 0)
+            continue;
+        if (a == 0 && node(c, an)->type == TSQL_LEAF) { /* _count = true */
+            if (leaf_value(c, an)->kind != TIDE_KIND_BOOL)
+                return fail(c, "_count: true, or { field = true }"), n;
+            if (!leaf_value(c, an)->as.b)
+                continue;
+            tutil_buf_adds(c->b, n++ ? ", " : "");
+            agg_expr(c, "_count", NULL);
+            agg_alias(c, "_count", NULL);
+            continue;
+        }
+        if (node(c, an)->type != TSQL_OBJECT)
+            return fail(c, "%s: expected { field = true, ... }", agg_names[a]), n;
+        for (tide_node k = node(c, an)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+            const char *key = tsql_key(c->d, k);
+            const tide_field *f = tide_model_field(c->m, key);
+            if (!f)
+                return fail(c, "%s: unknown field '%s' on %s%s", agg_names[a], key, c->m->name,
+                            near_field(h, sizeof h, c->m, key, 0)), n;
+            if (agg_number_only(agg_names[a]) && !is_number_field(f))
+                return fail(c, "%s: %s.%s is %s, not a number", agg_names[a], c->m->name, f->name,
+                            tide_type_name(f->type)), n;
+            if (node(c, k)->type != TSQL_LEAF || leaf_value(c, k)->kind != TIDE_KIND_BOOL)
+                return fail(c, "%s.%s: true or false", agg_names[a], key), n;
+            if (!leaf_value(c, k)->as.b)
+                continue;
+            tutil_buf_adds(c->b, n++ ? ", " : "");
+            agg_expr(c, agg_names[a], f);
+            agg_alias(c, agg_names[a], f);
+        }
+    }
+    return n;
+}
+
+/* having = { field = { _avg = { gt = 10 } } } or a plain filter on a by-field */
+static void having(cc *c, tide_node root)
+{
+    char h[160];
+    tide_node hv = tsql_child(c->d, root, "having");
+    if (hv < 0)
+        return;
+    if (node(c, hv)->type != TSQL_OBJECT)
+        return fail(c, "having: expected a table of conditions");
+    tutil_buf_adds(c->b, " HAVING ");
+    int n = 0;
+    for (tide_node k = node(c, hv)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        const tide_field *f = tide_model_field(c->m, key);
+        if (!f)
+            return fail(c, "having: unknown field '%s' on %s%s", key, c->m->name, near_field(h, sizeof h, c->m, key, 0));
+        if (n++)
+            tutil_buf_adds(c->b, " AND ");
+        if (node(c, k)->type != TSQL_OBJECT) {
+            tutil_buf_addc(c->b, '(');
+            field_filter(c, f, k);
+            tutil_buf_addc(c->b, ')');
+            continue;
+        }
+        int m = 0;
+        for (tide_node a = node(c, k)->first; a >= 0 && !c->failed; a = node(c, a)->next) {
+            const char *agg = tsql_key(c->d, a);
+            int known = 0;
+            for (int i = 0; i < 5; i++)
+                known |= !strcmp(agg, agg_names[i]);
+            if (m++)
+                tutil_buf_adds(c->b, " AND ");
+            if (!known) { /* a plain operator on the by-field */
+                tutil_buf_addc(c->b, '(');
+                field_filter(c, f, k);
+                tutil_buf_addc(c->b, ')');
+                break;
+            }
+            if (agg_number_only(agg) && !is_number_field(f))
+                return fail(c, "having %s.%s: %s needs a number field", c->m->name, f->name, agg);
+            if (node(c, a)->type != TSQL_OBJECT)
+                return fail(c, "having %s.%s.%s: expected { gt = ..., ... }", c->m->name, f->name, agg);
+            int p = 0;
+            for (tide_node o = node(c, a)->first; o >= 0 && !c->failed; o = node(c, o)->next) {
+                const char *op = tsql_key(c->d, o);
+                static const char *const cmp[] = {"equals", "not", "lt", "lte", "gt", "gte"};
+                static const char *const sql[] = {"=", "<>", "<", "<=", ">", ">="};
+                int i = 0;
+                while (i < 6 && strcmp(op, cmp[i]))
+                    i++;
+                if (i == 6)
+                    return fail(c, "having: unknown filter '%s'%s", op, near_in(h, sizeof h, op, cmp, 6));
+                if (node(c, o)->type != TSQL_LEAF || leaf_value(c, o)->kind == TIDE_KIND_NULL ||
+                    leaf_value(c, o)->kind == TIDE_KIND_JSON)
+                    return fail(c, "having: %s takes a value", op);
+                if (p++)
+                    tutil_buf_adds(c->b, " AND ");
+                agg_expr(c, agg, f);
+                tutil_buf_addf(c->b, " %s ", sql[i]);
+                placeholder(c, o);
+            }
+        }
+    }
+}
+
+static void aggregate(cc *c, tide_node root)
+{
+    int paged = tsql_child(c->d, root, "take") >= 0 || tsql_child(c->d, root, "skip") >= 0 ||
+                tsql_child(c->d, root, "order_by") >= 0;
+    tutil_buf_adds(c->b, "SELECT ");
+    int n = aggregates(c, root, 0);
+    if (!n && !c->failed)
+        return fail(c, "aggregate: ask for at least one of _count, _sum, _avg, _min, _max");
+    if (!paged) {
+        from(c);
+        where_clause(c, root);
+        return;
+    }
+    /* over a window of rows: aggregate a subquery whose rows keep the names */
+    tutil_buf_adds(c->b, " FROM (SELECT ");
+    select_list(c, root);
+    from(c);
+    where_clause(c, root);
+    order_by(c, root);
+    take_skip(c, root, 0);
+    tutil_buf_adds(c->b, ") AS ");
+    ident(c, "t0");
+}
+
+static void group_by(cc *c, tide_node root)
+{
+    char h[160], buf[80];
+    tide_node by = tsql_child(c->d, root, "by");
+    if (by < 0)
+        return fail(c, "group_by: by = { fields } is required");
+    tide_node list = by;
+    const tide_field *fields[64];
+    int nby = 0;
+    if (node(c, by)->type == TSQL_LEAF) {
+        const char *name = option_text(c, by, "by", buf, sizeof buf);
+        if (!name)
+            return;
+        if (!(fields[nby++] = tide_model_field(c->m, name)))
+            return fail(c, "group_by: unknown field '%s' on %s%s", name, c->m->name, near_field(h, sizeof h, c->m, name, 0));
+    } else if (node(c, list)->type == TSQL_ARRAY) {
+        for (tide_node e = node(c, list)->first; e >= 0 && !c->failed && nby < 64; e = node(c, e)->next) {
+            const char *name = option_text(c, e, "by", buf, sizeof buf);
+            if (!name)
+                return;
+            if (!(fields[nby++] = tide_model_field(c->m, name)))
+                return fail(c, "group_by: unknown field '%s' on %s%s", name, c->m->name,
+                            near_field(h, sizeof h, c->m, name, 0));
+        }
+    } else {
+        return fail(c, "group_by: by is a field name or a list of them");
+    }
+    tutil_buf_adds(c->b, "SELECT ");
+    for (int i = 0; i < nby; i++) {
+        if (i)
+            tutil_buf_adds(c->b, ", ");
+        column(c, fields[i]);
+        tutil_buf_adds(c->b, " AS ");
+        ident(c, fields[i]->name);
+    }
+    aggregates(c, root, nby);
+    from(c);
+    where_clause(c, root);
+    tutil_buf_adds(c->b, " GROUP BY ");
+    for (int i = 0; i < nby; i++) {
+        if (i)
+            tutil_buf_adds(c->b, ", ");
+        column(c, fields[i]);
+    }
+    having(c, root);
+    order_by(c, root);
+    take_skip(c, root, 0);
+}
+
 /* ---- implicit many_to_many links (nested writes) ----------------------------- */
 
 static void link(cc *c, tide_node root)
@@ -1150,7 +1369,7 @@ static void check_options(cc *c, tide_node root, const char *const *allowed, int
         for (int i = 0; i < n; i++)
             ok |= !strcmp(key, allowed[i]);
         if (!ok) {
-            static const char *const later[] = {"include", "cursor", "distinct", "_count"};
+            static const char *const later[] = {"include", "cursor", "distinct"};
             for (int i = 0; i < 4; i++)
                 if (!strcmp(key, later[i]))
                     return fail(c, "%s: '%s' is not supported yet", op_name(c->op), key);
@@ -1250,6 +1469,14 @@ static tide_shape_result compile(cc *c, tide_node root)
         OPTIONS("where", "create", "update", "select", "omit");
         upsert(c, root);
         return TIDE_RESULT_ONE;
+    case TIDE_OP_AGGREGATE:
+        OPTIONS("where", "_count", "_sum", "_avg", "_min", "_max", "order_by", "take", "skip");
+        aggregate(c, root);
+        return TIDE_RESULT_ONE;
+    case TIDE_OP_GROUP_BY:
+        OPTIONS("by", "where", "having", "_count", "_sum", "_avg", "_min", "_max", "order_by", "take", "skip");
+        group_by(c, root);
+        return TIDE_RESULT_ROWS;
     case TIDE_OP_LINK:
     case TIDE_OP_UNLINK:
         OPTIONS("_relation", "from", "to");

@@ -101,6 +101,8 @@ static int is_array_marked(lua_State *L, int idx)
  * value: a JSON array, bound as an array parameter. */
 static int is_value_list(lua_State *L, int idx, const char *key)
 {
+    if (tide_desc_option_key(key))
+        return 0; /* a list of names: by = { "a", "b" } */
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (n == 0) {
         lua_pushnil(L);
@@ -195,7 +197,8 @@ static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int 
 
 static const char *const op_names[] = {"find_many", "find_first", "find_unique", "count", "create",
                                        "update", "update_many", "delete", "delete_many", "create_many",
-                                       "create_many_and_return", "upsert", "link", "unlink", NULL};
+                                       "create_many_and_return", "upsert", "link", "unlink", "aggregate",
+                                       "group_by", NULL};
 
 /* core.model_query(target, schema, model, op, args) */
 static int l_model_query(lua_State *L)

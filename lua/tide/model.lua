@@ -365,6 +365,32 @@ function methods:find_many(args) return with_relations(self, "find_many", args, 
 function methods:find_first(args) return with_relations(self, "find_first", args, true) end
 function methods:find_unique(args) return with_relations(self, "find_unique", args, true) end
 function methods:count(args) return run(self, "count", args) end
+
+-- "_sum.views" -> r._sum.views
+local function fold(row)
+  local dotted = {}
+  for k in pairs(row) do
+    if k:find(".", 1, true) then dotted[#dotted + 1] = k end
+  end
+  for _, k in ipairs(dotted) do
+    local agg, field = k:match("^(_%a+)%.(.+)$")
+    row[agg] = row[agg] or {}
+    row[agg][field] = row[k]
+    row[k] = nil
+  end
+  return row
+end
+
+function methods:aggregate(args)
+  local r = run(self, "aggregate", args)
+  return r and fold(r)
+end
+
+function methods:group_by(args)
+  local rows = run(self, "group_by", args)
+  for _, r in ipairs(rows) do fold(r) end
+  return rows
+end
 function methods:create(args)
   args = with_defaults(self, args)
   if type(args) == "table" and type(args.data) == "table" then

@@ -56,6 +56,10 @@ TIDE_API tide_node tide_desc_leaf(tide_desc *d, int slot);
  * unusable until reset). */
 TIDE_API int tide_desc_set(tide_desc *d, tide_node object, const char *key, size_t keylen, tide_node value);
 TIDE_API int tide_desc_push(tide_desc *d, tide_node array, tide_node value);
+/* 1 when the leaves under key are option names (select, order_by, by ...)
+ * rather than values: a list there is a list of names, not one array value.
+ * Whoever builds trees from another language uses the same rule. */
+TIDE_API int tide_desc_option_key(const char *key);
 
 typedef enum tide_op {
     TIDE_OP_FIND_MANY = 1, TIDE_OP_FIND_FIRST, TIDE_OP_FIND_UNIQUE,
@@ -66,6 +70,8 @@ typedef enum tide_op {
     TIDE_OP_UPSERT,        /* { where = unique, create = {...}, update = {...} } */
     TIDE_OP_LINK,          /* implicit many_to_many: { _relation = name, from = key, to = key } */
     TIDE_OP_UNLINK,        /* { _relation = name, from = key [, to = key] }: one link, or all of from's */
+    TIDE_OP_AGGREGATE,     /* { where, _count, _sum, _avg, _min, _max, order_by, take, skip } */
+    TIDE_OP_GROUP_BY,      /* { by = {fields}, where, having, aggregates, order_by, take, skip } */
 } tide_op;
 
 /* A compiled model query: SQL with $n placeholders, and for each
