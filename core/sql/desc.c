@@ -144,7 +144,7 @@ static int option_key(const char *k)
 {
     static const char *const keys[] = {"mode", "sort", "nulls", "order_by", "select", "omit", "include",
                                        "distinct", "_count", "skip_duplicates", "_relation", "by", "_sum",
-                                       "_avg", "_min", "_max"};
+                                       "_avg", "_min", "_max", "with_deleted"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k, keys[i]))
             return 1;

@@ -23,6 +23,7 @@ typedef struct cc {
     int outer;          /* columns are read from the subquery "s" by field name */
     char alias[16];     /* the table alias columns are read from: t0, t1 ... */
     int depth;          /* relation filter nesting */
+    int with_deleted;   /* soft-deleted rows are not filtered out */
 } cc;
 
 static const char *op_name(tide_op op)
@@ -144,9 +145,10 @@ static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
 
 static void where_object(cc *c, tide_node obj);
 static void relation_filter(cc *c, const tide_relation *r, tide_node v);
+static void live_rows(cc *c, const tide_model *m, const char *alias, const char *prefix);
 static void from(cc *c);
 
-static const char *const filter_ops[] = {"equals", "not", "in", "not_in", "lt", "lte", "gt", "gte",
+static const char *const filter_ops[] = {"equals", "not", "not_", "in", "in_", "not_in", "lt", "lte", "gt", "gte",
                                          "contains", "starts_with", "ends_with", "mode"};
 
 static void compare(cc *c, const tide_field *f, tide_node v, const char *sqlop, int insensitive)
@@ -247,11 +249,12 @@ static void field_filter(cc *c, const tide_field *f, tide_node v)
         else if (!strcmp(op, "lte")) compare(c, f, o, "<=", 0);
         else if (!strcmp(op, "gt")) compare(c, f, o, ">", 0);
         else if (!strcmp(op, "gte")) compare(c, f, o, ">=", 0);
-        else if (!strcmp(op, "in")) in_list(c, f, o, 0);
+        /* in is a Lua keyword: in_ spares writing ["in"] */
+        else if (!strcmp(op, "in") || !strcmp(op, "in_")) in_list(c, f, o, 0);
         else if (!strcmp(op, "not_in")) in_list(c, f, o, 1);
         else if (!strcmp(op, "contains") || !strcmp(op, "starts_with") || !strcmp(op, "ends_with"))
             like(c, f, o, op, insensitive);
-        else if (!strcmp(op, "not")) {
+        else if (!strcmp(op, "not") || !strcmp(op, "not_")) { /* not_: not is a Lua keyword */
             if (node(c, o)->type == TSQL_LEAF) {
                 compare(c, f, o, "<>", insensitive);
             } else {
@@ -395,6 +398,7 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v)
     ident(c, outer_alias);
     tutil_buf_addc(c->b, '.');
     ident(c, outer_col->column);
+    live_rows(c, target, inner, " AND ");
     if (!is_null && node(c, o)->count > 0) {
         tutil_buf_adds(c->b, !strcmp(op, "every") ? " AND NOT (" : " AND (");
         c->m = target;
@@ -438,17 +442,36 @@ static void where_object(cc *c, tide_node obj)
         tutil_buf_adds(c->b, "TRUE");
 }
 
+/* " AND <alias>.deleted_at IS NULL" for a soft-deleting model (m at alias) */
+static void live_rows(cc *c, const tide_model *m, const char *alias, const char *prefix)
+{
+    if (!m->soft_delete || c->with_deleted)
+        return;
+    tutil_buf_adds(c->b, prefix);
+    ident(c, alias);
+    tutil_buf_addc(c->b, '.');
+    ident(c, m->soft_delete->column);
+    tutil_buf_adds(c->b, " IS NULL");
+}
+
 static void where_clause(cc *c, tide_node root)
 {
     tide_node w = tsql_child(c->d, root, "where");
-    if (w < 0)
-        return;
-    if (node(c, w)->type != TSQL_OBJECT)
+    int user = w >= 0;
+    if (user && node(c, w)->type != TSQL_OBJECT)
         return fail(c, "where: expected a table of conditions");
-    if (node(c, w)->count == 0)
+    if (user && node(c, w)->count == 0)
+        user = 0;
+    int live = c->m->soft_delete && !c->with_deleted;
+    if (!user && !live)
         return;
     tutil_buf_adds(c->b, " WHERE ");
-    where_object(c, w);
+    if (user) {
+        tutil_buf_addc(c->b, '(');
+        where_object(c, w);
+        tutil_buf_addc(c->b, ')');
+    }
+    live_rows(c, c->m, c->alias, user ? " AND " : "");
 }
 
 /* find_unique, update and delete must name one row: equality on the primary
@@ -1301,6 +1324,7 @@ static void via_where(cc *c, tide_node root, const via *v)
         where_object(c, w);
         tutil_buf_addc(c->b, ')');
     }
+    live_rows(c, c->m, c->alias, " AND ");
 }
 
 static void find_via(cc *c, tide_node root, tide_node vn)
@@ -1386,8 +1410,32 @@ static void from(cc *c)
     ident(c, ALIAS);
 }
 
+/* delete and delete_many of a soft-deleting model: mark the rows */
+static void soft_delete(cc *c, tide_node root)
+{
+    tutil_buf_adds(c->b, "UPDATE ");
+    tsql_table(c->b, c->dia, c->m);
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, ALIAS);
+    tutil_buf_adds(c->b, " SET ");
+    ident(c, c->m->soft_delete->column);
+    tutil_buf_adds(c->b, " = now()");
+    int saved = c->with_deleted;
+    c->with_deleted = 0; /* what is already deleted stays as it was */
+    where_clause(c, root);
+    c->with_deleted = saved;
+}
+
 static tide_shape_result compile(cc *c, tide_node root)
 {
+    tide_node wd = tsql_child(c->d, root, "with_deleted");
+    if (wd >= 0) {
+        if (node(c, wd)->type != TSQL_LEAF || leaf_value(c, wd)->kind != TIDE_KIND_BOOL)
+            return fail(c, "with_deleted: true or false"), 0;
+        if (!c->m->soft_delete)
+            return fail(c, "with_deleted: %s has no soft delete", c->m->name), 0;
+        c->with_deleted = leaf_value(c, wd)->as.b;
+    }
 #define OPTIONS(...)                                                           \
     do {                                                                       \
         static const char *const o_[] = {__VA_ARGS__};                         \
@@ -1398,7 +1446,7 @@ static tide_shape_result compile(cc *c, tide_node root)
     case TIDE_OP_FIND_FIRST:
     case TIDE_OP_FIND_UNIQUE:
         if (c->op == TIDE_OP_FIND_MANY) {
-            OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via");
+            OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via", "with_deleted");
             tide_node vn = tsql_child(c->d, root, "_via");
             if (vn >= 0) {
                 find_via(c, root, vn);
@@ -1406,9 +1454,9 @@ static tide_shape_result compile(cc *c, tide_node root)
             }
         }
         else if (c->op == TIDE_OP_FIND_FIRST)
-            OPTIONS("where", "select", "omit", "order_by", "skip");
+            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted");
         else
-            OPTIONS("where", "select", "omit");
+            OPTIONS("where", "select", "omit", "with_deleted");
         if (c->op == TIDE_OP_FIND_UNIQUE)
             require_unique(c, root);
         tutil_buf_adds(c->b, "SELECT ");
@@ -1419,7 +1467,7 @@ static tide_shape_result compile(cc *c, tide_node root)
         take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
         return c->op == TIDE_OP_FIND_MANY ? TIDE_RESULT_ROWS : TIDE_RESULT_ONE;
     case TIDE_OP_COUNT: {
-        OPTIONS("where", "take", "skip");
+        OPTIONS("where", "take", "skip", "with_deleted");
         int paged = tsql_child(c->d, root, "take") >= 0 || tsql_child(c->d, root, "skip") >= 0;
         tutil_buf_adds(c->b, paged ? "SELECT count(*) AS \"count\" FROM (SELECT 1" : "SELECT count(*) AS \"count\"");
         from(c);
@@ -1436,9 +1484,9 @@ static tide_shape_result compile(cc *c, tide_node root)
     case TIDE_OP_UPDATE:
     case TIDE_OP_UPDATE_MANY: {
         if (c->op == TIDE_OP_UPDATE)
-            OPTIONS("where", "data", "select", "omit");
+            OPTIONS("where", "data", "select", "omit", "with_deleted");
         else
-            OPTIONS("where", "data");
+            OPTIONS("where", "data", "with_deleted");
         if (c->op == TIDE_OP_UPDATE)
             require_unique(c, root);
         tide_node data = data_node(c, root);
@@ -1470,11 +1518,12 @@ static tide_shape_result compile(cc *c, tide_node root)
         upsert(c, root);
         return TIDE_RESULT_ONE;
     case TIDE_OP_AGGREGATE:
-        OPTIONS("where", "_count", "_sum", "_avg", "_min", "_max", "order_by", "take", "skip");
+        OPTIONS("where", "_count", "_sum", "_avg", "_min", "_max", "order_by", "take", "skip", "with_deleted");
         aggregate(c, root);
         return TIDE_RESULT_ONE;
     case TIDE_OP_GROUP_BY:
-        OPTIONS("by", "where", "having", "_count", "_sum", "_avg", "_min", "_max", "order_by", "take", "skip");
+        OPTIONS("by", "where", "having", "_count", "_sum", "_avg", "_min", "_max", "order_by", "take", "skip",
+                "with_deleted");
         group_by(c, root);
         return TIDE_RESULT_ROWS;
     case TIDE_OP_LINK:
@@ -1490,9 +1539,13 @@ static tide_shape_result compile(cc *c, tide_node root)
         } else {
             OPTIONS("where");
         }
-        tutil_buf_adds(c->b, "DELETE");
-        from(c);
-        where_clause(c, root);
+        if (c->m->soft_delete) {
+            soft_delete(c, root);
+        } else {
+            tutil_buf_adds(c->b, "DELETE");
+            from(c);
+            where_clause(c, root);
+        }
         if (c->op == TIDE_OP_DELETE) {
             tutil_buf_adds(c->b, " RETURNING ");
             select_list(c, root);
@@ -1511,7 +1564,7 @@ int tsql_compile(const tide_schema *s, const tide_model *m, tide_op op, const ti
 {
     tutil_buf b;
     tutil_buf_init(&b);
-    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0};
+    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0, 0};
     tide_shape_result result = compile(&c, root);
     if (c.failed) {
         tutil_buf_free(&b);

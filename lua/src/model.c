@@ -83,7 +83,8 @@ static int new_slot(lua_State *L, qstate *q)
 /* Keys whose empty table is an empty list of values, not an empty object. */
 static int list_key(const char *k)
 {
-    return k && (!strcmp(k, "in") || !strcmp(k, "not_in") || !strcmp(k, "has_some") || !strcmp(k, "has_every"));
+    return k && (!strcmp(k, "in") || !strcmp(k, "in_") || !strcmp(k, "not_in") || !strcmp(k, "has_some") ||
+                 !strcmp(k, "has_every"));
 }
 
 static int is_array_marked(lua_State *L, int idx)

@@ -127,7 +127,8 @@ Tx.__name = "tide.tx"
 Tx.__index = function(self, key)
   local m = Tx[key]
   if m ~= nil then return m end
-  return model.lookup(rawget(self, "_db").schema, self, rawget(self, "_conn"), key)
+  local db = rawget(self, "_db")
+  return model.lookup(db.schema, self, rawget(self, "_conn"), key, db)
 end
 
 local function new_tx(db, conn, depth, owned)
@@ -294,6 +295,19 @@ function DB:push(s)
   return #statements
 end
 
+--- Adds a middleware around every model operation: fn(params, next), where
+--- params = { model, operation, args, nested } and next(params) runs the
+--- operation (and the middlewares added after fn). Returns db.
+function DB:use(fn)
+  if type(fn) ~= "function" then
+    error(("bad argument #1 to 'use' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local list = rawget(self, "_middleware") or {}
+  list[#list + 1] = fn
+  rawset(self, "_middleware", list)
+  return self
+end
+
 function DB:close()
   self._pool:close()
 end
@@ -353,8 +367,8 @@ function tide.attach(db, s)
   -- function, which names the nearest one
   local own = {}
   for k, v in pairs(DB) do own[k] = v end
-  for name in pairs(s.models) do own[name] = model.client(s, name, db) end
-  setmetatable(own, { __index = function(_, key) return model.lookup(s, own, db, key) end })
+  for name in pairs(s.models) do own[name] = model.client(s, name, db, db) end
+  setmetatable(own, { __index = function(_, key) return model.lookup(s, own, db, key, db) end })
   local mt = {}
   for k, v in pairs(DB) do if k:sub(1, 2) == "__" then mt[k] = v end end
   mt.__index = own

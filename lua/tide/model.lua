@@ -26,6 +26,30 @@ local function run(self, op, args)
   return core.model_query(self._target, self._schema.core, self._name, op, args)
 end
 
+-- Middleware (db:use): fn(params, next) around every model operation.
+-- params = { model =, operation =, args =, nested = } (nested: issued by
+-- tide itself for an include or a nested write). next(params) runs the rest
+-- of the chain and the operation; a middleware may change params.args
+-- before, or the result after.
+local depth = 0
+
+local function dispatch(self, op, args, impl)
+  local db = rawget(self, "_db")
+  local mws = db and rawget(db, "_middleware")
+  if not mws then return impl(self, args) end
+  local function step(i, p)
+    if i > #mws then
+      depth = depth + 1
+      local ok, r = pcall(impl, self, p.args)
+      depth = depth - 1
+      if not ok then error(r, 0) end
+      return r
+    end
+    return mws[i](p, function(p2) return step(i + 1, p2 or p) end)
+  end
+  return step(1, { model = self._name, operation = op, args = args, nested = depth > 0 })
+end
+
 -- Client-side defaults (a function given to :default) fill missing data.
 local function with_defaults(self, args)
   local fns = rawget(self, "_defaults")
@@ -138,7 +162,7 @@ local function load(self, rows, includes, infos, added)
     local groups = {}
     if #keys > 0 then
       cargs._via = { model = self._name, relation = name, keys = keys }
-      local child = M.client(self._schema, info.target, self._target)
+      local child = M.client(self._schema, info.target, self._target, rawget(self, "_db"))
       for _, cr in ipairs(child:find_many(cargs)) do
         local p = cr.__parent
         cr.__parent = nil
@@ -166,6 +190,8 @@ local function with_relations(self, op, args, one)
   load(self, one and { r } or r, includes, infos, added)
   return r
 end
+
+local impl = {}
 
 -- Nested writes --------------------------------------------------------------
 --
@@ -224,7 +250,7 @@ local function in_transaction(self, fn)
       return fn(function(name) return tx[name] end, tx)
     end)
   end
-  return fn(function(name) return M.client(self._schema, name, t) end, nil)
+  return fn(function(name) return M.client(self._schema, name, t, rawget(self, "_db")) end, nil)
 end
 
 -- belongs_to writes come first: they give the foreign key's value.
@@ -361,10 +387,10 @@ local function nested_update(self, args)
   end)
 end
 
-function methods:find_many(args) return with_relations(self, "find_many", args, false) end
-function methods:find_first(args) return with_relations(self, "find_first", args, true) end
-function methods:find_unique(args) return with_relations(self, "find_unique", args, true) end
-function methods:count(args) return run(self, "count", args) end
+function impl.find_many(self, args) return with_relations(self, "find_many", args, false) end
+function impl.find_first(self, args) return with_relations(self, "find_first", args, true) end
+function impl.find_unique(self, args) return with_relations(self, "find_unique", args, true) end
+function impl.count(self, args) return run(self, "count", args) end
 
 -- "_sum.views" -> r._sum.views
 local function fold(row)
@@ -381,17 +407,17 @@ local function fold(row)
   return row
 end
 
-function methods:aggregate(args)
+function impl.aggregate(self, args)
   local r = run(self, "aggregate", args)
   return r and fold(r)
 end
 
-function methods:group_by(args)
+function impl.group_by(self, args)
   local rows = run(self, "group_by", args)
   for _, r in ipairs(rows) do fold(r) end
   return rows
 end
-function methods:create(args)
+function impl.create(self, args)
   args = with_defaults(self, args)
   if type(args) == "table" and type(args.data) == "table" then
     local r = nested_create(self, args)
@@ -399,16 +425,16 @@ function methods:create(args)
   end
   return with_relations(self, "create", args, true)
 end
-function methods:update(args)
+function impl.update(self, args)
   if type(args) == "table" and type(args.data) == "table" then
     local r = nested_update(self, args)
     if r ~= nil then return r end
   end
   return with_relations(self, "update", args, true)
 end
-function methods:update_many(args) return run(self, "update_many", args) end
-function methods:delete(args) return with_relations(self, "delete", args, true) end
-function methods:delete_many(args) return run(self, "delete_many", args) end
+function impl.update_many(self, args) return run(self, "update_many", args) end
+function impl.delete(self, args) return with_relations(self, "delete", args, true) end
+function impl.delete_many(self, args) return run(self, "delete_many", args) end
 
 -- create_many: rows grouped by the fields they set (a field left out takes
 -- its default, so rows that set different fields cannot share a statement),
@@ -453,15 +479,19 @@ local function create_many(self, op, args)
   return rows
 end
 
-function methods:create_many(args) return create_many(self, "create_many", args) end
-function methods:create_many_and_return(args) return create_many(self, "create_many_and_return", args) end
-function methods:upsert(args)
+function impl.create_many(self, args) return create_many(self, "create_many", args) end
+function impl.create_many_and_return(self, args) return create_many(self, "create_many_and_return", args) end
+function impl.upsert(self, args)
   local a = args
   if type(args) == "table" and type(args.create) == "table" then
     a = shallow(args)
     a.create = with_defaults(self, { data = args.create }).data
   end
   return with_relations(self, "upsert", a, true)
+end
+
+for op, fn in pairs(impl) do
+  methods[op] = function(self, args) return dispatch(self, op, args, fn) end
 end
 
 function methods:find_unique_or_throw(args)
@@ -560,7 +590,7 @@ end
 
 --- The client of one model, running its queries on target (a db or a
 --- transaction's connection).
-function M.client(schema, name, target)
+function M.client(schema, name, target, db)
   local decl = schema.models[name]
   local defaults
   for _, f in ipairs(decl.fields) do
@@ -569,15 +599,15 @@ function M.client(schema, name, target)
       defaults[f.name] = f.default_fn
     end
   end
-  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = defaults }, Model)
+  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = defaults, _db = db }, Model)
 end
 
 --- db.User / tx.User: the model client for a schema model, or an error that
 --- names the nearest model.
-function M.lookup(schema, owner, target, key)
+function M.lookup(schema, owner, target, key, db)
   if not schema or type(key) ~= "string" or not key:match("^%u") then return nil end
   if schema.models[key] then
-    local c = M.client(schema, key, target)
+    local c = M.client(schema, key, target, db)
     rawset(owner, key, c)
     return c
   end
