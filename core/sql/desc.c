@@ -144,7 +144,7 @@ static int option_key(const char *k)
 {
     static const char *const keys[] = {"mode", "sort", "nulls", "order_by", "select", "omit", "include",
                                        "distinct", "_count", "skip_duplicates", "_relation", "by", "_sum",
-                                       "_avg", "_min", "_max", "with_deleted"};
+                                       "_avg", "_min", "_max", "with_deleted", "_field"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k, keys[i]))
             return 1;
@@ -265,7 +265,7 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
          * options and only the keys are values */
         /* inside a filter only mode is an option: aggregate names in having
          * are followed by values again */
-        int opt = option || (filter ? !strcmp(key, "mode") : option_key(key)) ||
+        int opt = option || (filter ? !strcmp(key, "mode") || !strcmp(key, "_field") : option_key(key)) ||
                   (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
         canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), depth + 1);
         tutil_buf_addc(b, ';');

@@ -145,14 +145,43 @@ static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
 
 static void where_object(cc *c, tide_node obj);
 static void relation_filter(cc *c, const tide_relation *r, tide_node v);
+static void json_path_like(cc *c, const tide_field *f, tide_node v, tide_node o, const char *op);
 static void live_rows(cc *c, const tide_model *m, const char *alias, const char *prefix);
 static void from(cc *c);
 
 static const char *const filter_ops[] = {"equals", "not", "not_", "in", "in_", "not_in", "lt", "lte", "gt", "gte",
-                                         "contains", "starts_with", "ends_with", "mode"};
+                                         "contains", "starts_with", "ends_with", "mode", "has", "has_some",
+                                         "has_every", "is_empty", "search", "path"};
+
+/* { _field = "other" }: a column of the same row instead of a value */
+static const tide_field *field_ref(cc *c, tide_node v)
+{
+    char h[160], buf[80];
+    if (node(c, v)->type != TSQL_OBJECT)
+        return NULL;
+    tide_node fr = tsql_child(c->d, v, "_field");
+    if (fr < 0 || node(c, v)->count != 1)
+        return NULL;
+    const char *name = option_text(c, fr, "tide.field", buf, sizeof buf);
+    if (!name)
+        return NULL;
+    const tide_field *f = tide_model_field(c->m, name);
+    if (!f)
+        fail(c, "tide.field: unknown field '%s' on %s%s", name, c->m->name, near_field(h, sizeof h, c->m, name, 0));
+    return f;
+}
 
 static void compare(cc *c, const tide_field *f, tide_node v, const char *sqlop, int insensitive)
 {
+    const tide_field *other = field_ref(c, v);
+    if (other || c->failed) {
+        if (c->failed)
+            return;
+        column(c, f);
+        tutil_buf_addf(c->b, " %s ", sqlop);
+        column(c, other);
+        return;
+    }
     if (!check_scalar(c, f, v, "a comparison"))
         return;
     if (leaf_value(c, v)->kind == TIDE_KIND_NULL) {
@@ -213,6 +242,123 @@ static void in_list(cc *c, const tide_field *f, tide_node v, int negate)
     tutil_buf_addc(c->b, ')');
 }
 
+/* has (an element), has_some, has_every (lists), is_empty (bool): arrays */
+static void array_filter(cc *c, const tide_field *f, tide_node o, const char *op)
+{
+    if (!f->array_dims)
+        return fail(c, "%s.%s: %s works on array fields", c->m->name, f->name, op);
+    if (node(c, o)->type != TSQL_LEAF)
+        return fail(c, "%s.%s: %s takes a value", c->m->name, f->name, op);
+    const tide_value *v = leaf_value(c, o);
+    if (!strcmp(op, "is_empty")) {
+        if (v->kind != TIDE_KIND_BOOL)
+            return fail(c, "%s.%s: is_empty takes true or false", c->m->name, f->name);
+        /* the value is a parameter: NOT $n flips it in SQL */
+        tutil_buf_adds(c->b, "(coalesce(cardinality(");
+        column(c, f);
+        tutil_buf_adds(c->b, "), 0) = 0) = ");
+        placeholder(c, o);
+        return;
+    }
+    if (!strcmp(op, "has")) {
+        if (v->kind == TIDE_KIND_JSON || v->kind == TIDE_KIND_NULL)
+            return fail(c, "%s.%s: has takes one value", c->m->name, f->name);
+        placeholder(c, o);
+        tutil_buf_adds(c->b, " = ANY(");
+        column(c, f);
+        tutil_buf_addc(c->b, ')');
+        return;
+    }
+    if (v->kind != TIDE_KIND_JSON)
+        return fail(c, "%s.%s: %s takes a list", c->m->name, f->name, op);
+    column(c, f);
+    tutil_buf_adds(c->b, !strcmp(op, "has_some") ? " && " : " @> ");
+    placeholder(c, o);
+}
+
+/* The json value at path: #> with the path bound as a text[] parameter (a
+ * list of keys; array positions as strings), or one key. */
+static int json_path(cc *c, const tide_field *f, tide_node v, int as_text)
+{
+    tide_node p = tsql_child(c->d, v, "path");
+    if (node(c, p)->type != TSQL_LEAF ||
+        (leaf_value(c, p)->kind != TIDE_KIND_JSON && leaf_value(c, p)->kind != TIDE_KIND_TEXT))
+        return fail(c, "%s.%s: path is a list of keys (strings)", c->m->name, f->name), 0;
+    column(c, f);
+    tutil_buf_adds(c->b, as_text ? " #>> " : " #> ");
+    if (leaf_value(c, p)->kind == TIDE_KIND_TEXT) {
+        tutil_buf_adds(c->b, "ARRAY[");
+        placeholder(c, p);
+        tutil_buf_adds(c->b, "::text]");
+    } else {
+        placeholder(c, p);
+        tutil_buf_adds(c->b, "::text[]");
+    }
+    return 1;
+}
+
+/* { path = {...}, equals = v } and the other comparisons, on the value at
+ * path: compared as jsonb (equals/not) or as text (string filters). */
+static void json_path_filter(cc *c, const tide_field *f, tide_node v)
+{
+    int n = 0;
+    for (tide_node o = node(c, v)->first; o >= 0 && !c->failed; o = node(c, o)->next) {
+        const char *op = tsql_key(c->d, o);
+        if (!strcmp(op, "path"))
+            continue;
+        if (n++)
+            tutil_buf_adds(c->b, " AND ");
+        if (!strcmp(op, "equals") || !strcmp(op, "not") || !strcmp(op, "not_")) {
+            if (node(c, o)->type != TSQL_LEAF)
+                return fail(c, "%s.%s: %s takes a value", c->m->name, f->name, op);
+            tutil_buf_addc(c->b, '(');
+            if (!json_path(c, f, v, 0))
+                return;
+            tutil_buf_adds(c->b, f->type == TIDE_T_JSONB ? ")" : ")::jsonb");
+            tutil_buf_adds(c->b, !strcmp(op, "equals") ? " = to_jsonb(" : " IS DISTINCT FROM to_jsonb(");
+            placeholder(c, o);
+            /* a string value: compare with a JSON string */
+            tutil_buf_adds(c->b, leaf_value(c, o)->kind == TIDE_KIND_TEXT ? "::text)" : ")");
+        } else if (!strcmp(op, "contains") || !strcmp(op, "starts_with") || !strcmp(op, "ends_with")) {
+            json_path_like(c, f, v, o, op);
+        } else if (!strcmp(op, "lt") || !strcmp(op, "lte") || !strcmp(op, "gt") || !strcmp(op, "gte")) {
+            const char *sym = !strcmp(op, "lt") ? "<" : !strcmp(op, "lte") ? "<=" : !strcmp(op, "gt") ? ">" : ">=";
+            tutil_buf_adds(c->b, "(");
+            if (!json_path(c, f, v, 1))
+                return;
+            tutil_buf_adds(c->b, ")::numeric ");
+            tutil_buf_adds(c->b, sym);
+            tutil_buf_adds(c->b, " ");
+            placeholder(c, o);
+        } else {
+            static const char *const json_ops[] = {"path", "equals", "not", "contains", "starts_with", "ends_with",
+                                                   "lt", "lte", "gt", "gte"};
+            char h[160];
+            return fail(c, "unknown json filter '%s' on %s.%s%s", op, c->m->name, f->name,
+                        near_in(h, sizeof h, op, json_ops, 10));
+        }
+    }
+    if (n == 0)
+        fail(c, "%s.%s: path needs a comparison (equals, contains ...)", c->m->name, f->name);
+}
+
+static void json_path_like(cc *c, const tide_field *f, tide_node v, tide_node o, const char *op)
+{
+    if (node(c, o)->type != TSQL_LEAF || leaf_value(c, o)->kind != TIDE_KIND_TEXT)
+        return fail(c, "%s.%s: %s takes a string", c->m->name, f->name, op);
+    tutil_buf_addc(c->b, '(');
+    if (!json_path(c, f, v, 1))
+        return;
+    tutil_buf_adds(c->b, ") LIKE ");
+    if (strcmp(op, "starts_with"))
+        tutil_buf_adds(c->b, "'%' || ");
+    tutil_buf_adds(c->b, "replace(replace(replace(");
+    placeholder(c, o);
+    tutil_buf_adds(c->b, ", '\\', '\\\\'), '%', '\\%'), '_', '\\_')");
+    if (strcmp(op, "ends_with"))
+        tutil_buf_adds(c->b, " || '%'");
+}
+
 static void field_filter(cc *c, const tide_field *f, tide_node v)
 {
     char h[160], buf[64];
@@ -237,6 +383,11 @@ static void field_filter(cc *c, const tide_field *f, tide_node v)
         if (insensitive && !is_text_field(f))
             return fail(c, "%s.%s: mode = 'insensitive' works on text fields", c->m->name, f->name);
     }
+    if (tsql_child(c->d, v, "path") >= 0 && (f->type == TIDE_T_JSON || f->type == TIDE_T_JSONB) &&
+        !f->array_dims) {
+        json_path_filter(c, f, v);
+        return;
+    }
     int n = 0;
     for (tide_node o = node(c, v)->first; o >= 0 && !c->failed; o = node(c, o)->next) {
         const char *op = tsql_key(c->d, o);
@@ -252,8 +403,29 @@ static void field_filter(cc *c, const tide_field *f, tide_node v)
         /* in is a Lua keyword: in_ spares writing ["in"] */
         else if (!strcmp(op, "in") || !strcmp(op, "in_")) in_list(c, f, o, 0);
         else if (!strcmp(op, "not_in")) in_list(c, f, o, 1);
+        else if ((!strcmp(op, "contains") || !strcmp(op, "starts_with") || !strcmp(op, "ends_with")) &&
+                 f->type == TIDE_T_JSONB && !f->array_dims && tsql_child(c->d, v, "path") >= 0)
+            json_path_like(c, f, v, o, op);
         else if (!strcmp(op, "contains") || !strcmp(op, "starts_with") || !strcmp(op, "ends_with"))
             like(c, f, o, op, insensitive);
+        else if (!strcmp(op, "has") || !strcmp(op, "has_some") || !strcmp(op, "has_every") ||
+                 !strcmp(op, "is_empty"))
+            array_filter(c, f, o, op);
+        else if (!strcmp(op, "search")) {
+            if (f->type != TIDE_T_TSVECTOR)
+                return fail(c, "%s.%s: search works on a tsvector field", c->m->name, f->name);
+            if (!check_scalar(c, f, o, "search") || leaf_value(c, o)->kind != TIDE_KIND_TEXT)
+                return fail(c, "%s.%s: search takes a string", c->m->name, f->name);
+            column(c, f);
+            tutil_buf_adds(c->b, " @@ websearch_to_tsquery(");
+            placeholder(c, o);
+            tutil_buf_addc(c->b, ')');
+        } else if (!strcmp(op, "path")) {
+            n--; /* read with its comparison below */
+            if (f->type != TIDE_T_JSON && f->type != TIDE_T_JSONB)
+                return fail(c, "%s.%s: path works on json fields", c->m->name, f->name);
+            continue;
+        }
         else if (!strcmp(op, "not") || !strcmp(op, "not_")) { /* not_: not is a Lua keyword */
             if (node(c, o)->type == TSQL_LEAF) {
                 compare(c, f, o, "<>", insensitive);

@@ -104,6 +104,8 @@ static int is_value_list(lua_State *L, int idx, const char *key)
 {
     if (tide_desc_option_key(key))
         return 0; /* a list of names: by = { "a", "b" } */
+    if (is_array_marked(L, idx))
+        return 1; /* tide.array{...}: one value, whatever it holds */
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (n == 0) {
         lua_pushnil(L);

@@ -33,6 +33,13 @@ end
 
 -- Values -------------------------------------------------------------------
 
+--- A column of the same row, to compare two fields:
+--- where = { stock = { lt = tide.field "reorder" } }.
+function tide.field(name)
+  if type(name) ~= "string" then error("bad argument #1 to 'field' (string expected)", 2) end
+  return { _field = name }
+end
+
 --- Marks t as a JSON array, so that an empty table encodes as [] (not {}).
 function tide.array(t)
   return setmetatable(t or {}, core.array_mt)
