@@ -267,6 +267,8 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
          * are followed by values again */
         int opt = option || (filter ? !strcmp(key, "mode") || !strcmp(key, "_field") : option_key(key)) ||
                   (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
+        if (filter_key(key) || !strcmp(key, "cursor"))
+            opt = 0; /* a where inside _count = { select = { posts = { where = ... } } } */
         canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), depth + 1);
         tutil_buf_addc(b, ';');
     }

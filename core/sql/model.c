@@ -144,10 +144,15 @@ static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
 /* ---- where ------------------------------------------------------------------ */
 
 static void where_object(cc *c, tide_node obj);
+static void order_by_relation(cc *c, const tide_relation *r, tide_node v, int *n);
+static void related_from(cc *c, const tide_relation *r, const char *outer_alias, const char *inner,
+                         const char *join);
 static void relation_filter(cc *c, const tide_relation *r, tide_node v);
 static void json_path_like(cc *c, const tide_field *f, tide_node v, tide_node o, const char *op);
 static void live_rows(cc *c, const tide_model *m, const char *alias, const char *prefix);
 static void from(cc *c);
+static int has_equality(cc *c, tide_node where, const tide_field *f);
+static void count_columns(cc *c, tide_node root, int outer);
 
 static const char *const filter_ops[] = {"equals", "not", "not_", "in", "in_", "not_in", "lt", "lte", "gt", "gte",
                                          "contains", "starts_with", "ends_with", "mode", "has", "has_some",
@@ -481,50 +486,18 @@ static void logical(cc *c, const char *key, tide_node v)
  * some / every / none on lists, is / is_not on single relations: correlated
  * EXISTS subqueries with the next alias (t1, t2, ...). */
 
-static void relation_filter(cc *c, const tide_relation *r, tide_node v)
+/* "<target> AS inner [JOIN join table AS jn ON ...] WHERE <link to outer>
+ * [AND inner is not soft-deleted]": the rows of r related to the outer row */
+static void related_from(cc *c, const tide_relation *r, const char *outer_alias, const char *inner,
+                         const char *join)
 {
-    char h[160];
-    static const char *const list_ops[] = {"some", "every", "none"};
-    static const char *const one_ops[] = {"is", "is_not"};
-    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
-    if (node(c, v)->type != TSQL_OBJECT || node(c, v)->count != 1)
-        return fail(c, "where %s.%s: expected { %s = { ... } }", c->m->name, r->name, many ? "some | every | none"
-                                                                                          : "is | is_not");
-    if (c->depth >= 8)
-        return fail(c, "where: relation filters nest at most 8 deep");
-    if ((r->kind != TIDE_REL_MANY_TO_MANY && r->nfields != 1) ||
-        (r->kind == TIDE_REL_MANY_TO_MANY && r->through && (!r->through_from || r->through_from->nfields != 1 ||
-                                                            !r->through_to || r->through_to->nfields != 1)))
-        return fail(c, "where %s.%s: composite keys are not supported yet", c->m->name, r->name);
-    tide_node o = node(c, v)->first;
-    const char *op = tsql_key(c->d, o);
-    int ok = 0;
-    for (int i = 0; i < (many ? 3 : 2); i++)
-        ok |= !strcmp(op, many ? list_ops[i] : one_ops[i]);
-    if (!ok)
-        return fail(c, "where %s.%s: unknown relation filter '%s'%s", c->m->name, r->name, op,
-                    many ? near_in(h, sizeof h, op, list_ops, 3) : near_in(h, sizeof h, op, one_ops, 2));
-    int is_null = node(c, o)->type == TSQL_LEAF && leaf_value(c, o)->kind == TIDE_KIND_NULL;
-    if (!is_null && node(c, o)->type != TSQL_OBJECT)
-        return fail(c, "where %s.%s: %s takes a condition table%s", c->m->name, r->name, op, many ? "" : " or null");
-    if (is_null && many)
-        return fail(c, "where %s.%s: %s takes a condition table", c->m->name, r->name, op);
-
-    int negate = !strcmp(op, "none") || !strcmp(op, "every") || (!strcmp(op, "is_not") && !is_null) ||
-                 (!strcmp(op, "is") && is_null);
-    tutil_buf_adds(c->b, negate ? "NOT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
-    char outer_alias[16], inner[16], join[16];
-    memcpy(outer_alias, c->alias, sizeof outer_alias);
-    snprintf(inner, sizeof inner, "t%d", c->depth + 1);
-    snprintf(join, sizeof join, "j%d", c->depth + 1);
-    const tide_model *outer_model = c->m, *target = r->target;
+    const tide_model *target = r->target;
     tsql_table(c->b, c->dia, target);
     tutil_buf_adds(c->b, " AS ");
     ident(c, inner);
-    /* the link between the outer row and the inner one */
     const tide_field *outer_col, *inner_col;
-    const char *join_col_outer = NULL, *join_col_inner = NULL;
     if (r->kind == TIDE_REL_MANY_TO_MANY) {
+        const char *join_col_outer, *join_col_inner;
         tutil_buf_adds(c->b, " JOIN ");
         if (r->through) {
             tsql_table(c->b, c->dia, r->through);
@@ -536,7 +509,7 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v)
             tsql_join_table(c->b, c->dia, r);
             join_col_outer = r->join_from;
             join_col_inner = r->join_to;
-            outer_col = outer_model->pk[0];
+            outer_col = r->model->pk[0];
             inner_col = target->pk[0];
         }
         tutil_buf_adds(c->b, " AS ");
@@ -571,6 +544,133 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v)
     tutil_buf_addc(c->b, '.');
     ident(c, outer_col->column);
     live_rows(c, target, inner, " AND ");
+}
+
+static int single_key(const tide_relation *r);
+
+/* _count = { select = { posts = true | { where = ... } } } or _count = true
+ * (every list relation): a correlated count per relation, named
+ * "_count.<relation>". In the per-parent window of an include (outer) the
+ * count is read back from the subquery by that name. */
+static void count_columns(cc *c, tide_node root, int outer)
+{
+    char h[160];
+    tide_node cn = tsql_child(c->d, root, "_count");
+    if (cn < 0)
+        return;
+    tide_node sel = -1;
+    int all = 0;
+    if (node(c, cn)->type == TSQL_LEAF && leaf_value(c, cn)->kind == TIDE_KIND_BOOL)
+        all = leaf_value(c, cn)->as.b;
+    else if (node(c, cn)->type == TSQL_OBJECT && (sel = tsql_child(c->d, cn, "select")) >= 0 &&
+             node(c, sel)->type == TSQL_OBJECT && node(c, cn)->count == 1)
+        ;
+    else
+        return fail(c, "_count: true, or { select = { relation = true, ... } }");
+    for (int i = 0; i < c->m->nrelations && !c->failed; i++) {
+        const tide_relation *r = c->m->relations[i];
+        if (!r->name || (r->kind != TIDE_REL_HAS_MANY && r->kind != TIDE_REL_MANY_TO_MANY))
+            continue;
+        tide_node rn = sel >= 0 ? tsql_child(c->d, sel, r->name) : -1;
+        if (!all && rn < 0)
+            continue;
+        tide_node where = -1;
+        if (rn >= 0) {
+            if (node(c, rn)->type == TSQL_LEAF) {
+                if (leaf_value(c, rn)->kind != TIDE_KIND_BOOL || !leaf_value(c, rn)->as.b)
+                    continue;
+            } else if (node(c, rn)->type == TSQL_OBJECT) {
+                where = tsql_child(c->d, rn, "where");
+                if (where < 0 || node(c, rn)->count != 1 || node(c, where)->type != TSQL_OBJECT)
+                    return fail(c, "_count %s: true or { where = { ... } }", r->name);
+            }
+        }
+        if (!single_key(r))
+            return fail(c, "_count %s: composite keys are not supported yet", r->name);
+        char alias[160];
+        snprintf(alias, sizeof alias, "_count.%s", r->name);
+        tutil_buf_adds(c->b, ", ");
+        if (outer) {
+            ident(c, "s");
+            tutil_buf_addc(c->b, '.');
+            ident(c, alias);
+            continue;
+        }
+        char inner[16], join[16], outer_alias[16];
+        memcpy(outer_alias, c->alias, sizeof outer_alias);
+        snprintf(inner, sizeof inner, "c%d", c->depth + 1);
+        snprintf(join, sizeof join, "cj%d", c->depth + 1);
+        tutil_buf_adds(c->b, "(SELECT count(*) FROM ");
+        related_from(c, r, outer_alias, inner, join);
+        if (where >= 0 && node(c, where)->count > 0) {
+            const tide_model *om = c->m;
+            tutil_buf_adds(c->b, " AND (");
+            c->m = r->target;
+            memcpy(c->alias, inner, sizeof c->alias);
+            c->depth++;
+            where_object(c, where);
+            c->depth--;
+            memcpy(c->alias, outer_alias, sizeof c->alias);
+            c->m = om;
+            tutil_buf_addc(c->b, ')');
+        }
+        tutil_buf_adds(c->b, ") AS ");
+        ident(c, alias);
+    }
+    if (sel >= 0) /* every name must be a list relation */
+        for (tide_node k = node(c, sel)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+            const tide_relation *r = tide_model_relation(c->m, tsql_key(c->d, k));
+            if (!r || (r->kind != TIDE_REL_HAS_MANY && r->kind != TIDE_REL_MANY_TO_MANY))
+                fail(c, "_count: '%s' is not a list relation of %s%s", tsql_key(c->d, k), c->m->name,
+                     near_field(h, sizeof h, c->m, tsql_key(c->d, k), 1));
+        }
+}
+
+static int single_key(const tide_relation *r)
+{
+    if (r->kind == TIDE_REL_MANY_TO_MANY)
+        return !r->through ? r->model->npk == 1 && r->target->npk == 1
+                           : r->through_from && r->through_from->nfields == 1 && r->through_to &&
+                                 r->through_to->nfields == 1;
+    return r->nfields == 1;
+}
+
+static void relation_filter(cc *c, const tide_relation *r, tide_node v)
+{
+    char h[160];
+    static const char *const list_ops[] = {"some", "every", "none"};
+    static const char *const one_ops[] = {"is", "is_not"};
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    if (node(c, v)->type != TSQL_OBJECT || node(c, v)->count != 1)
+        return fail(c, "where %s.%s: expected { %s = { ... } }", c->m->name, r->name, many ? "some | every | none"
+                                                                                          : "is | is_not");
+    if (c->depth >= 8)
+        return fail(c, "where: relation filters nest at most 8 deep");
+    if (!single_key(r))
+        return fail(c, "where %s.%s: composite keys are not supported yet", c->m->name, r->name);
+    tide_node o = node(c, v)->first;
+    const char *op = tsql_key(c->d, o);
+    int ok = 0;
+    for (int i = 0; i < (many ? 3 : 2); i++)
+        ok |= !strcmp(op, many ? list_ops[i] : one_ops[i]);
+    if (!ok)
+        return fail(c, "where %s.%s: unknown relation filter '%s'%s", c->m->name, r->name, op,
+                    many ? near_in(h, sizeof h, op, list_ops, 3) : near_in(h, sizeof h, op, one_ops, 2));
+    int is_null = node(c, o)->type == TSQL_LEAF && leaf_value(c, o)->kind == TIDE_KIND_NULL;
+    if (!is_null && node(c, o)->type != TSQL_OBJECT)
+        return fail(c, "where %s.%s: %s takes a condition table%s", c->m->name, r->name, op, many ? "" : " or null");
+    if (is_null && many)
+        return fail(c, "where %s.%s: %s takes a condition table", c->m->name, r->name, op);
+
+    int negate = !strcmp(op, "none") || !strcmp(op, "every") || (!strcmp(op, "is_not") && !is_null) ||
+                 (!strcmp(op, "is") && is_null);
+    tutil_buf_adds(c->b, negate ? "NOT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
+    char outer_alias[16], inner[16], join[16];
+    memcpy(outer_alias, c->alias, sizeof outer_alias);
+    snprintf(inner, sizeof inner, "t%d", c->depth + 1);
+    snprintf(join, sizeof join, "j%d", c->depth + 1);
+    const tide_model *outer_model = c->m, *target = r->target;
+    related_from(c, r, outer_alias, inner, join);
     if (!is_null && node(c, o)->count > 0) {
         tutil_buf_adds(c->b, !strcmp(op, "every") ? " AND NOT (" : " AND (");
         c->m = target;
@@ -626,17 +726,17 @@ static void live_rows(cc *c, const tide_model *m, const char *alias, const char 
     tutil_buf_adds(c->b, " IS NULL");
 }
 
-static void where_clause(cc *c, tide_node root)
+static int where_clause(cc *c, tide_node root)
 {
     tide_node w = tsql_child(c->d, root, "where");
     int user = w >= 0;
     if (user && node(c, w)->type != TSQL_OBJECT)
-        return fail(c, "where: expected a table of conditions");
+        return fail(c, "where: expected a table of conditions"), 0;
     if (user && node(c, w)->count == 0)
         user = 0;
     int live = c->m->soft_delete && !c->with_deleted;
     if (!user && !live)
-        return;
+        return 0;
     tutil_buf_adds(c->b, " WHERE ");
     if (user) {
         tutil_buf_addc(c->b, '(');
@@ -644,6 +744,7 @@ static void where_clause(cc *c, tide_node root)
         tutil_buf_addc(c->b, ')');
     }
     live_rows(c, c->m, c->alias, user ? " AND " : "");
+    return 1;
 }
 
 /* find_unique, update and delete must name one row: equality on the primary
@@ -761,6 +862,51 @@ static void select_list(cc *c, tide_node root)
 
 /* ---- order_by, take, skip ------------------------------------------------------------ */
 
+/* order_by = { posts = { _count = "desc" } } (a list relation's size) or
+ * { author = { name = "asc" } } (a field of a single relation) */
+static void order_by_relation(cc *c, const tide_relation *r, tide_node v, int *n)
+{
+    char h[160], buf[32];
+    if (node(c, v)->type != TSQL_OBJECT || node(c, v)->count != 1)
+        return fail(c, "order_by %s: expected { _count = 'asc' } or { field = 'asc' }", r->name);
+    if (!single_key(r))
+        return fail(c, "order_by %s: composite keys are not supported yet", r->name);
+    tide_node o = node(c, v)->first;
+    const char *key = tsql_key(c->d, o);
+    const char *dir = option_text(c, o, "order_by", buf, sizeof buf);
+    if (!dir)
+        return;
+    if (strcmp(dir, "asc") && strcmp(dir, "desc"))
+        return fail(c, "order_by %s: sort is 'asc' or 'desc', got '%s'", r->name, dir);
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    const tide_field *f = NULL;
+    if (strcmp(key, "_count")) {
+        if (many)
+            return fail(c, "order_by %s: a list orders by { _count = 'asc' | 'desc' }", r->name);
+        f = tide_model_field(r->target, key);
+        if (!f)
+            return fail(c, "order_by %s: unknown field '%s' on %s%s", r->name, key, r->target->name,
+                        near_field(h, sizeof h, r->target, key, 0));
+    } else if (!many) {
+        return fail(c, "order_by %s: _count is for list relations", r->name);
+    }
+    tutil_buf_adds(c->b, (*n)++ ? ", " : " ORDER BY ");
+    char inner[16], join[16];
+    snprintf(inner, sizeof inner, "o%d", *n);
+    snprintf(join, sizeof join, "oj%d", *n);
+    tutil_buf_adds(c->b, "(SELECT ");
+    if (f) {
+        ident(c, inner);
+        tutil_buf_addc(c->b, '.');
+        ident(c, f->column);
+    } else {
+        tutil_buf_adds(c->b, "count(*)");
+    }
+    tutil_buf_adds(c->b, " FROM ");
+    related_from(c, r, c->alias, inner, join);
+    tutil_buf_adds(c->b, strcmp(dir, "desc") ? ") ASC" : ") DESC");
+}
+
 static void order_item(cc *c, tide_node obj, int *n)
 {
     char h[160], buf[32];
@@ -772,9 +918,14 @@ static void order_item(cc *c, tide_node obj, int *n)
     for (tide_node k = node(c, obj)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
         const char *key = tsql_key(c->d, k);
         const tide_field *f = tide_model_field(c->m, key);
+        const tide_relation *rel = f ? NULL : tide_model_relation(c->m, key);
+        if (rel) {
+            order_by_relation(c, rel, k, n);
+            continue;
+        }
         if (!f)
             return fail(c, "order_by: unknown field '%s' on %s%s", key, c->m->name,
-                        near_field(h, sizeof h, c->m, key, 0));
+                        near_field(h, sizeof h, c->m, key, 1));
         const char *sort = NULL, *nulls = NULL;
         char nbuf[32];
         if (node(c, k)->type == TSQL_LEAF) {
@@ -809,18 +960,23 @@ static void order_item(cc *c, tide_node obj, int *n)
     }
 }
 
-static void order_by(cc *c, tide_node root)
+/* ORDER BY from order_by, after n items already written */
+static void order_by_after(cc *c, tide_node root, int n)
 {
     tide_node o = tsql_child(c->d, root, "order_by");
     if (o < 0)
         return;
-    int n = 0;
     if (node(c, o)->type == TSQL_ARRAY) {
         for (tide_node e = node(c, o)->first; e >= 0 && !c->failed; e = node(c, e)->next)
             order_item(c, e, &n);
     } else {
         order_item(c, o, &n);
     }
+}
+
+static void order_by(cc *c, tide_node root)
+{
+    order_by_after(c, root, 0);
 }
 
 static void take_skip(cc *c, tide_node root, int first_only)
@@ -1510,6 +1666,7 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     if (take < 0 && skip < 0) {
         tutil_buf_adds(c->b, "SELECT ");
         select_list(c, root);
+        count_columns(c, root, 0);
         tutil_buf_adds(c->b, ", ");
         parent_expr(c, &v);
         tutil_buf_adds(c->b, " AS \"__parent\"");
@@ -1522,9 +1679,11 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     tutil_buf_adds(c->b, "SELECT ");
     c->outer = 1;
     select_list(c, root);
+    count_columns(c, root, 1);
     c->outer = 0;
     tutil_buf_adds(c->b, ", \"s\".\"__parent\" FROM (SELECT ");
     select_list(c, root);
+    count_columns(c, root, 0);
     tutil_buf_adds(c->b, ", ");
     parent_expr(c, &v);
     tutil_buf_adds(c->b, " AS \"__parent\", row_number() OVER (PARTITION BY ");
@@ -1565,10 +1724,8 @@ static void check_options(cc *c, tide_node root, const char *const *allowed, int
         for (int i = 0; i < n; i++)
             ok |= !strcmp(key, allowed[i]);
         if (!ok) {
-            static const char *const later[] = {"include", "cursor", "distinct"};
-            for (int i = 0; i < 4; i++)
-                if (!strcmp(key, later[i]))
-                    return fail(c, "%s: '%s' is not supported yet", op_name(c->op), key);
+            if (!strcmp(key, "include"))
+                return fail(c, "%s does not take include", op_name(c->op));
             return fail(c, "%s: unknown option '%s'%s", op_name(c->op), key, near_in(h, sizeof h, key, allowed, n));
         }
     }
@@ -1580,6 +1737,133 @@ static void from(cc *c)
     tsql_table(c->b, c->dia, c->m);
     tutil_buf_adds(c->b, " AS ");
     ident(c, ALIAS);
+}
+
+/* The fields of distinct = "f" or { "f", "g" }; returns how many. */
+static int distinct_fields(cc *c, tide_node root, const tide_field **out, int max)
+{
+    char h[160], buf[80];
+    tide_node dn = tsql_child(c->d, root, "distinct");
+    if (dn < 0)
+        return 0;
+    int n = 0;
+    for (tide_node e = node(c, dn)->type == TSQL_ARRAY ? node(c, dn)->first : dn; e >= 0 && n < max;
+         e = node(c, dn)->type == TSQL_ARRAY ? node(c, e)->next : -1) {
+        const char *name = option_text(c, e, "distinct", buf, sizeof buf);
+        if (!name)
+            return 0;
+        if (!(out[n++] = tide_model_field(c->m, name)))
+            return fail(c, "distinct: unknown field '%s' on %s%s", name, c->m->name,
+                        near_field(h, sizeof h, c->m, name, 0)), 0;
+    }
+    return n;
+}
+
+/* cursor = { id = 7 }: rows from that one on, in the query's order. The
+ * order must be on fields in one direction (the primary key when none is
+ * given); the cursor must name a unique key. */
+static void cursor_clause(cc *c, tide_node root, int has_where, int *implicit_order)
+{
+    char buf[32];
+    tide_node cur = tsql_child(c->d, root, "cursor");
+    *implicit_order = 0;
+    if (cur < 0)
+        return;
+    if (node(c, cur)->type != TSQL_OBJECT)
+        return fail(c, "cursor: expected { unique_field = value }");
+    const tide_model *m = c->m;
+    int unique = m->npk > 0;
+    for (int i = 0; i < m->npk; i++)
+        unique &= has_equality(c, cur, m->pk[i]);
+    for (int i = 0; i < m->nfields && !unique; i++)
+        unique |= m->fields[i]->unique && has_equality(c, cur, m->fields[i]);
+    if (!unique)
+        return fail(c, "cursor: name one %s by a unique key", m->name);
+    const tide_field *fields[16];
+    int nf = 0, desc = -1;
+    tide_node o = tsql_child(c->d, root, "order_by");
+    if (o >= 0) {
+        for (tide_node e = node(c, o)->type == TSQL_ARRAY ? node(c, o)->first : o; e >= 0 && nf < 16;
+             e = node(c, o)->type == TSQL_ARRAY ? node(c, e)->next : -1) {
+            if (node(c, e)->type != TSQL_OBJECT || node(c, e)->count != 1)
+                return fail(c, "cursor: order_by items are { field = 'asc' | 'desc' }");
+            tide_node k = node(c, e)->first;
+            const tide_field *f = tide_model_field(m, tsql_key(c->d, k));
+            const char *dir = node(c, k)->type == TSQL_LEAF ? option_text(c, k, "order_by", buf, sizeof buf) : NULL;
+            if (!f || !dir)
+                return fail(c, "cursor: order_by items are { field = 'asc' | 'desc' } on fields of %s", m->name);
+            int d = !strcmp(dir, "desc");
+            if (desc >= 0 && d != desc)
+                return fail(c, "cursor: every order_by field must sort the same way");
+            desc = d;
+            fields[nf++] = f;
+        }
+    } else {
+        for (int i = 0; i < m->npk && nf < 16; i++)
+            fields[nf++] = m->pk[i];
+        desc = 0;
+        *implicit_order = 1;
+    }
+    tutil_buf_adds(c->b, has_where ? " AND (" : " WHERE (");
+    for (int i = 0; i < nf; i++) {
+        if (i)
+            tutil_buf_adds(c->b, ", ");
+        column(c, fields[i]);
+    }
+    tutil_buf_adds(c->b, desc ? ") <= (SELECT " : ") >= (SELECT ");
+    char saved[16];
+    memcpy(saved, c->alias, sizeof saved);
+    memcpy(c->alias, "cur", 4);
+    for (int i = 0; i < nf; i++) {
+        if (i)
+            tutil_buf_adds(c->b, ", ");
+        column(c, fields[i]);
+    }
+    tutil_buf_adds(c->b, " FROM ");
+    tsql_table(c->b, c->dia, m);
+    tutil_buf_adds(c->b, " AS ");
+    ident(c, "cur");
+    tutil_buf_adds(c->b, " WHERE ");
+    where_object(c, cur);
+    memcpy(c->alias, saved, sizeof c->alias);
+    tutil_buf_addc(c->b, ')');
+}
+
+static void find(cc *c, tide_node root)
+{
+    const tide_field *dist[16];
+    int nd = distinct_fields(c, root, dist, 16);
+    tutil_buf_adds(c->b, "SELECT ");
+    if (nd) {
+        tutil_buf_adds(c->b, "DISTINCT ON (");
+        for (int i = 0; i < nd; i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            column(c, dist[i]);
+        }
+        tutil_buf_adds(c->b, ") ");
+    }
+    select_list(c, root);
+    count_columns(c, root, 0);
+    from(c);
+    int has_where = where_clause(c, root);
+    int implicit_order = 0;
+    cursor_clause(c, root, has_where, &implicit_order);
+    /* DISTINCT ON needs its fields first in ORDER BY */
+    for (int i = 0; i < nd; i++) {
+        tutil_buf_adds(c->b, i ? ", " : " ORDER BY ");
+        column(c, dist[i]);
+    }
+    order_by_after(c, root, nd);
+    if (implicit_order) {
+        tutil_buf_adds(c->b, nd ? ", " : " ORDER BY ");
+        for (int i = 0; i < c->m->npk; i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            column(c, c->m->pk[i]);
+        }
+    }
+    take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
 }
 
 /* delete and delete_many of a soft-deleting model: mark the rows */
@@ -1618,7 +1902,8 @@ static tide_shape_result compile(cc *c, tide_node root)
     case TIDE_OP_FIND_FIRST:
     case TIDE_OP_FIND_UNIQUE:
         if (c->op == TIDE_OP_FIND_MANY) {
-            OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via", "with_deleted");
+            OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via", "with_deleted", "_count",
+                    "cursor", "distinct");
             tide_node vn = tsql_child(c->d, root, "_via");
             if (vn >= 0) {
                 find_via(c, root, vn);
@@ -1626,17 +1911,12 @@ static tide_shape_result compile(cc *c, tide_node root)
             }
         }
         else if (c->op == TIDE_OP_FIND_FIRST)
-            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted");
+            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted", "_count", "cursor", "distinct");
         else
-            OPTIONS("where", "select", "omit", "with_deleted");
+            OPTIONS("where", "select", "omit", "with_deleted", "_count");
         if (c->op == TIDE_OP_FIND_UNIQUE)
             require_unique(c, root);
-        tutil_buf_adds(c->b, "SELECT ");
-        select_list(c, root);
-        from(c);
-        where_clause(c, root);
-        order_by(c, root);
-        take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
+        find(c, root);
         return c->op == TIDE_OP_FIND_MANY ? TIDE_RESULT_ROWS : TIDE_RESULT_ONE;
     case TIDE_OP_COUNT: {
         OPTIONS("where", "take", "skip", "with_deleted");

@@ -72,6 +72,21 @@ local function with_defaults(self, args)
   return a
 end
 
+-- "_sum.views" -> r._sum.views
+local function fold(row)
+  local dotted = {}
+  for k in pairs(row) do
+    if k:find(".", 1, true) then dotted[#dotted + 1] = k end
+  end
+  for _, k in ipairs(dotted) do
+    local agg, field = k:match("^(_%a+)%.(.+)$")
+    row[agg] = row[agg] or {}
+    row[agg][field] = row[k]
+    row[k] = nil
+  end
+  return row
+end
+
 -- Relations: include (and relation entries in select) ------------------------
 --
 -- Strategy "query": the parents first, then one query per included relation
@@ -181,13 +196,33 @@ local function load(self, rows, includes, infos, added)
   end
 end
 
+-- include = { _count = ... } and select = { _count = ... } ask for relation
+-- counts: the core takes them as the top-level option _count.
+local function lift_count(args)
+  local inc, sel = args.include, args.select
+  local c
+  if type(inc) == "table" and inc._count ~= nil then c = inc._count end
+  if type(sel) == "table" and sel._count ~= nil then c = sel._count end
+  if c == nil then return args end
+  local a = shallow(args)
+  if type(inc) == "table" and inc._count ~= nil then a.include = shallow(inc); a.include._count = nil end
+  if type(sel) == "table" and sel._count ~= nil then a.select = shallow(sel); a.select._count = nil end
+  if a.include and next(a.include) == nil then a.include = nil end
+  if a.select and next(a.select) == nil then a.select = nil end
+  a._count = c
+  return a
+end
+
 local function with_relations(self, op, args, one)
   if type(args) ~= "table" then return run(self, op, args) end
+  args = lift_count(args)
+  local counts = args._count ~= nil
   local pargs, includes, infos, added = split(self, args)
-  if not pargs then return run(self, op, args) end
-  local r = run(self, op, pargs)
+  local r = run(self, op, pargs or args)
   if r == nil then return nil end
-  load(self, one and { r } or r, includes, infos, added)
+  local rows = one and { r } or r
+  if counts then for _, row in ipairs(rows) do fold(row) end end
+  if pargs then load(self, rows, includes, infos, added) end
   return r
 end
 
@@ -391,21 +426,6 @@ function impl.find_many(self, args) return with_relations(self, "find_many", arg
 function impl.find_first(self, args) return with_relations(self, "find_first", args, true) end
 function impl.find_unique(self, args) return with_relations(self, "find_unique", args, true) end
 function impl.count(self, args) return run(self, "count", args) end
-
--- "_sum.views" -> r._sum.views
-local function fold(row)
-  local dotted = {}
-  for k in pairs(row) do
-    if k:find(".", 1, true) then dotted[#dotted + 1] = k end
-  end
-  for _, k in ipairs(dotted) do
-    local agg, field = k:match("^(_%a+)%.(.+)$")
-    row[agg] = row[agg] or {}
-    row[agg][field] = row[k]
-    row[k] = nil
-  end
-  return row
-end
 
 function impl.aggregate(self, args)
   local r = run(self, "aggregate", args)
