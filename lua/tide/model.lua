@@ -19,11 +19,109 @@ local function not_found(model, op)
   return setmetatable(e, core.error_mt)
 end
 
+local function shallow(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- Field codecs (:codec{ encode =, decode = }): values written (data, and
+-- plain values in where) are encoded; rows read back are decoded.
+local row_ops = { find_many = true, find_first = true, find_unique = true, create = true, update = true,
+  delete = true, upsert = true, create_many_and_return = true }
+
+-- Operator forms hold operands to encode; any other value is encoded whole
+-- (a codec's value may itself be a table).
+local operand_ops = { equals = "one", ["not"] = "one", not_ = "one", lt = "one", lte = "one", gt = "one",
+  gte = "one", set = "one", ["in"] = "list", in_ = "list", not_in = "list" }
+local other_ops = { contains = true, starts_with = true, ends_with = true, mode = true, increment = true,
+  decrement = true, multiply = true, divide = true, has = true, has_some = true, has_every = true,
+  is_empty = true, search = true, path = true }
+
+local function is_operator_form(v)
+  if type(v) ~= "table" or getmetatable(v) ~= nil then return false end
+  for k in pairs(v) do
+    if operand_ops[k] or other_ops[k] then return true end
+  end
+  return false
+end
+
+local function encode_value(codec, v)
+  if v == core.null then return v end
+  if not is_operator_form(v) then return codec.encode(v) end
+  local c = {}
+  for k, x in pairs(v) do
+    local kind = operand_ops[k]
+    if kind == "one" and x ~= core.null then c[k] = codec.encode(x)
+    elseif kind == "list" then
+      local l = {}
+      for i, y in ipairs(x) do l[i] = codec.encode(y) end
+      c[k] = l
+    else c[k] = x end
+  end
+  return c
+end
+
+local function encode_table(codecs, t)
+  if type(t) ~= "table" then return t end
+  local c
+  for field, codec in pairs(codecs) do
+    local v = t[field]
+    if v ~= nil and codec.encode then
+      c = c or shallow(t)
+      c[field] = encode_value(codec, v)
+    end
+  end
+  return c or t
+end
+
+local function encode_args(codecs, args)
+  local a = {}
+  for k, v in pairs(args) do a[k] = v end
+  if a.data then a.data = encode_table(codecs, a.data) end
+  if a.create then a.create = encode_table(codecs, a.create) end
+  if a.update then a.update = encode_table(codecs, a.update) end
+  if a.where then a.where = encode_table(codecs, a.where) end
+  if a.columns then
+    local cols = {}
+    for k, v in pairs(a.columns) do
+      local codec = codecs[k]
+      if codec and codec.encode then
+        local col = setmetatable({}, core.array_mt)
+        for i, x in ipairs(v) do col[i] = codec.encode(x) end
+        cols[k] = col
+      else
+        cols[k] = v
+      end
+    end
+    a.columns = cols
+  end
+  return a
+end
+
+local function decode_rows(codecs, rows)
+  for _, row in ipairs(rows) do
+    for field, codec in pairs(codecs) do
+      local v = row[field]
+      if v ~= nil and codec.decode then row[field] = codec.decode(v) end
+    end
+  end
+end
+
 local function run(self, op, args)
   if args ~= nil and type(args) ~= "table" then
     error(("bad argument #1 to '%s' (table expected, got %s)"):format(op, type(args)), 3)
   end
-  return core.model_query(self._target, self._schema.core, self._name, op, args)
+  local codecs = rawget(self, "_codecs")
+  if not codecs then
+    return core.model_query(self._target, self._schema.core, self._name, op, args)
+  end
+  if args then args = encode_args(codecs, args) end
+  local r = core.model_query(self._target, self._schema.core, self._name, op, args)
+  if row_ops[op] and r ~= nil then
+    decode_rows(codecs, (op == "find_many" or op == "create_many_and_return") and r or { r })
+  end
+  return r
 end
 
 -- Middleware (db:use): fn(params, next) around every model operation.
@@ -93,12 +191,6 @@ end
 -- for all the parents at once (the core compiles it with _via, which returns
 -- each row's parent key as __parent), stitched here. The number of
 -- statements depends on the include tree, never on the number of rows.
-
-local function shallow(t)
-  local c = {}
-  for k, v in pairs(t) do c[k] = v end
-  return c
-end
 
 local function relation_info(self, name, what)
   local info = self._schema.core:relation(self._name, name)
@@ -612,14 +704,19 @@ end
 --- transaction's connection).
 function M.client(schema, name, target, db)
   local decl = schema.models[name]
-  local defaults
+  local defaults, codecs
   for _, f in ipairs(decl.fields) do
     if f.default_fn then
       defaults = defaults or {}
       defaults[f.name] = f.default_fn
     end
+    if f.codec then
+      codecs = codecs or {}
+      codecs[f.name] = f.codec
+    end
   end
-  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = defaults, _db = db }, Model)
+  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = defaults, _db = db,
+    _codecs = codecs }, Model)
 end
 
 --- db.User / tx.User: the model client for a schema model, or an error that
