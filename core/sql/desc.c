@@ -181,7 +181,14 @@ static void shape_value_kind(tutil_buf *b, const tide_value *v)
     }
 }
 
-static void canon(walk *w, tide_node n, int option, int filter, int via, int depth)
+static int logic_key(const char *k)
+{
+    return !strcmp(k, "AND") || !strcmp(k, "OR") || !strcmp(k, "NOT");
+}
+
+/* logic: the leaf stands where conditions go (an empty list under OR): it
+ * is shape, never a bound value */
+static void canon(walk *w, tide_node n, int option, int filter, int via, int logic, int depth)
 {
     tide_desc *d = w->d;
     tsql_node *node = &d->nodes[n];
@@ -197,10 +204,13 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
         }
         const tide_value *v = &w->values[node->slot];
         if (option) {
-            /* the option's text is part of the shape */
+            /* the option's text is part of the shape, length first so that
+             * no text can imitate the shape's own punctuation */
             tutil_buf_addc(b, '\'');
-            if (v->kind == TIDE_KIND_TEXT)
+            if (v->kind == TIDE_KIND_TEXT) {
+                tutil_buf_addf(b, "%zu:", v->as.s.len);
                 tutil_buf_add(b, v->as.s.ptr, v->as.s.len);
+            }
             else if (v->kind == TIDE_KIND_BOOL)
                 tutil_buf_adds(b, v->as.b ? "true" : "false");
             else
@@ -209,8 +219,8 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
             return;
         }
         shape_value_kind(b, v);
-        if (v->kind == TIDE_KIND_NULL && filter)
-            return; /* written as IS NULL */
+        if ((v->kind == TIDE_KIND_NULL && filter) || logic)
+            return; /* written as IS NULL, or TRUE/FALSE */
         if (d->norder == d->order_cap) {
             int cap = d->order_cap ? d->order_cap * 2 : 16;
             int *p = tutil_realloc(d->order, (size_t)d->order_cap * sizeof *p, (size_t)cap * sizeof *p);
@@ -228,7 +238,7 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
     if (node->type == TSQL_ARRAY) {
         tutil_buf_addc(b, '[');
         for (tide_node c = node->first; c >= 0; c = d->nodes[c].next) {
-            canon(w, c, option, filter, 0, depth + 1);
+            canon(w, c, option, filter, 0, 0, depth + 1);
             tutil_buf_addc(b, ',');
         }
         tutil_buf_addc(b, ']');
@@ -259,7 +269,10 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
     for (int i = 0; i < count; i++) {
         tide_node c = d->scratch[base + i];
         const char *key = tsql_key(d, c);
-        tutil_buf_adds(b, key);
+        /* length-prefixed: a key such as "a:?;b" cannot pass for two keys,
+         * which would let a forged name reuse a checked statement */
+        tutil_buf_addf(b, "%zu:", d->nodes[c].keylen);
+        tutil_buf_add(b, key, d->nodes[c].keylen);
         tutil_buf_addc(b, ':');
         /* under _via (relation loading), the model and relation names are
          * options and only the keys are values */
@@ -269,7 +282,7 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int dep
                   (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
         if (filter_key(key) || !strcmp(key, "cursor"))
             opt = 0; /* a where inside _count = { select = { posts = { where = ... } } } */
-        canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), depth + 1);
+        canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), filter && logic_key(key), depth + 1);
         tutil_buf_addc(b, ';');
     }
     tutil_buf_addc(b, '}');
@@ -288,7 +301,7 @@ int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int n
         return TIDE_MISUSE;
     }
     walk w = {d, values, nvalues, 0};
-    canon(&w, root, 0, 0, 0, 0);
+    canon(&w, root, 0, 0, 0, 0, 0);
     if (w.bad == 2) {
         tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "the query is nested more than 64 levels deep");
         return TIDE_ERROR;

@@ -453,6 +453,15 @@ static void logical(cc *c, const char *key, tide_node v)
 {
     int is_or = !strcmp(key, "OR"), is_not = !strcmp(key, "NOT");
     const char *join = is_or ? " OR " : " AND ";
+    const tide_value *lv = node(c, v)->type == TSQL_LEAF ? leaf_value(c, v) : NULL;
+    int empty_list = lv && lv->kind == TIDE_KIND_JSON && lv->as.s.len == 2 &&
+                     (!memcmp(lv->as.s.ptr, "[]", 2) || !memcmp(lv->as.s.ptr, "{}", 2));
+    if ((node(c, v)->type == TSQL_OBJECT && node(c, v)->count == 0) || empty_list) {
+        /* {} is the empty list Lua cannot tell from an empty table: OR of
+         * nothing matches nothing, AND and NOT of nothing constrain nothing */
+        tutil_buf_adds(c->b, is_or ? "FALSE" : "TRUE");
+        return;
+    }
     if (node(c, v)->type == TSQL_OBJECT) {
         tutil_buf_adds(c->b, is_not ? "NOT (" : "(");
         where_object(c, v);

@@ -87,15 +87,20 @@ static int list_key(const char *k)
                  !strcmp(k, "has_every"));
 }
 
-static int is_array_marked(lua_State *L, int idx)
+static int has_metatable(lua_State *L, int idx, const char *name)
 {
     int marked = 0;
     if (lua_getmetatable(L, idx)) {
-        luaL_getmetatable(L, TLUA_ARRAY);
+        luaL_getmetatable(L, name);
         marked = lua_rawequal(L, -1, -2);
         lua_pop(L, 2);
     }
     return marked;
+}
+
+static int is_array_marked(lua_State *L, int idx)
+{
+    return has_metatable(L, idx, TLUA_ARRAY) || has_metatable(L, idx, TLUA_VALUES);
 }
 
 /* A sequence of scalars (or a marked/empty list where a list belongs) is one
@@ -104,8 +109,15 @@ static int is_value_list(lua_State *L, int idx, const char *key)
 {
     if (tide_desc_option_key(key))
         return 0; /* a list of names: by = { "a", "b" } */
-    if (is_array_marked(L, idx))
-        return 1; /* tide.array{...}: one value, whatever it holds */
+    if (has_metatable(L, idx, TLUA_VALUES))
+        return 1;
+    if (is_array_marked(L, idx)) {
+        /* tide.array{...}: one value, unless it is a list of tables (a list
+         * of conditions, say) */
+        int first = lua_rawgeti(L, idx, 1);
+        lua_pop(L, 1);
+        return first != LUA_TTABLE;
+    }
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (n == 0) {
         lua_pushnil(L);

@@ -11,6 +11,7 @@
 #define TLUA_ERROR "tide.error"
 #define TLUA_NULL "tide.null"
 #define TLUA_ARRAY "tide.array"   /* marks a table that encodes as a JSON array */
+#define TLUA_VALUES "tide.values" /* a JSON array that is always one value (create_many's columns) */
 
 typedef struct tlua_pool {
     tide_pool *pool;

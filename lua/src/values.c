@@ -222,7 +222,9 @@ static int table_array_length(lua_State *L, int idx, lua_Integer *len)
         if (lua_getmetatable(L, idx)) {
             luaL_getmetatable(L, TLUA_ARRAY);
             marked = lua_rawequal(L, -1, -2);
-            lua_pop(L, 2);
+            luaL_getmetatable(L, TLUA_VALUES);
+            marked |= lua_rawequal(L, -1, -3);
+            lua_pop(L, 3);
         }
         return marked;
     }
@@ -602,6 +604,8 @@ void tlua_open_values(lua_State *L)
 
     luaL_newmetatable(L, TLUA_ARRAY);
     lua_setfield(L, -2, "array_mt");
+    luaL_newmetatable(L, TLUA_VALUES);
+    lua_setfield(L, -2, "values_mt");
 
     luaL_newmetatable(L, TLUA_JBUF);
     lua_pushcfunction(L, jbuf_gc);

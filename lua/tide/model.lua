@@ -87,7 +87,7 @@ local function encode_args(codecs, args)
     for k, v in pairs(a.columns) do
       local codec = codecs[k]
       if codec and codec.encode then
-        local col = setmetatable({}, core.array_mt)
+        local col = setmetatable({}, core.values_mt)
         for i, x in ipairs(v) do col[i] = codec.encode(x) end
         cols[k] = col
       else
@@ -569,7 +569,7 @@ local function create_many(self, op, args)
     local g = groups[sig]
     if not g then
       g = { keys = keys, columns = {} }
-      for _, k in ipairs(keys) do g.columns[k] = setmetatable({}, core.array_mt) end
+      for _, k in ipairs(keys) do g.columns[k] = setmetatable({}, core.values_mt) end
       groups[sig] = g
       order[#order + 1] = g
     end
