@@ -33,6 +33,13 @@ end
 
 -- Values -------------------------------------------------------------------
 
+--- url with its database replaced by name (a postgresql:// URL).
+function tide.url_with_database(url, name)
+  local base, query = url:match("^(postgres[%w]*://[^/?]*)/?[^?]*(%??.*)$")
+  if not base then error("url_with_database: a postgresql:// URL expected", 2) end
+  return base .. "/" .. name .. query
+end
+
 --- A column of the same row, to compare two fields:
 --- where = { stock = { lt = tide.field "reorder" } }.
 function tide.field(name)
