@@ -592,6 +592,8 @@ static int sent(tide_conn *c, int ok, tide_error *err)
 {
     if (!ok)
         return fail_broken(c, err, NULL);
+    if (c->pool)
+        tpg_pool_count_statement(c->pool);
     int f = PQflush(c->pg);
     if (f < 0)
         return fail_broken(c, err, NULL);

@@ -107,6 +107,9 @@ struct tide_conn {
     int64_t released_us;        /* precise time of the last release */
 };
 
+/* Counts one statement sent on a pooled connection (pool.c). */
+void tpg_pool_count_statement(tide_pool *p);
+
 /* Blocking helpers for the pool. */
 int tpg_conn_reset_session(tide_conn *conn, tide_error *err);
 int tpg_conn_rollback(tide_conn *conn, tide_error *err);

@@ -32,7 +32,18 @@ struct tide_pool {
     waiter *wait_head, *wait_tail;
     int closing;
     int refs;                 /* 1 for the owner + 1 per checked-out connection */
+    int64_t statements;       /* atomic */
 };
+
+void tpg_pool_count_statement(tide_pool *p)
+{
+    __atomic_fetch_add(&p->statements, 1, __ATOMIC_RELAXED);
+}
+
+int64_t tide_pool_statements(const tide_pool *p)
+{
+    return p ? __atomic_load_n(&p->statements, __ATOMIC_RELAXED) : 0;
+}
 
 void tide_pool_options_init(tide_pool_options *o)
 {

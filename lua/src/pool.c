@@ -130,11 +130,13 @@ static int l_stats(lua_State *L)
         {"open", TIDE_POOL_OPEN},       {"idle", TIDE_POOL_IDLE},     {"in_use", TIDE_POOL_IN_USE},
         {"waiting", TIDE_POOL_WAITING}, {"opened", TIDE_POOL_OPENED}, {"closed", TIDE_POOL_CLOSED},
     };
-    lua_createtable(L, 0, 6);
+    lua_createtable(L, 0, 7);
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         lua_pushinteger(L, tide_pool_count_of(p->pool, counts[i].which));
         lua_setfield(L, -2, counts[i].name);
     }
+    lua_pushinteger(L, (lua_Integer)tide_pool_statements(p->pool));
+    lua_setfield(L, -2, "statements");
     return 1;
 }
 

@@ -62,6 +62,9 @@ typedef enum tide_pool_count {
 TIDE_API int tide_pool_count_of(tide_pool *pool, tide_pool_count which);
 /* "postgresql://user@host:port/db", never the password. Valid until free. */
 TIDE_API const char *tide_pool_describe(const tide_pool *pool);
+/* Statements its connections have sent (each query, prepare, describe and
+ * the pool's own rollbacks, resets and pings), for tests and monitoring. */
+TIDE_API int64_t tide_pool_statements(const tide_pool *pool);
 
 #ifdef __cplusplus
 }
