@@ -14,8 +14,11 @@
 -- following the protocol of bench/bench.h (URL ITERATIONS RUNS, one line
 -- "ops_per_sec cpu_us_per_op" per measured run, '#' lines are comments; a
 -- "# check N" line is compared across the tools of a workload). The first
--- tool of a workload is its baseline. `reset` (SQL, optional) runs before
--- each tool, to undo what the previous one changed.
+-- tool of a workload is its baseline. `reset` (SQL, or a list of SQL strings
+-- run as separate transactions; optional) runs before each tool, to undo
+-- what the previous one changed; `setup` (SQL, optional) runs once before
+-- the workload's first tool; after its last, `reset` runs once more, then
+-- `cleanup` (SQL, optional).
 
 local env = function(k, d)
   local v = os.getenv(k)
@@ -44,6 +47,52 @@ local workloads = {
       { name = "libpq, binary results", cmd = C "w1_libpq_binary" },
       { name = "tide C API", cmd = C "w1_tide" },
       { name = "tide Lua query", cmd = LUA "w1.lua" },
+      { name = "tide model client", cmd = LUA "w1_model.lua" },
+    },
+  },
+  {
+    id = "W3",
+    what = "a random user with all their posts, each with its 5 newest comments, as a nested result",
+    iterations = 2000,
+    tools = {
+      { name = "libpq (C), 2 statements", cmd = C "w3_libpq" },
+      { name = "libpq, 1 statement", cmd = C "w3_libpq_one" },
+      { name = "tide Lua query", cmd = LUA "w3.lua" },
+      { name = "tide model client", cmd = LUA "w3_model.lua" },
+    },
+  },
+  {
+    id = "W4",
+    what = "bulk insert of 50,000 (int, text, timestamptz) rows into an empty table; ops are rows",
+    iterations = 50000,
+    setup = "create table if not exists w4_rows (id serial primary key, n int not null, label text not null, "
+      .. "at timestamptz not null)",
+    reset = "truncate w4_rows restart identity",
+    cleanup = "drop table if exists w4_rows",
+    tools = {
+      { name = "libpq COPY (C)", cmd = C "w4_libpq_copy" },
+      { name = "tide C API, unnest", cmd = C "w4_tide" },
+      { name = "tide Lua query, unnest", cmd = LUA "w4.lua" },
+      { name = "tide model client", cmd = LUA "w4_model.lua" },
+    },
+  },
+  {
+    id = "W5",
+    what = "transaction: begin; update a user's name; insert a post; commit",
+    iterations = 5000,
+    -- the posts W5 inserted go, the users' names come back (dataset.sql's
+    -- formula), and the dead rows the previous tool left are vacuumed away
+    reset = { "delete from posts where title like 'w5 %'; "
+      .. "update users set name = (array['Ada','Alan','Barbara','Claude','Donald','Edsger','Frances','Grace',"
+      .. "'John','Ken','Leslie','Margaret','Niklaus','Radia','Tony','Barbara'])[1 + (id * 7) % 16] || ' ' || "
+      .. "(array['Lovelace','Turing','Liskov','Shannon','Knuth','Dijkstra','Allen','Hopper','Backus','Thompson',"
+      .. "'Lamport','Hamilton','Wirth','Perlman','Hoare','Stroustrup'])[1 + (id * 11) % 16] || ' ' || id "
+      .. "where name like 'w5 name %'", "vacuum analyze users, posts" },
+    tools = {
+      { name = "libpq (C)", cmd = C "w5_libpq" },
+      { name = "tide C API", cmd = C "w5_tide" },
+      { name = "tide Lua query", cmd = LUA "w5.lua" },
+      { name = "tide model client", cmd = LUA "w5_model.lua" },
     },
   },
 }
@@ -145,12 +194,22 @@ end
 local rows = {}
 local failed = false
 
-local function run_tool(w, tool, iterations)
-  if w.reset and not os.execute(shell(psql) .. " -c " .. quote(w.reset) .. " >/dev/null") then
-    log("%s %s: the reset SQL failed", w.id, tool.name)
+-- sql: a string, or a list of strings run one after another (each its own
+-- transaction, so VACUUM can be one of them)
+local function run_sql(w, what, sql)
+  if not sql then return true end
+  local cmd = shell(psql)
+  for _, one in ipairs(type(sql) == "table" and sql or { sql }) do cmd = cmd .. " -c " .. quote(one) end
+  if not os.execute(cmd .. " >/dev/null") then
+    log("%s: the %s SQL failed", w.id, what)
     failed = true
-    return nil
+    return false
   end
+  return true
+end
+
+local function run_tool(w, tool, iterations)
+  if not run_sql(w, tool.name .. " reset", w.reset) then return nil end
   local argv = { table.unpack(tool.cmd) }
   argv[#argv + 1] = url
   argv[#argv + 1] = tostring(iterations)
@@ -195,6 +254,7 @@ for _, w in ipairs(workloads) do
   if wanted(w.id) then
     local iterations = math.max(1, math.floor(w.iterations * scale + 0.5))
     local base, base_check
+    run_sql(w, "setup", w.setup)
     for i, tool in ipairs(w.tools) do
       local r = run_tool(w, tool, iterations)
       local row = { workload = w.id, tool = tool.name, iterations = iterations }
@@ -216,6 +276,9 @@ for _, w in ipairs(workloads) do
       end
       rows[#rows + 1] = row
     end
+    -- leave the data as the workload found it
+    run_sql(w, "reset", w.reset)
+    run_sql(w, "cleanup", w.cleanup)
   end
 end
 
