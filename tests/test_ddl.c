@@ -32,6 +32,10 @@ static void check_ok(int rc, const char *what)
 #define PARTS(...) .parts = (tide_index_part[]){__VA_ARGS__}, \
     .nparts = (int)(sizeof((tide_index_part[]){__VA_ARGS__}) / sizeof(tide_index_part))
 #define NAMES(...) (const char *const[]){__VA_ARGS__}
+#define SEQ(s, ...) check_ok(tide_schema_add_sequence((s), &(tide_sequence_def){__VA_ARGS__}, err), "sequence")
+#define VIEW(m, ...) check_ok(tide_model_set_view((m), &(tide_view_def){.with_data = 1, __VA_ARGS__}, err), "view")
+#define POLICY(m, ...) check_ok(tide_model_add_policy((m), &(tide_policy_def){__VA_ARGS__}, err), "policy")
+#define NEXTVAL(seq) .default_kind = TIDE_DEFAULT_NEXTVAL, .default_value = (seq)
 
 static tide_model *model(tide_schema *s, const char *name, const char *table, const char *pg_schema)
 {
@@ -661,6 +665,212 @@ T_CASE(named_pg_schemas)
           "CREATE INDEX \"accounts_org_id_idx\" ON \"accounts\" (\"org_id\");\n");
 }
 
+static tide_schema *sequences_schema(void)
+{
+    tide_schema *s = tide_schema_new(err);
+    SEQ(s, .name = "order_number", .has_start = 1, .start = 1000);
+    SEQ(s, .name = "ticket", .pg_schema = "ddl_billing", .increment = -2, .has_min = 1, .min_value = -1000,
+        .has_max = 1, .max_value = 0, .has_start = 1, .start = 0, .cache = 10, .cycle = 1);
+    SEQ(s, .name = "it's \"odd\"");
+    /* the name PostgreSQL would give orders.id's own sequence: it picks another */
+    SEQ(s, .name = "orders_id_seq");
+    tide_model *m = model(s, "Order", NULL, NULL);
+    FIELD(m, .name = "id", .type = TIDE_T_BIGSERIAL, .primary = 1);
+    FIELD(m, .name = "number", .type = TIDE_T_BIGINT, .unique = 1, NEXTVAL("order_number"));
+    FIELD(m, .name = "ticket", .type = TIDE_T_INTEGER, NEXTVAL("ticket"));
+    FIELD(m, .name = "odd", .type = TIDE_T_NUMERIC, .nullable = 1, NEXTVAL("it's \"odd\""));
+    return s;
+}
+
+T_CASE(sequences_before_the_tables_that_draw_from_them)
+{
+    T_DDL(sequences_schema(),
+          "CREATE SCHEMA IF NOT EXISTS \"ddl_billing\";\n"
+          "CREATE SEQUENCE \"order_number\" START WITH 1000;\n"
+          "CREATE SEQUENCE \"ddl_billing\".\"ticket\" INCREMENT BY -2 MINVALUE -1000 MAXVALUE 0 START WITH 0 CACHE 10 CYCLE;\n"
+          "CREATE SEQUENCE \"it's \"\"odd\"\"\";\n"
+          "CREATE SEQUENCE \"orders_id_seq\";\n"
+          "CREATE TABLE \"orders\" (\n"
+          "    \"id\" bigserial NOT NULL,\n"
+          "    \"number\" bigint NOT NULL DEFAULT nextval('\"order_number\"'::regclass),\n"
+          "    \"ticket\" integer NOT NULL DEFAULT nextval('\"ddl_billing\".\"ticket\"'::regclass),\n"
+          "    \"odd\" numeric DEFAULT nextval('\"it''s \"\"odd\"\"\"'::regclass),\n"
+          "    PRIMARY KEY (\"id\"),\n"
+          "    UNIQUE (\"number\")\n"
+          ");\n");
+}
+
+static tide_schema *views_schema(void)
+{
+    tide_schema *s = tide_schema_new(err);
+    tide_model *o = keyed(s, "Org", NULL);
+    REL(o, .name = "active_users", .kind = TIDE_REL_HAS_MANY, .target = "ActiveUser");
+    /* a view declared before the table it reads: written after the tables */
+    tide_model *a = model(s, "ActiveUser", NULL, NULL);
+    VIEW(a, .kind = TIDE_MODEL_VIEW, .sql = "SELECT id, email, org_id FROM users WHERE active");
+    FIELD(a, .name = "id", .type = TIDE_T_INTEGER, .primary = 1);
+    FIELD(a, .name = "email", .type = TIDE_T_TEXT, .unique = 1);
+    FIELD(a, .name = "org_id", .type = TIDE_T_INTEGER);
+    REL(a, .name = "org", .kind = TIDE_REL_BELONGS_TO, .target = "Org"); /* read only: no foreign key */
+    tide_model *u = keyed(s, "User", NULL);
+    FIELD(u, .name = "email", .type = TIDE_T_TEXT, .unique = 1);
+    FIELD(u, .name = "active", .type = TIDE_T_BOOLEAN);
+    FIELD(u, .name = "org_id", .type = TIDE_T_INTEGER);
+    REL(u, .name = "org", .kind = TIDE_REL_BELONGS_TO, .target = "Org");
+    tide_model *st = model(s, "OrgStats", "org_stats", "ddl_app");
+    VIEW(st, .kind = TIDE_MODEL_MATERIALIZED_VIEW,
+         .sql = "SELECT org_id, count(*) AS users, max(email) AS last_email\nFROM active_users\nGROUP BY org_id");
+    FIELD(st, .name = "org_id", .type = TIDE_T_INTEGER, .primary = 1);
+    FIELD(st, .name = "users", .type = TIDE_T_BIGINT);
+    FIELD(st, .name = "last_email", .type = TIDE_T_TEXT, .unique = 1, .nullable = 1);
+    INDEX(st, PARTS({.field = "users", .descending = 1}));
+    INDEX(st, .kind = TIDE_INDEX_UNIQUE, .where = "users > 10", PARTS({.expression = "lower(last_email)"}));
+    REL(st, .name = "org", .kind = TIDE_REL_BELONGS_TO, .target = "Org");
+    tide_model *e = model(s, "EmptyStats", "empty_stats", NULL);
+    VIEW(e, .kind = TIDE_MODEL_MATERIALIZED_VIEW, .with_data = 0,
+         .sql = "SELECT org_id, count(*) AS n FROM users GROUP BY org_id -- filled on refresh");
+    FIELD(e, .name = "org_id", .type = TIDE_T_INTEGER);
+    FIELD(e, .name = "n", .type = TIDE_T_BIGINT);
+    INDEX(e, .kind = TIDE_INDEX_PRIMARY, .name = "empty_stats_key", PARTS({.field = "org_id"}));
+    /* no key: it cannot refresh concurrently */
+    tide_model *k = model(s, "Emails", "emails", NULL);
+    VIEW(k, .kind = TIDE_MODEL_MATERIALIZED_VIEW, .sql = "SELECT email FROM users");
+    FIELD(k, .name = "email", .type = TIDE_T_TEXT);
+    return s;
+}
+
+T_CASE(views_after_the_tables_they_read)
+{
+    T_DDL(views_schema(),
+          "CREATE SCHEMA IF NOT EXISTS \"ddl_app\";\n"
+          "CREATE TABLE \"orgs\" (\n"
+          "    \"id\" integer NOT NULL,\n"
+          "    PRIMARY KEY (\"id\")\n"
+          ");\n"
+          "CREATE TABLE \"users\" (\n"
+          "    \"id\" integer NOT NULL,\n"
+          "    \"email\" text NOT NULL,\n"
+          "    \"active\" boolean NOT NULL,\n"
+          "    \"org_id\" integer NOT NULL,\n"
+          "    PRIMARY KEY (\"id\"),\n"
+          "    UNIQUE (\"email\")\n"
+          ");\n"
+          "ALTER TABLE \"users\" ADD CONSTRAINT \"users_org_id_fkey\" FOREIGN KEY (\"org_id\") REFERENCES \"orgs\" (\"id\");\n"
+          "CREATE VIEW \"active_users\" AS SELECT id, email, org_id FROM users WHERE active;\n"
+          "CREATE MATERIALIZED VIEW \"ddl_app\".\"org_stats\" AS SELECT org_id, count(*) AS users, max(email) AS last_email\n"
+          "FROM active_users\n"
+          "GROUP BY org_id;\n"
+          "CREATE UNIQUE INDEX \"org_stats_pkey\" ON \"ddl_app\".\"org_stats\" (\"org_id\");\n"
+          "CREATE UNIQUE INDEX \"org_stats_last_email_key\" ON \"ddl_app\".\"org_stats\" (\"last_email\");\n"
+          "CREATE INDEX \"org_stats_users_idx\" ON \"ddl_app\".\"org_stats\" (\"users\" DESC);\n"
+          "CREATE UNIQUE INDEX \"org_stats_expr_key\" ON \"ddl_app\".\"org_stats\" ((lower(last_email))) WHERE (users > 10);\n"
+          "CREATE MATERIALIZED VIEW \"empty_stats\" AS SELECT org_id, count(*) AS n FROM users GROUP BY org_id -- filled on refresh\n"
+          "WITH NO DATA;\n"
+          "CREATE UNIQUE INDEX \"empty_stats_key\" ON \"empty_stats\" (\"org_id\");\n"
+          "CREATE MATERIALIZED VIEW \"emails\" AS SELECT email FROM users;\n");
+}
+
+/* The golden text of one refresh, or the error's message. */
+static const char *refresh(tide_schema *s, const char *model, int concurrently)
+{
+    static char out[512];
+    tide_ddl *ddl = NULL;
+    if (tide_schema_refresh_sql(s, model, concurrently, &ddl, err) != TIDE_OK) {
+        snprintf(out, sizeof out, "error: %s", tide_error_message(err));
+        return out;
+    }
+    snprintf(out, sizeof out, "%d: %s", tide_ddl_count(ddl), tide_ddl_statement(ddl, 0));
+    tide_ddl_free(ddl);
+    return out;
+}
+
+T_CASE(refreshing_materialized_views)
+{
+    tide_schema *s = views_schema();
+    tide_ddl *ddl = (tide_ddl *)1;
+    T_EQ_INT(tide_schema_refresh_sql(s, "OrgStats", 0, &ddl, err), TIDE_MISUSE);
+    T_CHECK(ddl == NULL);
+    T_REQUIRE(tide_schema_finish(s, err) == TIDE_OK);
+    T_EQ_STR(refresh(s, "OrgStats", 1), "1: REFRESH MATERIALIZED VIEW CONCURRENTLY \"ddl_app\".\"org_stats\"");
+    T_EQ_STR(refresh(s, "OrgStats", 0), "1: REFRESH MATERIALIZED VIEW \"ddl_app\".\"org_stats\"");
+    T_EQ_STR(refresh(s, "EmptyStats", 1), "1: REFRESH MATERIALIZED VIEW CONCURRENTLY \"empty_stats\"");
+    T_EQ_STR(refresh(s, "Emails", 0), "1: REFRESH MATERIALIZED VIEW \"emails\"");
+    T_EQ_STR(refresh(s, "Emails", 1),
+             "error: Emails: refreshing concurrently needs a unique index on columns (declare a primary key or a "
+             "unique field)");
+    T_EQ_STR(refresh(s, "OrgStat", 0), "error: unknown materialized view 'OrgStat'; did you mean 'OrgStats'?");
+    T_EQ_STR(refresh(s, "Nothing", 0), "error: unknown materialized view 'Nothing'");
+    T_EQ_STR(refresh(s, "ActiveUser", 0), "error: ActiveUser is a view, not a materialized view: only those refresh");
+    T_EQ_STR(refresh(s, "User", 0), "error: User is a table, not a materialized view: only those refresh");
+    T_EQ_INT(tide_error_code(err), TIDE_E_INVALID_ARGUMENT);
+    T_EQ_INT(tide_schema_refresh_sql(s, NULL, 0, &ddl, err), TIDE_MISUSE);
+    T_EQ_INT(tide_schema_refresh_sql(NULL, "OrgStats", 0, &ddl, err), TIDE_MISUSE);
+    tide_schema_free(s);
+}
+
+#define READER "tide_ddl \"reader\""
+
+static tide_schema *rls_schema(void)
+{
+    tide_schema *s = tide_schema_new(err);
+    tide_model *d = keyed(s, "Doc", NULL);
+    FIELD(d, .name = "org_id", .type = TIDE_T_INTEGER);
+    FIELD(d, .name = "owner", .type = TIDE_T_TEXT);
+    POLICY(d, .name = "tenant_isolation", .using_expr = "org_id = current_setting('app.org')::int",
+           .check = "org_id = current_setting('app.org')::int");
+    POLICY(d, .name = "owner reads", .command = "select", .roles = NAMES(READER, "current_user"), .nroles = 2,
+           .restrictive = 1, .using_expr = "owner = current_user");
+    POLICY(d, .name = "writers", .command = "insert", .roles = NAMES("public"), .nroles = 1,
+           .check = "owner = current_user");
+    POLICY(d, .name = "no_deletes", .command = "delete", .restrictive = 1, .using_expr = "false");
+    check_ok(tide_model_set_rls(d, 1, 1, err), "rls");
+    /* row-level security without policies: only the owner sees rows */
+    tide_model *l = keyed(s, "Ledger", "ledger");
+    check_ok(tide_model_set_rls(l, 1, 0, err), "rls");
+    /* forced, so enabled */
+    tide_model *n = model(s, "Note", NULL, "ddl_app");
+    FIELD(n, .name = "id", .type = TIDE_T_INTEGER, .primary = 1);
+    check_ok(tide_model_set_rls(n, 1, 1, err), "rls");
+    POLICY(n, .name = "mine", .command = "update", .roles = NAMES("session_user", "current_role"), .nroles = 2,
+           .using_expr = "true", .check = "id > 0");
+    keyed(s, "Open", NULL);
+    return s;
+}
+
+T_CASE(row_level_security_after_the_views)
+{
+    T_DDL(rls_schema(),
+          "CREATE SCHEMA IF NOT EXISTS \"ddl_app\";\n"
+          "CREATE TABLE \"docs\" (\n"
+          "    \"id\" integer NOT NULL,\n"
+          "    \"org_id\" integer NOT NULL,\n"
+          "    \"owner\" text NOT NULL,\n"
+          "    PRIMARY KEY (\"id\")\n"
+          ");\n"
+          "CREATE TABLE \"ledger\" (\n"
+          "    \"id\" integer NOT NULL,\n"
+          "    PRIMARY KEY (\"id\")\n"
+          ");\n"
+          "CREATE TABLE \"ddl_app\".\"notes\" (\n"
+          "    \"id\" integer NOT NULL,\n"
+          "    PRIMARY KEY (\"id\")\n"
+          ");\n"
+          "CREATE TABLE \"opens\" (\n"
+          "    \"id\" integer NOT NULL,\n"
+          "    PRIMARY KEY (\"id\")\n"
+          ");\n"
+          "ALTER TABLE \"docs\" ENABLE ROW LEVEL SECURITY;\n"
+          "ALTER TABLE \"docs\" FORCE ROW LEVEL SECURITY;\n"
+          "CREATE POLICY \"tenant_isolation\" ON \"docs\" FOR ALL USING (org_id = current_setting('app.org')::int) WITH CHECK (org_id = current_setting('app.org')::int);\n"
+          "CREATE POLICY \"owner reads\" ON \"docs\" AS RESTRICTIVE FOR SELECT TO \"tide_ddl \"\"reader\"\"\", CURRENT_USER USING (owner = current_user);\n"
+          "CREATE POLICY \"writers\" ON \"docs\" FOR INSERT TO PUBLIC WITH CHECK (owner = current_user);\n"
+          "CREATE POLICY \"no_deletes\" ON \"docs\" AS RESTRICTIVE FOR DELETE USING (false);\n"
+          "ALTER TABLE \"ledger\" ENABLE ROW LEVEL SECURITY;\n"
+          "ALTER TABLE \"ddl_app\".\"notes\" ENABLE ROW LEVEL SECURITY;\n"
+          "ALTER TABLE \"ddl_app\".\"notes\" FORCE ROW LEVEL SECURITY;\n"
+          "CREATE POLICY \"mine\" ON \"ddl_app\".\"notes\" FOR UPDATE TO SESSION_USER, CURRENT_ROLE USING (true) WITH CHECK (id > 0);\n");
+}
+
 T_CASE(unfinished_schema_is_refused)
 {
     tide_schema *s = tide_schema_new(err);
@@ -779,10 +989,14 @@ T_CASE(golden_schemas_run_on_the_server)
 {
     static tide_schema *(*const schemas[])(void) = {
         types_schema, defaults_schema, identity_schema, keys_schema, indexes_schema, long_names_schema,
-        quoting_schema, fkeys_schema, joins_schema, namespaces_schema,
+        quoting_schema, fkeys_schema, joins_schema, namespaces_schema, sequences_schema, views_schema,
+        rls_schema,
     };
     tide_conn *c = connect_db();
     T_REQUIRE(c);
+    /* a policy's role must exist; roles belong to the cluster */
+    T_REQUIRE(exec(c, "DO $$BEGIN CREATE ROLE \"tide_ddl \"\"reader\"\"\"; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END$$") == 0);
     const char *drop = "DROP SCHEMA IF EXISTS ddl_app, ddl_billing, ddl_blog, ddl_saas, \"ddl\"\"weird\" CASCADE";
     for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++) {
         T_REQUIRE(exec(c, drop) == 0 && fresh_schemas(c, "tide_ddl_golden", NULL) == 0);
@@ -792,6 +1006,7 @@ T_CASE(golden_schemas_run_on_the_server)
         tide_schema_free(s);
     }
     T_CHECK(exec(c, drop) == 0 && exec(c, "DROP SCHEMA tide_ddl_golden CASCADE") == 0);
+    T_CHECK(exec(c, "DROP ROLE \"tide_ddl \"\"reader\"\"\"") == 0);
     tide_conn_free(c);
 }
 
@@ -1106,6 +1321,64 @@ T_CASE(generated_names_are_the_servers)
     tide_conn_free(c);
 }
 
+/* Views, sequences and row-level security do on the server what the DDL
+ * says: read through the catalogs, refreshed, drawn from. */
+T_CASE(schema_objects_on_the_server)
+{
+    tide_conn *c = connect_db();
+    T_REQUIRE(c);
+    T_REQUIRE(exec(c, "DROP SCHEMA IF EXISTS ddl_billing CASCADE") == 0);
+    T_REQUIRE(fresh_schemas(c, "tide_ddl_objects", "ddl_app") == 0);
+    T_REQUIRE(exec(c, "DO $$BEGIN CREATE ROLE \"tide_ddl \"\"reader\"\"\"; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END$$") == 0);
+    tide_schema *views = views_schema(), *seqs = sequences_schema(), *rls = rls_schema();
+    T_REQUIRE(create_on_server(c, views, NULL) == 0);
+    T_REQUIRE(create_on_server(c, seqs, NULL) == 0);
+    T_REQUIRE(create_on_server(c, rls, NULL) == 0);
+
+    T_EQ_STR(rows(c, "SELECT viewname FROM pg_views WHERE schemaname = 'tide_ddl_objects'"), "active_users");
+    T_EQ_STR(rows(c, "SELECT schemaname, matviewname, ispopulated FROM pg_matviews "
+                     "WHERE schemaname IN ('tide_ddl_objects', 'ddl_app') ORDER BY 2"),
+             "tide_ddl_objects|emails|t\ntide_ddl_objects|empty_stats|f\nddl_app|org_stats|t");
+    exec(c, "INSERT INTO orgs VALUES (1), (2)");
+    exec(c, "INSERT INTO users VALUES (1, 'a@x', true, 1), (2, 'b@x', true, 1), (3, 'c@x', false, 2)");
+    const char *names[] = {"OrgStats", "EmptyStats", "EmptyStats"};
+    const int concurrently[] = {1, 0, 1}; /* an empty one cannot refresh concurrently */
+    for (int i = 0; i < 3; i++) {
+        tide_ddl *ddl;
+        T_REQUIRE(tide_schema_refresh_sql(views, names[i], concurrently[i], &ddl, err) == TIDE_OK);
+        exec(c, tide_ddl_statement(ddl, 0));
+        tide_ddl_free(ddl);
+    }
+    T_EQ_STR(rows(c, "SELECT org_id, users, last_email FROM ddl_app.org_stats"), "1|2|b@x");
+    T_EQ_STR(rows(c, "SELECT org_id, n FROM empty_stats ORDER BY 1"), "1|2\n2|1");
+
+    T_EQ_STR(rows(c, "INSERT INTO orders DEFAULT VALUES RETURNING number, ticket, odd"), "1000|0|1");
+    T_EQ_STR(rows(c, "INSERT INTO orders DEFAULT VALUES RETURNING number, ticket, odd"), "1001|-2|2");
+    T_EQ_STR(rows(c, "SELECT sequencename, start_value, increment_by, min_value, max_value, cache_size, cycle "
+                     "FROM pg_sequences WHERE sequencename IN ('order_number', 'ticket') ORDER BY 1"),
+             "order_number|1000|1|1|9223372036854775807|1|f\nticket|0|-2|-1000|0|10|t");
+    /* orders.id's own sequence took another name */
+    T_EQ_STR(rows(c, "SELECT pg_get_serial_sequence('orders', 'id')"), "tide_ddl_objects.orders_id_seq1");
+
+    T_EQ_STR(rows(c, "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                     "WHERE relname IN ('docs', 'ledger', 'notes', 'opens') ORDER BY 1"),
+             "docs|t|t\nledger|t|f\nnotes|t|t\nopens|f|f");
+    T_EQ_STR(rows(c, "SELECT policyname, permissive, cmd, (SELECT string_agg(CASE r WHEN current_user "
+                     "THEN 'me' ELSE r END, ',' ORDER BY r) FROM unnest(roles) AS r) "
+                     "FROM pg_policies WHERE tablename = 'docs' ORDER BY 1"),
+             "no_deletes|RESTRICTIVE|DELETE|public\n"
+             "owner reads|RESTRICTIVE|SELECT|me,tide_ddl \"reader\"\n"
+             "tenant_isolation|PERMISSIVE|ALL|public\n"
+             "writers|PERMISSIVE|INSERT|public");
+    tide_schema_free(views);
+    tide_schema_free(seqs);
+    tide_schema_free(rls);
+    T_CHECK(exec(c, "DROP SCHEMA tide_ddl_objects, ddl_app, ddl_billing CASCADE") == 0);
+    T_CHECK(exec(c, "DROP ROLE \"tide_ddl \"\"reader\"\"\"") == 0);
+    tide_conn_free(c);
+}
+
 /* A failing allocator at every allocation of tide_schema_ddl: a clean
  * TIDE_E_OUT_OF_MEMORY or the full result, and every allocation freed. */
 static long alloc_count, alloc_live, alloc_fail_at;
@@ -1128,12 +1401,16 @@ static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return q;
 }
 
-T_CASE(out_of_memory_everywhere)
+/* tide_schema_ddl, or a refresh when model is set */
+static int ddl_or_refresh(tide_schema *s, const char *model, tide_ddl **out, tide_error *e)
 {
-    tide_schema *s = blog_schema();
-    T_REQUIRE(tide_schema_finish(s, err) == TIDE_OK);
+    return model ? tide_schema_refresh_sql(s, model, 1, out, e) : tide_schema_ddl(s, out, e);
+}
+
+static void out_of_memory(tide_schema *s, const char *model)
+{
     tide_ddl *ref;
-    T_REQUIRE(tide_schema_ddl(s, &ref, err) == TIDE_OK);
+    T_REQUIRE(ddl_or_refresh(s, model, &ref, err) == TIDE_OK);
     int failures = 0, successes = 0;
     for (alloc_fail_at = 1; alloc_fail_at < 10000; alloc_fail_at++) {
         alloc_count = 0;
@@ -1141,7 +1418,7 @@ T_CASE(out_of_memory_everywhere)
         tide_set_allocator(failing_alloc, NULL);
         tide_error *e = tide_error_new();
         tide_ddl *ddl = NULL;
-        int rc = e ? tide_schema_ddl(s, &ddl, e) : TIDE_ERROR;
+        int rc = e ? ddl_or_refresh(s, model, &ddl, e) : TIDE_ERROR;
         if (rc == TIDE_OK) {
             successes++;
             T_CHECK(ddl != NULL);
@@ -1162,10 +1439,22 @@ T_CASE(out_of_memory_everywhere)
         if (alloc_count < alloc_fail_at)
             break; /* every allocation has been failed once */
     }
-    T_CHECK(failures > 5);
+    T_CHECK(failures > (model ? 1 : 5));
     T_EQ_INT(successes, 1);
     tide_ddl_free(ref);
-    tide_schema_free(s);
+}
+
+T_CASE(out_of_memory_everywhere)
+{
+    tide_schema *(*const schemas[])(void) = {blog_schema, sequences_schema, views_schema, rls_schema};
+    for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++) {
+        tide_schema *s = schemas[i]();
+        T_REQUIRE(tide_schema_finish(s, err) == TIDE_OK);
+        out_of_memory(s, NULL);
+        if (schemas[i] == views_schema)
+            out_of_memory(s, "OrgStats");
+        tide_schema_free(s);
+    }
 }
 
 int main(void)
@@ -1181,11 +1470,16 @@ int main(void)
     T_RUN(foreign_keys);
     T_RUN(many_to_many_join_tables);
     T_RUN(named_pg_schemas);
+    T_RUN(sequences_before_the_tables_that_draw_from_them);
+    T_RUN(views_after_the_tables_they_read);
+    T_RUN(refreshing_materialized_views);
+    T_RUN(row_level_security_after_the_views);
     T_RUN(unfinished_schema_is_refused);
     T_RUN(golden_schemas_run_on_the_server);
     T_RUN(blog_on_the_server);
     T_RUN(saas_on_the_server);
     T_RUN(generated_names_are_the_servers);
+    T_RUN(schema_objects_on_the_server);
     T_RUN(out_of_memory_everywhere);
     tide_error_free(err);
     return t_done();

@@ -1,5 +1,6 @@
 /* tide_schema_finish: resolve every name, infer what relations left unset,
  * and report every problem at once, each with the nearest valid name. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "tschema.h"
@@ -76,6 +77,151 @@ static int same_type(const tide_field *a, const tide_field *b)
     return 1;
 }
 
+static const char *kind_word(const tide_model *m)
+{
+    switch (m->kind) {
+    case TIDE_MODEL_VIEW: return "view";
+    case TIDE_MODEL_MATERIALIZED_VIEW: return "materialized view";
+    default: return "table";
+    }
+}
+
+static int same_ns(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static int is_integer_type(tide_type t)
+{
+    return t == TIDE_T_SMALLINT || t == TIDE_T_INTEGER || t == TIDE_T_BIGINT || t == TIDE_T_NUMERIC;
+}
+
+/* A default drawing from a sequence of the schema. */
+static void check_nextval(tide_schema *s, tide_model *m, tide_field *f, problems *p)
+{
+    char h[160];
+    if (!f->default_value) {
+        problem(p, "%s.%s: a sequence default needs the sequence's name", m->name, f->name);
+        return;
+    }
+    f->sequence_ref = tsch_sequence_find(s, f->default_value);
+    if (!f->sequence_ref) {
+        const char *names[256];
+        int n = 0;
+        for (int k = 0; k < s->nsequences && n < 256; k++)
+            names[n++] = s->sequences[k]->name;
+        problem(p, "%s.%s: unknown sequence '%s'%s", m->name, f->name, f->default_value,
+                hint(h, sizeof h, tide_nearest(f->default_value, names, n)));
+    } else if (!is_integer_type(f->type) || f->array_dims) {
+        problem(p, "%s.%s: a sequence default needs an integer or numeric field, not %s", m->name, f->name,
+                tide_type_name(f->type));
+    }
+}
+
+/* What a view may declare: its fields describe the columns its query
+ * yields, so nothing that makes or constrains values. */
+static void check_view(tide_model *m, problems *p)
+{
+    if (!m->view_sql || !m->view_sql[strspn(m->view_sql, " \t\r\n")])
+        problem(p, "%s: a view needs its query (sql = \"select ...\")", m->name);
+    else {
+        size_t n = strlen(m->view_sql);
+        while (n && strchr(" \t\r\n", m->view_sql[n - 1]))
+            n--;
+        if (n && m->view_sql[n - 1] == ';')
+            problem(p, "%s: the view's sql ends with ';' (write one query, without it)", m->name);
+    }
+    for (int i = 0; i < m->nfields; i++) {
+        const tide_field *f = m->fields[i];
+        const char *what = f->identity ? "an identity" : f->generated ? "a generated expression"
+                         : f->check ? "a check" : f->updated_at ? "updated_at"
+                         : f->default_kind != TIDE_DEFAULT_NONE ? "a default"
+                         : (f->type == TIDE_T_SMALLSERIAL || f->type == TIDE_T_SERIAL || f->type == TIDE_T_BIGSERIAL)
+                             ? "a serial type (use the integer type)" : NULL;
+        if (what)
+            problem(p, "%s.%s: a %s's field cannot have %s (its query makes the rows)", m->name, f->name,
+                    kind_word(m), what);
+    }
+    if (m->nchecks)
+        problem(p, "%s: a %s cannot have check constraints", m->name, kind_word(m));
+    if (m->kind == TIDE_MODEL_VIEW)
+        for (int i = 0; i < m->nindexes; i++)
+            if (m->indexes[i]->kind == TIDE_INDEX_PLAIN) {
+                problem(p, "%s: a view cannot have indexes (a materialized view can)", m->name);
+                break;
+            }
+    if (m->npolicies || m->rls || m->force_rls)
+        problem(p, "%s: row-level security applies to tables, and %s is a %s", m->name, m->name, kind_word(m));
+}
+
+static void check_policies(tide_model *m, problems *p)
+{
+    char h[160];
+    for (int i = 0; i < m->npolicies; i++) {
+        tsch_policy *pol = &m->policies[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->policies[j].name, pol->name)) {
+                problem(p, "%s: policy '%s' is declared twice", m->name, pol->name);
+                break;
+            }
+        pol->cmd = -1;
+        for (int k = 0; k < 5 && pol->cmd < 0; k++)
+            if (!strcmp(pol->command ? pol->command : "all", tsch_policy_commands[k]))
+                pol->cmd = k;
+        if (pol->cmd < 0) {
+            problem(p, "%s: policy '%s': unknown command '%s'%s", m->name, pol->name, pol->command,
+                    hint(h, sizeof h, tide_nearest(pol->command, tsch_policy_commands, 5)));
+            continue;
+        }
+        for (int k = 0; k < pol->nroles && pol->nroles > 1; k++)
+            if (!strcmp(pol->roles[k], "public")) {
+                problem(p, "%s: policy '%s': public covers every role (PostgreSQL would ignore '%s')", m->name,
+                        pol->name, pol->roles[k ? 0 : 1]);
+                break;
+            }
+        if (!pol->using_expr && !pol->check)
+            problem(p, "%s: policy '%s' needs using or check", m->name, pol->name);
+        else if (pol->cmd == TSCH_POLICY_INSERT && pol->using_expr)
+            problem(p, "%s: policy '%s': an insert policy takes only check (WITH CHECK)", m->name, pol->name);
+        else if ((pol->cmd == TSCH_POLICY_SELECT || pol->cmd == TSCH_POLICY_DELETE) && pol->check)
+            problem(p, "%s: policy '%s': a %s policy takes only using", m->name, pol->name,
+                    tsch_policy_commands[pol->cmd]);
+    }
+    if (m->rls_set && !m->rls && (m->npolicies || m->force_rls))
+        problem(p, "%s: rls is off, yet it has %s", m->name, m->npolicies ? "policies" : "force_rls");
+    m->rls = m->rls || m->force_rls || m->npolicies > 0;
+}
+
+/* PostgreSQL's bounds: an ascending sequence runs 1 .. 2^63-1, a descending
+ * one -2^63 .. -1, and starts at its low or high end. */
+static void check_sequences(tide_schema *s, problems *p)
+{
+    for (int i = 0; i < s->nsequences; i++) {
+        const tsch_sequence *q = s->sequences[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(s->sequences[j]->name, q->name)) {
+                problem(p, "sequence '%s' is declared twice", q->name);
+                break;
+            }
+        for (int j = 0; j < s->nmodels; j++)
+            if (!strcmp(s->models[j]->table, q->name) && same_ns(s->models[j]->pg_schema, q->pg_schema))
+                problem(p, "sequence '%s' has the name of %s's %s", q->name, s->models[j]->name,
+                        kind_word(s->models[j]));
+        int up = q->increment >= 0;
+        int64_t lo = q->has_min ? q->min_value : up ? 1 : INT64_MIN;
+        int64_t hi = q->has_max ? q->max_value : up ? INT64_MAX : -1;
+        int64_t start = q->has_start ? q->start : up ? lo : hi;
+        if (q->cache < 0)
+            problem(p, "sequence '%s': cache must be 1 or more", q->name);
+        if (lo >= hi)
+            problem(p, "sequence '%s': min %" PRId64 " must be below max %" PRId64, q->name, lo, hi);
+        else if (start < lo)
+            problem(p, "sequence '%s': start %" PRId64 " is below min %" PRId64, q->name, start, lo);
+        else if (start > hi)
+            problem(p, "sequence '%s': start %" PRId64 " is above max %" PRId64, q->name, start, hi);
+    }
+}
+
 static void check_model(tide_schema *s, tide_model *m, problems *p)
 {
     char h[160];
@@ -106,9 +252,15 @@ static void check_model(tide_schema *s, tide_model *m, problems *p)
                                               f->enum_ref->nvalues)));
             }
         }
+        if (f->default_kind == TIDE_DEFAULT_NEXTVAL)
+            check_nextval(s, m, f, p);
         if (f->primary && f->nullable)
             problem(p, "%s.%s: a primary key cannot be nullable", m->name, f->name);
     }
+    if (m->kind != TIDE_MODEL_TABLE)
+        check_view(m, p);
+    else
+        check_policies(m, p);
 
     /* the primary key: flagged fields, or one composite declaration */
     int flagged = 0, composite = 0;
@@ -155,7 +307,7 @@ static void check_model(tide_schema *s, tide_model *m, problems *p)
                     if (m->indexes[i]->part_fields[k])
                         m->pk[m->npk++] = m->indexes[i]->part_fields[k];
     }
-    if (flagged == 0 && composite == 0)
+    if (flagged == 0 && composite == 0 && m->kind == TIDE_MODEL_TABLE)
         problem(p, "%s: no primary key (mark a field :primary(), or declare a composite primary key)", m->name);
 
     if (m->soft_delete_name) {
@@ -224,6 +376,11 @@ static void resolve_belongs_to(tide_schema *s, tide_relation *r, problems *p)
             p->buf.broken = 1;
             return;
         }
+    }
+    if (m->kind == TIDE_MODEL_TABLE && t->kind != TIDE_MODEL_TABLE) {
+        problem(p, "%s.%s: %s is a %s: a table's foreign key cannot reference it (a view may hold the belongs_to)",
+                m->name, rel_label(r), t->name, kind_word(t));
+        return;
     }
     int n = r->nfields;
     r->fields = tutil_arena_alloc(&s->arena, (size_t)n * sizeof(tide_field *));
@@ -358,6 +515,11 @@ static void resolve_many(tide_schema *s, tide_relation *r, problems *p)
                     r->through->name, m->name, t->name);
         return;
     }
+    if (m->kind != TIDE_MODEL_TABLE || t->kind != TIDE_MODEL_TABLE) {
+        problem(p, "%s.%s: an implicit many_to_many cannot join %s, a %s (use through =)", m->name, r->name,
+                m->kind != TIDE_MODEL_TABLE ? m->name : t->name, kind_word(m->kind != TIDE_MODEL_TABLE ? m : t));
+        return;
+    }
     if (m->npk != 1 || t->npk != 1) {
         problem(p, "%s.%s: an implicit many_to_many needs single-field primary keys on %s and %s (or use through =)",
                 m->name, r->name, m->name, t->name);
@@ -445,15 +607,21 @@ int tide_schema_finish(tide_schema *s, tide_error *err)
     tutil_buf_init(&p.buf);
     char h[160];
 
-    /* tables: no two models in one */
-    for (int i = 0; i < s->nmodels; i++)
-        for (int j = 0; j < i; j++)
-            if (!strcmp(s->models[i]->table, s->models[j]->table) &&
-                ((!s->models[i]->pg_schema && !s->models[j]->pg_schema) ||
-                 (s->models[i]->pg_schema && s->models[j]->pg_schema &&
-                  !strcmp(s->models[i]->pg_schema, s->models[j]->pg_schema))))
-                problem(&p, "%s: table '%s' is also %s's", s->models[i]->name, s->models[i]->table,
-                        s->models[j]->name);
+    /* tables and views: no two models in one relation name */
+    for (int i = 0; i < s->nmodels; i++) {
+        const tide_model *a = s->models[i];
+        for (int j = 0; j < i; j++) {
+            const tide_model *b = s->models[j];
+            if (strcmp(a->table, b->table) != 0 || !same_ns(a->pg_schema, b->pg_schema))
+                continue;
+            if (a->kind == TIDE_MODEL_TABLE && b->kind == TIDE_MODEL_TABLE)
+                problem(&p, "%s: table '%s' is also %s's", a->name, a->table, b->name);
+            else
+                problem(&p, "%s: %s '%s' has the name of %s's %s", a->name, kind_word(a), a->table, b->name,
+                        kind_word(b));
+        }
+    }
+    check_sequences(s, &p);
     for (int i = 0; i < s->nmodels; i++)
         check_model(s, s->models[i], &p);
     for (int i = 0; i < s->nmodels; i++) {

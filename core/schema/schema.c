@@ -466,7 +466,142 @@ int tide_model_set_soft_delete(tide_model *m, const char *field, tide_error *err
     return TIDE_OK;
 }
 
+/* ---- views, sequences, row-level security ------------------------------------ */
+
+void tide_view_def_init(tide_view_def *d)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = TIDE_MODEL_VIEW;
+    d->with_data = 1;
+}
+
+int tide_model_set_view(tide_model *m, const tide_view_def *d, tide_error *err)
+{
+    if (!m || !d || !building(m->schema, err))
+        return TIDE_MISUSE;
+    if (d->kind != TIDE_MODEL_VIEW && d->kind != TIDE_MODEL_MATERIALIZED_VIEW) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "%s: a view is TIDE_MODEL_VIEW or TIDE_MODEL_MATERIALIZED_VIEW",
+                         m->name);
+        return TIDE_ERROR;
+    }
+    int oom = 0;
+    m->view_sql = dup(m->schema, d->sql, &oom);
+    if (oom) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    m->kind = d->kind;
+    m->with_data = d->with_data;
+    return TIDE_OK;
+}
+
+void tide_sequence_def_init(tide_sequence_def *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+int tide_schema_add_sequence(tide_schema *s, const tide_sequence_def *d, tide_error *err)
+{
+    if (!d || !building(s, err))
+        return TIDE_MISUSE;
+    if (!tsch_valid_ident(d->name))
+        return bad_ident(err, "sequence", d->name);
+    if (d->pg_schema && !tsch_valid_ident(d->pg_schema))
+        return bad_ident(err, "schema", d->pg_schema);
+    int oom = 0;
+    tsch_sequence *q = tutil_arena_alloc(&s->arena, sizeof *q);
+    if (!q || tutil_arena_grow(&s->arena, (void **)&s->sequences, &s->sequences_cap, s->nsequences + 1, sizeof q))
+        goto oom;
+    q->name = dup(s, d->name, &oom);
+    q->pg_schema = dup(s, d->pg_schema, &oom);
+    if (oom)
+        goto oom;
+    q->start = d->start;
+    q->min_value = d->min_value;
+    q->max_value = d->max_value;
+    q->has_start = d->has_start;
+    q->has_min = d->has_min;
+    q->has_max = d->has_max;
+    q->increment = d->increment;
+    q->cache = d->cache;
+    q->cycle = d->cycle;
+    s->sequences[s->nsequences++] = q;
+    return TIDE_OK;
+oom:
+    tutil_error_oom(err);
+    return TIDE_ERROR;
+}
+
+const char *const tsch_policy_commands[5] = {"all", "select", "insert", "update", "delete"};
+
+void tide_policy_def_init(tide_policy_def *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+int tide_model_add_policy(tide_model *m, const tide_policy_def *d, tide_error *err)
+{
+    if (!m || !d || !building(m->schema, err))
+        return TIDE_MISUSE;
+    tide_schema *s = m->schema;
+    if (!tsch_valid_ident(d->name))
+        return bad_ident(err, "policy", d->name);
+    if ((d->using_expr && !*d->using_expr) || (d->check && !*d->check)) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "%s: policy '%s' has an empty expression", m->name, d->name);
+        return TIDE_ERROR;
+    }
+    if (d->nroles < 0 || (d->nroles > 0 && !d->roles)) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "%s: policy '%s': bad role list", m->name, d->name);
+        return TIDE_ERROR;
+    }
+    for (int i = 0; i < d->nroles; i++)
+        if (!tsch_valid_ident(d->roles[i]))
+            return bad_ident(err, "role", d->roles[i]);
+    if (tutil_arena_grow(&s->arena, (void **)&m->policies, &m->policies_cap, m->npolicies + 1, sizeof(tsch_policy))) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    int oom = 0;
+    tsch_policy *p = &m->policies[m->npolicies];
+    memset(p, 0, sizeof *p);
+    p->name = dup(s, d->name, &oom);
+    p->command = dup(s, d->command, &oom);
+    p->using_expr = dup(s, d->using_expr, &oom);
+    p->check = dup(s, d->check, &oom);
+    p->roles = dup_list(s, d->roles, d->nroles, &oom);
+    p->nroles = d->nroles;
+    p->restrictive = d->restrictive;
+    if (oom) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    m->npolicies++;
+    return TIDE_OK;
+}
+
+int tide_model_set_rls(tide_model *m, int enable, int force, tide_error *err)
+{
+    if (!m || !building(m->schema, err))
+        return TIDE_MISUSE;
+    m->rls = enable != 0;
+    m->force_rls = force != 0;
+    m->rls_set = 1;
+    return TIDE_OK;
+}
+
 /* ---- reading --------------------------------------------------------------- */
+
+const tsch_sequence *tsch_sequence_find(const tide_schema *s, const char *name)
+{
+    for (int i = 0; s && name && i < s->nsequences; i++)
+        if (!strcmp(s->sequences[i]->name, name))
+            return s->sequences[i];
+    return NULL;
+}
+
+tide_model_kind tide_model_kind_of(const tide_model *m) { return m ? m->kind : TIDE_MODEL_TABLE; }
+const char *tide_model_view_sql(const tide_model *m) { return m ? m->view_sql : NULL; }
+
 
 const tsch_enum *tsch_enum_find(const tide_schema *s, const char *name)
 {

@@ -13,6 +13,25 @@ typedef struct tsch_enum {
     int nvalues;
 } tsch_enum;
 
+typedef struct tsch_sequence {
+    char *name, *pg_schema;
+    int64_t start, min_value, max_value, increment, cache;
+    int has_start, has_min, has_max, cycle;
+} tsch_sequence;
+
+/* The policy commands, in the order of tsch_policy_commands. */
+enum { TSCH_POLICY_ALL, TSCH_POLICY_SELECT, TSCH_POLICY_INSERT, TSCH_POLICY_UPDATE, TSCH_POLICY_DELETE };
+extern const char *const tsch_policy_commands[5];
+
+typedef struct tsch_policy {
+    char *name, *command;        /* command: as given (NULL: "all") */
+    int cmd;                     /* resolved at finish */
+    char *using_expr, *check;
+    char **roles;
+    int nroles;
+    int restrictive;
+} tsch_policy;
+
 struct tide_field {
     tide_model *model;
     int index;                   /* position in the model, declaration order */
@@ -20,6 +39,7 @@ struct tide_field {
     tide_type type;
     char *type_name;
     const tsch_enum *enum_ref;   /* TIDE_T_ENUM, resolved at finish */
+    const tsch_sequence *sequence_ref; /* TIDE_DEFAULT_NEXTVAL, resolved at finish */
     int length, precision, scale, array_dims;
     int nullable, primary, unique;
     tide_identity identity;
@@ -85,6 +105,12 @@ struct tide_model {
     int npk;
     char *soft_delete_name;
     tide_field *soft_delete;
+    tide_model_kind kind;
+    char *view_sql;
+    int with_data;
+    tsch_policy *policies;
+    int npolicies, policies_cap;
+    int rls, rls_set, force_rls; /* rls: on, once finished (set, forced, or implied by a policy) */
 };
 
 struct tide_schema {
@@ -99,10 +125,13 @@ struct tide_schema {
     int nmodels, models_cap;
     tsch_enum **enums;
     int nenums, enums_cap;
+    tsch_sequence **sequences;
+    int nsequences, sequences_cap;
     int finished;
 };
 
 const tsch_enum *tsch_enum_find(const tide_schema *s, const char *name);
+const tsch_sequence *tsch_sequence_find(const tide_schema *s, const char *name);
 int tsch_enum_count(const tide_schema *s);
 const tsch_enum *tsch_enum_at(const tide_schema *s, int i);
 int tsch_model_index_count(const tide_model *m);

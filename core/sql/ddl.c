@@ -1,5 +1,11 @@
 /* tide_schema_ddl: the statements that create a finished schema on an empty
- * database.
+ * database, in dependency order: pg schemas, enums, sequences (so a default
+ * can draw from one), tables, join tables, foreign keys, indexes, views in
+ * declaration order (they may read the tables and the views before them)
+ * with a materialized view's indexes, and last row-level security and
+ * policies (whose expressions may read any of it). A view's query and a
+ * policy's expressions are the programmer's text, written as given, like a
+ * check's.
  *
  * Names. Every index and foreign key is written with a name. Where the
  * schema gives none, the name follows PostgreSQL's own rules
@@ -14,6 +20,7 @@
  * a prediction needs a number, the constraint is written with that name, so
  * the prediction cannot be wrong. One set of taken names covers the whole
  * schema, all pg schemas together: stricter than the server, never looser. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "tsql.h"
@@ -310,8 +317,10 @@ static void create_schemas(ddl_ctx *c)
 {
     strlist done = {0};
     const tide_schema *s = c->s;
-    for (int i = 0; i < s->nenums + s->nmodels; i++) {
-        const char *ns = i < s->nenums ? s->enums[i]->pg_schema : s->models[i - s->nenums]->pg_schema;
+    for (int i = 0; i < s->nsequences + s->nenums + s->nmodels; i++) {
+        const char *ns = i < s->nsequences ? s->sequences[i]->pg_schema
+                       : i < s->nsequences + s->nenums ? s->enums[i - s->nsequences]->pg_schema
+                       : s->models[i - s->nsequences - s->nenums]->pg_schema;
         if (!ns || strlist_has(&done, ns))
             continue;
         strlist_add(c, &done, ns);
@@ -332,6 +341,25 @@ static void create_enum(ddl_ctx *c, const tsch_enum *e)
         c->d->quote_literal(&c->b, e->values[i]);
     }
     sql(c, ")");
+    emit(c);
+}
+
+static void create_sequence(ddl_ctx *c, const tsch_sequence *q)
+{
+    sql(c, "CREATE SEQUENCE ");
+    tsql_qualified(&c->b, c->d, q->pg_schema, q->name);
+    if (q->increment)
+        tutil_buf_addf(&c->b, " INCREMENT BY %" PRId64, q->increment);
+    if (q->has_min)
+        tutil_buf_addf(&c->b, " MINVALUE %" PRId64, q->min_value);
+    if (q->has_max)
+        tutil_buf_addf(&c->b, " MAXVALUE %" PRId64, q->max_value);
+    if (q->has_start)
+        tutil_buf_addf(&c->b, " START WITH %" PRId64, q->start);
+    if (q->cache)
+        tutil_buf_addf(&c->b, " CACHE %" PRId64, q->cache);
+    if (q->cycle)
+        sql(c, " CYCLE");
     emit(c);
 }
 
@@ -367,6 +395,12 @@ static void column(ddl_ctx *c, const tide_field *f)
             sql(c, " DEFAULT (");
             sql(c, f->default_value);
             sql(c, ")");
+        }
+        break;
+    case TIDE_DEFAULT_NEXTVAL:
+        if (f->sequence_ref) {
+            sql(c, " DEFAULT ");
+            c->d->next_value(&c->b, f->sequence_ref->pg_schema, f->sequence_ref->name);
         }
         break;
     case TIDE_DEFAULT_CLIENT: break;
@@ -550,7 +584,9 @@ static void foreign_key(ddl_ctx *c, const tide_relation *r, const char *name, ti
 static void model_foreign_key(ddl_ctx *c, const tide_model *m, int k)
 {
     const tide_relation *r = m->relations[k];
-    if (r->kind != TIDE_REL_BELONGS_TO || !r->target || !r->fields || !r->refs)
+    /* a view's belongs_to is for reading: PostgreSQL keeps foreign keys
+     * between tables only */
+    if (r->kind != TIDE_REL_BELONGS_TO || !r->target || !r->fields || !r->refs || m->kind != TIDE_MODEL_TABLE)
         return;
     for (int i = 0; i < k; i++)
         if (same_fk(m->relations[i], r))
@@ -635,11 +671,113 @@ static void create_index(ddl_ctx *c, const tide_model *m, const tsch_index *ix)
     emit(c);
 }
 
+/* A view as its query, given as is; a materialized view then gets its
+ * indexes, a unique one on its primary key first (REFRESH ... CONCURRENTLY
+ * needs one). */
+static void create_view(ddl_ctx *c, const tide_model *m)
+{
+    int mat = m->kind == TIDE_MODEL_MATERIALIZED_VIEW;
+    sql(c, mat ? "CREATE MATERIALIZED VIEW " : "CREATE VIEW ");
+    tsql_table(&c->b, c->d, m);
+    sql(c, " AS ");
+    sql(c, m->view_sql);
+    if (mat && !m->with_data)
+        sql(c, "\nWITH NO DATA"); /* on a line of its own: the query may end in a comment */
+    emit(c);
+    if (!mat)
+        return;
+    if (m->npk) {
+        const tsch_index *pix = primary_index(m);
+        sql(c, "CREATE UNIQUE INDEX ");
+        ident(c, pix && pix->name ? pix->name : choose(c, m->table, NULL, "pkey", NULL));
+        sql(c, " ON ");
+        tsql_table(&c->b, c->d, m);
+        sql(c, " ");
+        column_list(c, m->pk, m->npk);
+        emit(c);
+    }
+    for (int i = 0; i < m->nfields; i++) {
+        tide_field *f = m->fields[i];
+        if (!f->unique || (m->npk == 1 && m->pk[0] == f))
+            continue;
+        sql(c, "CREATE UNIQUE INDEX ");
+        ident(c, choose(c, m->table, f->column, "key", NULL));
+        sql(c, " ON ");
+        tsql_table(&c->b, c->d, m);
+        sql(c, " ");
+        column_list(c, &f, 1);
+        emit(c);
+    }
+    for (int i = 0; i < m->nindexes; i++)
+        if (m->indexes[i]->kind != TIDE_INDEX_PRIMARY)
+            create_index(c, m, m->indexes[i]);
+}
+
+/* A policy's role: a name, or one of the keywords that stand for roles. */
+static void role(ddl_ctx *c, const char *name)
+{
+    static const char *const keywords[][2] = {
+        {"public", "PUBLIC"}, {"current_user", "CURRENT_USER"},
+        {"current_role", "CURRENT_ROLE"}, {"session_user", "SESSION_USER"},
+    };
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (!strcmp(name, keywords[i][0])) {
+            sql(c, keywords[i][1]);
+            return;
+        }
+    ident(c, name);
+}
+
+static void row_security(ddl_ctx *c, const tide_model *m)
+{
+    if (!m->rls)
+        return;
+    sql(c, "ALTER TABLE ");
+    tsql_table(&c->b, c->d, m);
+    sql(c, " ENABLE ROW LEVEL SECURITY");
+    emit(c);
+    if (m->force_rls) {
+        sql(c, "ALTER TABLE ");
+        tsql_table(&c->b, c->d, m);
+        sql(c, " FORCE ROW LEVEL SECURITY");
+        emit(c);
+    }
+    for (int i = 0; i < m->npolicies; i++) {
+        const tsch_policy *p = &m->policies[i];
+        static const char *const commands[] = {"ALL", "SELECT", "INSERT", "UPDATE", "DELETE"};
+        sql(c, "CREATE POLICY ");
+        ident(c, p->name);
+        sql(c, " ON ");
+        tsql_table(&c->b, c->d, m);
+        if (p->restrictive)
+            sql(c, " AS RESTRICTIVE");
+        sql(c, " FOR ");
+        sql(c, commands[p->cmd >= 0 && p->cmd < 5 ? p->cmd : 0]);
+        for (int k = 0; k < p->nroles; k++) {
+            sql(c, k ? ", " : " TO ");
+            role(c, p->roles[k]);
+        }
+        if (p->using_expr) {
+            sql(c, " USING (");
+            sql(c, p->using_expr);
+            sql(c, ")");
+        }
+        if (p->check) {
+            sql(c, " WITH CHECK (");
+            sql(c, p->check);
+            sql(c, ")");
+        }
+        emit(c);
+    }
+}
+
 /* Names the schema gives outright are taken before any is generated, so a
  * generated name never lands on one declared later. */
 static void take_declared_names(ddl_ctx *c)
 {
     const tide_schema *s = c->s;
+    for (int i = 0; i < s->nsequences; i++)
+        strlist_add(c, &c->names, s->sequences[i]->name);
     for (int i = 0; i < s->nmodels; i++) {
         const tide_model *m = s->models[i];
         strlist_add(c, &c->names, m->table);
@@ -696,8 +834,11 @@ int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err)
     create_schemas(&c);
     for (int i = 0; i < s->nenums; i++)
         create_enum(&c, s->enums[i]);
+    for (int i = 0; i < s->nsequences; i++)
+        create_sequence(&c, s->sequences[i]);
     for (int i = 0; i < s->nmodels; i++)
-        create_table(&c, s->models[i]);
+        if (s->models[i]->kind == TIDE_MODEL_TABLE)
+            create_table(&c, s->models[i]);
     for (int i = 0; i < c.njoins; i++)
         create_join_table(&c, c.joins[i]);
     for (int i = 0; i < s->nmodels; i++)
@@ -712,17 +853,103 @@ int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err)
     }
     for (int i = 0; i < s->nmodels; i++) {
         const tide_model *m = s->models[i];
+        if (m->kind != TIDE_MODEL_TABLE)
+            continue;
         for (int k = 0; k < m->nindexes; k++) {
             const tsch_index *ix = m->indexes[k];
             if (ix->kind == TIDE_INDEX_PLAIN || (ix->kind == TIDE_INDEX_UNIQUE && !unique_constraint(ix)))
                 create_index(&c, m, ix);
         }
     }
+    /* views may read the tables (and the views before them) */
+    for (int i = 0; i < s->nmodels; i++)
+        if (s->models[i]->kind != TIDE_MODEL_TABLE)
+            create_view(&c, s->models[i]);
+    for (int i = 0; i < s->nmodels; i++)
+        row_security(&c, s->models[i]);
 
     int oom = c.oom || c.b.broken;
     tutil_buf_free(&c.b);
     tutil_arena_free(&c.scratch);
     if (oom) {
+        tide_ddl_free(ddl);
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    *out = ddl;
+    return TIDE_OK;
+}
+
+/* A unique index REFRESH ... CONCURRENTLY can use: columns only, no
+ * condition. */
+static int has_plain_unique_key(const tide_model *m)
+{
+    if (m->npk)
+        return 1;
+    for (int i = 0; i < m->nfields; i++)
+        if (m->fields[i]->unique)
+            return 1;
+    for (int i = 0; i < m->nindexes; i++) {
+        const tsch_index *ix = m->indexes[i];
+        int plain = ix->kind == TIDE_INDEX_UNIQUE && !ix->where;
+        for (int k = 0; plain && k < ix->nparts; k++)
+            plain = ix->part_fields[k] != NULL;
+        if (plain)
+            return 1;
+    }
+    return 0;
+}
+
+int tide_schema_refresh_sql(const tide_schema *s, const char *model, int concurrently, tide_ddl **out,
+                            tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!s || !model || !out) {
+        tutil_error_set(err, TIDE_E_MISUSE, "tide_schema_refresh_sql: no schema, model or place for the result");
+        return TIDE_MISUSE;
+    }
+    if (!s->finished) {
+        tutil_error_set(err, TIDE_E_MISUSE,
+                        "tide_schema_refresh_sql: the schema is not finished (call tide_schema_finish)");
+        return TIDE_MISUSE;
+    }
+    const tide_model *m = tide_schema_model(s, model);
+    if (!m) {
+        const char *names[256];
+        int n = 0;
+        for (int i = 0; i < s->nmodels && n < 256; i++)
+            if (s->models[i]->kind == TIDE_MODEL_MATERIALIZED_VIEW)
+                names[n++] = s->models[i]->name;
+        const char *near = tide_nearest(model, names, n);
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "unknown materialized view '%s'%s%s%s", model,
+                         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+        return TIDE_ERROR;
+    }
+    if (m->kind != TIDE_MODEL_MATERIALIZED_VIEW) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "%s is a %s, not a materialized view: only those refresh",
+                         m->name, m->kind == TIDE_MODEL_VIEW ? "view" : "table");
+        return TIDE_ERROR;
+    }
+    if (concurrently && !has_plain_unique_key(m)) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT,
+                         "%s: refreshing concurrently needs a unique index on columns (declare a primary key or a "
+                         "unique field)", m->name);
+        return TIDE_ERROR;
+    }
+    tide_ddl *ddl = tutil_calloc(1, sizeof *ddl);
+    if (!ddl) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    tutil_arena_init(&ddl->arena);
+    ddl_ctx c = {.s = s, .d = &tsql_postgres, .ddl = ddl};
+    tutil_buf_init(&c.b);
+    sql(&c, concurrently ? "REFRESH MATERIALIZED VIEW CONCURRENTLY " : "REFRESH MATERIALIZED VIEW ");
+    tsql_table(&c.b, c.d, m);
+    emit(&c);
+    tutil_buf_free(&c.b);
+    if (c.oom) {
         tide_ddl_free(ddl);
         tutil_error_oom(err);
         return TIDE_ERROR;

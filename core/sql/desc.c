@@ -130,38 +130,85 @@ int tide_compiled_slot(const tide_desc *d, int i)
 
 /* ---- the canonical walk -------------------------------------------------- */
 
-/* Keys under which leaves are options (read as text from fixed lists), not
- * values: sort directions, null ordering, text matching mode, and the field
- * lists of select, omit, include and distinct. */
-static int option_key(const char *k);
+/* Where the walk is: what a key means there, and whether a leaf under it is
+ * an option (its text is part of the shape) or a value (a parameter). */
+typedef enum ctx {
+    CTX_TOP,      /* a query's own keys: where, select, take ... */
+    CTX_OPTION,   /* select, order_by, by ...: every leaf is an option */
+    CTX_FIELDS,   /* a where object: keys are fields, relations, AND/OR/NOT */
+    CTX_OPS,      /* a field's operators: equals, contains, mode, some ... */
+    CTX_LOGIC,    /* the value of AND/OR/NOT: conditions, never values */
+    CTX_DATA,     /* data, create, update, columns, cursor: every leaf a value */
+    CTX_VIA       /* _via: model and relation are options, keys a value */
+} ctx;
 
-int tide_desc_option_key(const char *k)
-{
-    return k && option_key(k);
-}
-
+/* Keys of CTX_TOP whose leaves are options. */
 static int option_key(const char *k)
 {
-    static const char *const keys[] = {"mode", "sort", "nulls", "order_by", "select", "omit", "include",
-                                       "distinct", "_count", "skip_duplicates", "_relation", "by", "_sum",
-                                       "_avg", "_min", "_max", "with_deleted", "_field"};
+    static const char *const keys[] = {"order_by", "select", "omit", "include", "distinct", "_count",
+                                       "skip_duplicates", "_relation", "by", "_sum", "_avg", "_min", "_max",
+                                       "with_deleted"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k, keys[i]))
             return 1;
     return 0;
 }
 
-/* Where a NULL value is written as IS NULL rather than bound. */
-static int filter_key(const char *k)
+int tide_desc_option_key(const char *k)
 {
-    return !strcmp(k, "where") || !strcmp(k, "having");
+    return k && option_key(k);
+}
+
+static int is_one_of(const char *k, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k, list[i]))
+            return 1;
+    return 0;
+}
+
+/* The context of the value under key, in context c. */
+static ctx child_ctx(ctx c, const char *key)
+{
+    static const char *const logic[] = {"AND", "OR", "NOT"};
+    static const char *const relation_ops[] = {"some", "every", "none", "is", "is_not"};
+    static const char *const data[] = {"data", "create", "update", "columns", "cursor"};
+    switch (c) {
+    case CTX_TOP:
+        if (!strcmp(key, "where") || !strcmp(key, "having"))
+            return CTX_FIELDS;
+        if (!strcmp(key, "_via"))
+            return CTX_VIA;
+        if (is_one_of(key, data, sizeof data / sizeof data[0]))
+            return CTX_DATA;
+        return option_key(key) ? CTX_OPTION : CTX_TOP;
+    case CTX_OPTION:
+        /* _count = { select = { posts = { where = ... } } } */
+        return !strcmp(key, "where") ? CTX_FIELDS : CTX_OPTION;
+    case CTX_FIELDS:
+    case CTX_LOGIC:
+        return is_one_of(key, logic, 3) ? CTX_LOGIC : CTX_OPS;
+    case CTX_OPS:
+        if (is_one_of(key, relation_ops, 5))
+            return CTX_FIELDS;
+        if (!strcmp(key, "not") || !strcmp(key, "not_"))
+            return CTX_OPS;      /* a value, or { operators } */
+        if (!strcmp(key, "mode") || !strcmp(key, "_field"))
+            return CTX_OPTION;
+        /* having: { views = { _sum = { gt = 1 } } } */
+        return CTX_OPS;
+    case CTX_VIA:
+        return !strcmp(key, "keys") ? CTX_DATA : CTX_OPTION;
+    default:
+        return CTX_DATA;
+    }
 }
 
 typedef struct walk {
     tide_desc *d;
     const tide_value *values;
     int nvalues;
-    int bad;                  /* a leaf's slot is outside the value array */
+    int bad;                  /* 1: a slot outside the values; 2: too deep; 3: NUL in a name */
 } walk;
 
 static const tide_desc *sort_desc; /* qsort has no context argument */
@@ -171,24 +218,25 @@ static int by_key(const void *a, const void *b)
     return strcmp(tsql_key(sort_desc, *(const tide_node *)a), tsql_key(sort_desc, *(const tide_node *)b));
 }
 
+/* A value's kind as the compiler may read it: part of the shape, so that a
+ * statement compiled for a number is not reused for a table or a string. */
 static void shape_value_kind(tutil_buf *b, const tide_value *v)
 {
     switch (v->kind) {
     case TIDE_KIND_NULL: tutil_buf_addc(b, 'N'); break;
-    case TIDE_KIND_JSON: tutil_buf_addc(b, 'J'); break;
     case TIDE_KIND_BOOL: tutil_buf_addc(b, 'B'); break;
-    default: tutil_buf_addc(b, '?');
+    case TIDE_KIND_INT: tutil_buf_addc(b, 'I'); break;
+    case TIDE_KIND_FLOAT: tutil_buf_addc(b, 'F'); break;
+    case TIDE_KIND_JSON:
+        /* an empty list is read by the compiler ({} under OR) */
+        tutil_buf_addc(b, v->as.s.len == 2 && (!memcmp(v->as.s.ptr, "[]", 2) || !memcmp(v->as.s.ptr, "{}", 2))
+                              ? 'E' : 'J');
+        break;
+    default: tutil_buf_addc(b, 'S');
     }
 }
 
-static int logic_key(const char *k)
-{
-    return !strcmp(k, "AND") || !strcmp(k, "OR") || !strcmp(k, "NOT");
-}
-
-/* logic: the leaf stands where conditions go (an empty list under OR): it
- * is shape, never a bound value */
-static void canon(walk *w, tide_node n, int option, int filter, int via, int logic, int depth)
+static void canon(walk *w, tide_node n, ctx c, int depth)
 {
     tide_desc *d = w->d;
     tsql_node *node = &d->nodes[n];
@@ -203,24 +251,28 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int log
             return;
         }
         const tide_value *v = &w->values[node->slot];
-        if (option) {
+        if (c == CTX_OPTION || (c == CTX_VIA)) {
             /* the option's text is part of the shape, length first so that
              * no text can imitate the shape's own punctuation */
             tutil_buf_addc(b, '\'');
             if (v->kind == TIDE_KIND_TEXT) {
+                if (memchr(v->as.s.ptr, '\0', v->as.s.len))
+                    w->bad = 3;
                 tutil_buf_addf(b, "%zu:", v->as.s.len);
                 tutil_buf_add(b, v->as.s.ptr, v->as.s.len);
-            }
-            else if (v->kind == TIDE_KIND_BOOL)
+            } else if (v->kind == TIDE_KIND_BOOL) {
                 tutil_buf_adds(b, v->as.b ? "true" : "false");
-            else
-                tutil_buf_addc(b, '?');
+            } else {
+                shape_value_kind(b, v);
+            }
             tutil_buf_addc(b, '\'');
             return;
         }
         shape_value_kind(b, v);
-        if ((v->kind == TIDE_KIND_NULL && filter) || logic)
-            return; /* written as IS NULL, or TRUE/FALSE */
+        /* NULL in a filter is written IS NULL; a leaf where conditions go
+         * (an empty list under OR) is written TRUE/FALSE: neither is bound */
+        if ((v->kind == TIDE_KIND_NULL && (c == CTX_OPS || c == CTX_FIELDS)) || c == CTX_LOGIC)
+            return;
         if (d->norder == d->order_cap) {
             int cap = d->order_cap ? d->order_cap * 2 : 16;
             int *p = tutil_realloc(d->order, (size_t)d->order_cap * sizeof *p, (size_t)cap * sizeof *p);
@@ -237,56 +289,58 @@ static void canon(walk *w, tide_node n, int option, int filter, int via, int log
     }
     if (node->type == TSQL_ARRAY) {
         tutil_buf_addc(b, '[');
-        for (tide_node c = node->first; c >= 0; c = d->nodes[c].next) {
-            canon(w, c, option, filter, 0, 0, depth + 1);
+        for (tide_node ch = node->first; ch >= 0; ch = d->nodes[ch].next) {
+            canon(w, ch, c, depth + 1);
             tutil_buf_addc(b, ',');
         }
         tutil_buf_addc(b, ']');
         return;
     }
-    /* an object: its children by key */
+    /* an object: its children in key order, and relinked in that order so
+     * that the compiler emits the same SQL whatever order they came in */
     int count = node->count;
-    if (d->scratch_used + count > d->scratch_cap) {
-        int cap = d->scratch_cap ? d->scratch_cap : 64;
-        while (cap < d->scratch_used + count)
-            cap *= 2;
-        tide_node *p = tutil_realloc(d->scratch, (size_t)d->scratch_cap * sizeof *p, (size_t)cap * sizeof *p);
-        if (!p) {
-            d->broken = 1;
-            return;
-        }
-        d->scratch = p;
-        d->scratch_cap = cap;
-    }
-    int base = d->scratch_used;
-    d->scratch_used += count;
-    int k = 0;
-    for (tide_node c = node->first; c >= 0; c = d->nodes[c].next)
-        d->scratch[base + k++] = c;
-    sort_desc = d;
-    qsort(d->scratch + base, (size_t)count, sizeof(tide_node), by_key);
     tutil_buf_addc(b, '{');
-    for (int i = 0; i < count; i++) {
-        tide_node c = d->scratch[base + i];
-        const char *key = tsql_key(d, c);
-        /* length-prefixed: a key such as "a:?;b" cannot pass for two keys,
-         * which would let a forged name reuse a checked statement */
-        tutil_buf_addf(b, "%zu:", d->nodes[c].keylen);
-        tutil_buf_add(b, key, d->nodes[c].keylen);
-        tutil_buf_addc(b, ':');
-        /* under _via (relation loading), the model and relation names are
-         * options and only the keys are values */
-        /* inside a filter only mode is an option: aggregate names in having
-         * are followed by values again */
-        int opt = option || (filter ? !strcmp(key, "mode") || !strcmp(key, "_field") : option_key(key)) ||
-                  (via && (!strcmp(key, "model") || !strcmp(key, "relation")));
-        if (filter_key(key) || !strcmp(key, "cursor"))
-            opt = 0; /* a where inside _count = { select = { posts = { where = ... } } } */
-        canon(w, c, opt, filter || filter_key(key), !strcmp(key, "_via"), filter && logic_key(key), depth + 1);
-        tutil_buf_addc(b, ';');
+    if (count > 0) {
+        if (d->scratch_used + count > d->scratch_cap) {
+            int cap = d->scratch_cap ? d->scratch_cap : 64;
+            while (cap < d->scratch_used + count)
+                cap *= 2;
+            tide_node *p = tutil_realloc(d->scratch, (size_t)d->scratch_cap * sizeof *p, (size_t)cap * sizeof *p);
+            if (!p) {
+                d->broken = 1;
+                return;
+            }
+            d->scratch = p;
+            d->scratch_cap = cap;
+        }
+        int base = d->scratch_used;
+        d->scratch_used += count;
+        int k = 0;
+        for (tide_node ch = node->first; ch >= 0; ch = d->nodes[ch].next)
+            d->scratch[base + k++] = ch;
+        sort_desc = d;
+        qsort(d->scratch + base, (size_t)count, sizeof(tide_node), by_key);
+        d->nodes[n].first = d->scratch[base];
+        d->nodes[n].last = d->scratch[base + count - 1];
+        for (int i = 0; i < count; i++)
+            d->nodes[d->scratch[base + i]].next = i + 1 < count ? d->scratch[base + i + 1] : -1;
+        for (int i = 0; i < count; i++) {
+            tide_node ch = d->scratch[base + i];
+            const char *key = tsql_key(d, ch);
+            size_t klen = d->nodes[ch].keylen;
+            if (strlen(key) != klen)
+                w->bad = 3; /* a NUL inside a name: never read as its prefix */
+            /* length-prefixed: a key such as "a:?;b" cannot pass for two keys,
+             * which would let a forged name reuse a checked statement */
+            tutil_buf_addf(b, "%zu:", klen);
+            tutil_buf_add(b, key, klen);
+            tutil_buf_addc(b, ':');
+            canon(w, ch, child_ctx(c, key), depth + 1);
+            tutil_buf_addc(b, ';');
+        }
+        d->scratch_used = base;
     }
     tutil_buf_addc(b, '}');
-    d->scratch_used = base;
 }
 
 int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int nvalues, tide_error *err)
@@ -301,7 +355,11 @@ int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int n
         return TIDE_MISUSE;
     }
     walk w = {d, values, nvalues, 0};
-    canon(&w, root, 0, 0, 0, 0, 0);
+    canon(&w, root, CTX_TOP, 0);
+    if (w.bad == 3) {
+        tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "a name or option in the query contains a NUL byte");
+        return TIDE_ERROR;
+    }
     if (w.bad == 2) {
         tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "the query is nested more than 64 levels deep");
         return TIDE_ERROR;

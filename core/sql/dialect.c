@@ -112,6 +112,22 @@ static void pg_type_name(tutil_buf *b, const tide_field *f)
         tutil_buf_adds(b, "[]");
 }
 
+/* The sequence's name as a regclass literal: its quoted identifier, quoted
+ * again as a string, so any name survives both. */
+static void pg_next_value(tutil_buf *b, const char *pg_schema, const char *name)
+{
+    tutil_buf q;
+    tutil_buf_init(&q);
+    tsql_qualified(&q, &tsql_postgres, pg_schema, name);
+    tutil_buf_adds(b, "nextval(");
+    if (q.broken)
+        b->broken = 1;
+    else
+        pg_quote_literal(b, tutil_buf_str(&q));
+    tutil_buf_adds(b, "::regclass)");
+    tutil_buf_free(&q);
+}
+
 const tsql_dialect tsql_postgres = {
     .name = "postgresql",
     .max_ident = 63,
@@ -119,6 +135,7 @@ const tsql_dialect tsql_postgres = {
     .quote_literal = pg_quote_literal,
     .placeholder = pg_placeholder,
     .type_name = pg_type_name,
+    .next_value = pg_next_value,
 };
 
 void tsql_qualified(tutil_buf *b, const tsql_dialect *d, const char *pg_schema, const char *name)

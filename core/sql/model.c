@@ -991,9 +991,12 @@ static void order_by(cc *c, tide_node root)
 static void take_skip(cc *c, tide_node root, int first_only)
 {
     tide_node take = tsql_child(c->d, root, "take"), skip = tsql_child(c->d, root, "skip");
-    if (take >= 0 && node(c, take)->type != TSQL_LEAF)
+    /* the kind is part of the shape, so this holds for cache hits too */
+    if (take >= 0 && (node(c, take)->type != TSQL_LEAF ||
+                      (leaf_value(c, take)->kind != TIDE_KIND_INT && leaf_value(c, take)->kind != TIDE_KIND_FLOAT)))
         return fail(c, "take: expected a number");
-    if (skip >= 0 && node(c, skip)->type != TSQL_LEAF)
+    if (skip >= 0 && (node(c, skip)->type != TSQL_LEAF ||
+                      (leaf_value(c, skip)->kind != TIDE_KIND_INT && leaf_value(c, skip)->kind != TIDE_KIND_FLOAT)))
         return fail(c, "skip: expected a number");
     if (first_only) {
         tutil_buf_adds(c->b, " LIMIT 1");
@@ -1699,10 +1702,10 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     parent_expr(c, &v);
     if (tsql_child(c->d, root, "order_by") >= 0) {
         order_by(c, root);
-    } else {
+    } else if (c->m->npk > 0) {
         tutil_buf_adds(c->b, " ORDER BY ");
         column(c, c->m->pk[0]);
-    }
+    } /* a view without a key: the window's order is the server's */
     tutil_buf_adds(c->b, ") AS \"__rn\"");
     via_from(c, &v);
     via_where(c, root, &v);
@@ -1893,6 +1896,12 @@ static void soft_delete(cc *c, tide_node root)
 
 static tide_shape_result compile(cc *c, tide_node root)
 {
+    /* views are read-only: refused here, before any SQL exists */
+    if (c->m->kind != TIDE_MODEL_TABLE && c->op != TIDE_OP_FIND_MANY && c->op != TIDE_OP_FIND_FIRST &&
+        c->op != TIDE_OP_FIND_UNIQUE && c->op != TIDE_OP_COUNT && c->op != TIDE_OP_AGGREGATE &&
+        c->op != TIDE_OP_GROUP_BY)
+        return fail(c, "%s is a %s: it is read-only", c->m->name,
+                    c->m->kind == TIDE_MODEL_VIEW ? "view" : "materialized view"), 0;
     tide_node wd = tsql_child(c->d, root, "with_deleted");
     if (wd >= 0) {
         if (node(c, wd)->type != TSQL_LEAF || leaf_value(c, wd)->kind != TIDE_KIND_BOOL)

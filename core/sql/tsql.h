@@ -26,6 +26,9 @@ typedef struct tsql_dialect {
     /* A field's column type, arrays included: "numeric(10,2)", "text[]",
      * "timestamp(3) with time zone", an enum's quoted (qualified) name. */
     void (*type_name)(tutil_buf *b, const tide_field *f);
+    /* The next value of a sequence, as a column default:
+     * nextval('"schema"."name"'::regclass). */
+    void (*next_value)(tutil_buf *b, const char *pg_schema, const char *name);
 } tsql_dialect;
 
 extern const tsql_dialect tsql_postgres;

@@ -18,7 +18,8 @@ typedef struct qstate {
     int nanchored;
 } qstate;
 
-#define TLUA_QSTATE "tide.qstate"
+#define TLUA_QSTATE "tide.qstate"               /* the metatable */
+#define TLUA_QSTATE_KEY "tide.qstate.instance"  /* the one per lua_State */
 
 static int qstate_gc(lua_State *L)
 {
@@ -39,7 +40,7 @@ static int qstate_gc(lua_State *L)
 /* One per lua_State, kept in the registry and reused by every call. */
 static qstate *get_qstate(lua_State *L)
 {
-    if (lua_getfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE) == LUA_TUSERDATA) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE_KEY) == LUA_TUSERDATA) {
         qstate *q = lua_touserdata(L, -1);
         lua_pop(L, 1);
         return q;
@@ -48,7 +49,7 @@ static qstate *get_qstate(lua_State *L)
     qstate *q = lua_newuserdatauv(L, sizeof *q, 0);
     memset(q, 0, sizeof *q);
     luaL_setmetatable(L, TLUA_QSTATE);
-    lua_setfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE);
+    lua_setfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE_KEY);
     q->err = tide_error_new();
     q->desc = tide_desc_new(q->err);
     if (!q->err || !q->desc)

@@ -105,6 +105,7 @@ static int l_exec(lua_State *L) { return run_pooled(L, TLUA_EXEC); }
 static int l_acquire(lua_State *L)
 {
     tlua_pool *p = check_pool(L);
+    int session = lua_toboolean(L, 2); /* read before anything is pushed */
     tlua_conn *c = lua_newuserdatauv(L, sizeof *c, 1);
     memset(c, 0, sizeof *c);
     luaL_setmetatable(L, TLUA_CONN);
@@ -118,7 +119,7 @@ static int l_acquire(lua_State *L)
         return tlua_raise(L, p->err);
     c->conn = conn;
     c->pool = p->pool;
-    if (lua_toboolean(L, 2))
+    if (session)
         tide_conn_mark_session(conn); /* for session work: always reset at release */
     return 1;
 }

@@ -28,6 +28,26 @@ static int opt_int(lua_State *L, int t, const char *key, int def)
     return v;
 }
 
+/* An integer option: 1 and *out when present. */
+static int opt_int64(lua_State *L, int t, const char *key, int64_t *out)
+{
+    lua_getfield(L, t, key);
+    int present = lua_isinteger(L, -1);
+    if (present)
+        *out = (int64_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return present;
+}
+
+/* -1 when absent, else 0 or 1. */
+static int opt_tristate(lua_State *L, int t, const char *key)
+{
+    lua_getfield(L, t, key);
+    int v = lua_isnil(L, -1) ? -1 : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
 static int opt_bool(lua_State *L, int t, const char *key)
 {
     lua_getfield(L, t, key);
@@ -78,7 +98,7 @@ static const char **str_list(lua_State *L, int t, const char *key, int *n)
 
 static void add_fields(lua_State *L, tide_model *m, int mt, tide_error *err)
 {
-    static const char *const defaults[] = {"none", "literal", "now", "uuid", "sql", "client"};
+    static const char *const defaults[] = {"none", "literal", "now", "uuid", "sql", "client", "nextval"};
     static const char *const identities[] = {"none", "always", "by_default"};
     lua_getfield(L, mt, "fields");
     int ft = lua_gettop(L);
@@ -101,7 +121,7 @@ static void add_fields(lua_State *L, tide_model *m, int mt, tide_error *err)
         const char *identity = opt_str(L, f, "identity");
         d.identity = identity ? (tide_identity)pick(L, "identity", identity, identities, 3) : TIDE_IDENTITY_NONE;
         const char *dk = opt_str(L, f, "default_kind");
-        d.default_kind = dk ? (tide_default_kind)pick(L, "default", dk, defaults, 6) : TIDE_DEFAULT_NONE;
+        d.default_kind = dk ? (tide_default_kind)pick(L, "default", dk, defaults, 7) : TIDE_DEFAULT_NONE;
         d.default_value = opt_str(L, f, "default_value");
         d.updated_at = opt_bool(L, f, "updated_at");
         d.generated = opt_str(L, f, "generated");
@@ -208,6 +228,70 @@ static void add_checks(lua_State *L, tide_model *m, int mt, tide_error *err)
     lua_pop(L, 2);
 }
 
+static void add_policies(lua_State *L, tide_model *m, int mt, tide_error *err)
+{
+    lua_getfield(L, mt, "policies");
+    int pt = lua_gettop(L);
+    for (lua_Integer i = 1; lua_type(L, pt) == LUA_TTABLE && lua_rawgeti(L, pt, i) == LUA_TTABLE; i++) {
+        int x = lua_gettop(L);
+        tide_policy_def d;
+        tide_policy_def_init(&d);
+        d.name = opt_str(L, x, "name");
+        d.command = opt_str(L, x, "command");
+        d.using_expr = opt_str(L, x, "using");
+        d.check = opt_str(L, x, "check");
+        d.restrictive = opt_tristate(L, x, "permissive") == 0;
+        d.roles = str_list(L, x, "roles", &d.nroles);
+        if (tide_model_add_policy(m, &d, err) != TIDE_OK)
+            raise_err(L, err);
+        lua_settop(L, x - 1);
+    }
+    lua_settop(L, pt - 1);
+}
+
+/* kind, sql, with_data; rls, force_rls */
+static void set_kind(lua_State *L, tide_model *m, int mt, tide_error *err)
+{
+    static const char *const kinds[] = {"table", "view", "materialized_view"};
+    const char *kind = opt_str(L, mt, "kind");
+    int k = kind ? pick(L, "model kind", kind, kinds, 3) : 0;
+    if (k) {
+        tide_view_def v;
+        tide_view_def_init(&v);
+        v.kind = k == 1 ? TIDE_MODEL_VIEW : TIDE_MODEL_MATERIALIZED_VIEW;
+        v.sql = opt_str(L, mt, "sql");
+        v.with_data = opt_tristate(L, mt, "with_data") != 0;
+        if (tide_model_set_view(m, &v, err) != TIDE_OK)
+            raise_err(L, err);
+    }
+    int rls = opt_tristate(L, mt, "rls"), force = opt_tristate(L, mt, "force_rls");
+    if ((rls >= 0 || force >= 0) && tide_model_set_rls(m, rls < 0 ? 1 : rls, force > 0, err) != TIDE_OK)
+        raise_err(L, err);
+}
+
+static void add_sequences(lua_State *L, tide_schema *s, int desc, tide_error *err)
+{
+    lua_getfield(L, desc, "sequences");
+    int st = lua_gettop(L);
+    for (lua_Integer i = 1; lua_type(L, st) == LUA_TTABLE && lua_rawgeti(L, st, i) == LUA_TTABLE; i++) {
+        int x = lua_gettop(L);
+        tide_sequence_def d;
+        tide_sequence_def_init(&d);
+        d.name = opt_str(L, x, "name");
+        d.pg_schema = opt_str(L, x, "pg_schema");
+        d.has_start = opt_int64(L, x, "start", &d.start);
+        d.has_min = opt_int64(L, x, "min", &d.min_value);
+        d.has_max = opt_int64(L, x, "max", &d.max_value);
+        opt_int64(L, x, "increment", &d.increment);
+        opt_int64(L, x, "cache", &d.cache);
+        d.cycle = opt_bool(L, x, "cycle");
+        if (tide_schema_add_sequence(s, &d, err) != TIDE_OK)
+            raise_err(L, err);
+        lua_settop(L, x - 1);
+    }
+    lua_settop(L, st - 1);
+}
+
 /* core.schema_build(description) -> tide.schema userdata (finished) */
 static int l_schema_build(lua_State *L)
 {
@@ -235,6 +319,7 @@ static int l_schema_build(lua_State *L)
         lua_settop(L, e - 1);
     }
     lua_settop(L, 2);
+    add_sequences(L, s, 1, err);
 
     lua_getfield(L, 1, "models");
     int mt = lua_gettop(L);
@@ -248,6 +333,8 @@ static int l_schema_build(lua_State *L)
         add_relations(L, model, m, err);
         add_indexes(L, model, m, err);
         add_checks(L, model, m, err);
+        add_policies(L, model, m, err);
+        set_kind(L, model, m, err);
         const char *sd = opt_str(L, m, "soft_delete");
         if (sd && tide_model_set_soft_delete(model, sd, err) != TIDE_OK)
             return raise_err(L, err);
@@ -314,6 +401,19 @@ static int l_relation(lua_State *L)
     return 1;
 }
 
+/* schema:refresh_sql(model, concurrently) -> "REFRESH MATERIALIZED VIEW ..." */
+static int l_refresh_sql(lua_State *L)
+{
+    tlua_schema *ud = check_schema(L);
+    const char *name = luaL_checkstring(L, 2);
+    tide_ddl *ddl = NULL;
+    if (tide_schema_refresh_sql(ud->schema, name, lua_toboolean(L, 3), &ddl, ud->err) != TIDE_OK)
+        return raise_err(L, ud->err);
+    lua_pushstring(L, tide_ddl_statement(ddl, 0));
+    tide_ddl_free(ddl);
+    return 1;
+}
+
 static int l_gc(lua_State *L)
 {
     tlua_schema *ud = luaL_checkudata(L, 1, TLUA_SCHEMA);
@@ -334,7 +434,7 @@ tide_schema *tlua_check_schema(lua_State *L, int idx)
 
 void tlua_open_schema(lua_State *L)
 {
-    static const luaL_Reg methods[] = {{"ddl", l_ddl}, {"relation", l_relation}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"ddl", l_ddl}, {"relation", l_relation}, {"refresh_sql", l_refresh_sql}, {NULL, NULL}};
     if (luaL_newmetatable(L, TLUA_SCHEMA)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "__index");

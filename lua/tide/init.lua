@@ -64,6 +64,7 @@ tide.now, tide.uuid, tide.raw = schema.now, schema.uuid, schema.raw
 tide.belongs_to, tide.has_one, tide.has_many, tide.many_to_many =
   schema.belongs_to, schema.has_one, schema.has_many, schema.many_to_many
 tide.index, tide.unique, tide.primary_key, tide.check = schema.index, schema.unique, schema.primary_key, schema.check
+tide.nextval, tide.policy = schema.nextval, schema.policy
 
 -- Options ------------------------------------------------------------------
 
@@ -307,6 +308,14 @@ function DB:push(s)
     for _, sql in ipairs(statements) do tx:exec(sql) end
   end)
   return #statements
+end
+
+--- Refreshes a materialized view of the schema: db:refresh("Report",
+--- { concurrently = true }).
+function DB:refresh(name, opts)
+  local s = self.schema
+  if not s then error("refresh: no schema (connect with { schema = ... })", 2) end
+  self:exec(s:refresh_sql(name, opts and opts.concurrently))
 end
 
 --- Adds a middleware around every model operation: fn(params, next), where

@@ -306,7 +306,9 @@ local function lift_count(args)
 end
 
 local function with_relations(self, op, args, one)
-  if type(args) ~= "table" then return run(self, op, args) end
+  if type(args) ~= "table" or (args.include == nil and args.select == nil and args._count == nil) then
+    return run(self, op, args) -- nothing to stitch: straight to the core
+  end
   args = lift_count(args)
   local counts = args._count ~= nil
   local pargs, includes, infos, added = split(self, args)
@@ -556,24 +558,38 @@ local function create_many(self, op, args)
     error(("bad argument #1 to '%s' (table with data = { rows... } expected)"):format(op), 3)
   end
   local groups, order = {}, {}
+  local has_defaults = rawget(self, "_defaults") ~= nil
+  local last -- rows usually set the same fields: try the previous row's group first
   for i, row in ipairs(args.data) do
     if type(row) ~= "table" then error(("%s: data[%d] is not a table"):format(op, i), 3) end
-    row = with_defaults(self, { data = row }).data
-    local keys = {}
-    for k in pairs(row) do
-      if type(k) ~= "string" then error(("%s: data[%d] has a %s key"):format(op, i, type(k)), 3) end
-      keys[#keys + 1] = k
+    if has_defaults then row = with_defaults(self, { data = row }).data end
+    local g = last
+    if g then
+      local n = 0
+      for k in pairs(row) do
+        if not g.columns[k] then g = nil; break end
+        n = n + 1
+      end
+      if g and n ~= #g.keys then g = nil end
     end
-    table.sort(keys)
-    local sig = table.concat(keys, ",")
-    local g = groups[sig]
     if not g then
-      g = { keys = keys, columns = {} }
-      for _, k in ipairs(keys) do g.columns[k] = setmetatable({}, core.values_mt) end
-      groups[sig] = g
-      order[#order + 1] = g
+      local keys = {}
+      for k in pairs(row) do
+        if type(k) ~= "string" then error(("%s: data[%d] has a %s key"):format(op, i, type(k)), 3) end
+        keys[#keys + 1] = k
+      end
+      table.sort(keys)
+      local sig = table.concat(keys, ",")
+      g = groups[sig]
+      if not g then
+        g = { keys = keys, columns = {} }
+        for _, k in ipairs(keys) do g.columns[k] = setmetatable({}, core.values_mt) end
+        groups[sig] = g
+        order[#order + 1] = g
+      end
     end
-    for _, k in ipairs(keys) do
+    last = g
+    for _, k in ipairs(g.keys) do
       local col = g.columns[k]
       col[#col + 1] = row[k]
     end

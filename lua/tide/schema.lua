@@ -15,6 +15,21 @@
 -- relations and options go under names. Declaring only collects: the whole
 -- description crosses into the C core once (schema:finish()), which checks it
 -- as a whole and reports every problem.
+--
+-- Views, sequences and row-level security:
+--
+--   local order_no = schema:sequence("order_number", { start = 1000 })
+--   schema:model "Order" {
+--     t.bigint "number" :default(order_no),        -- or tide.nextval "order_number"
+--     rls = true, force_rls = true,                 -- (a policy implies rls)
+--     tide.policy("tenant_isolation", { using = "org_id = current_setting('app.org')::bigint" }),
+--   }
+--   schema:view "ActiveUser" {
+--     sql = "select id, email from users where active",
+--     materialized = false,                         -- true: a materialized view
+--     t.bigint "id" :primary(), t.text "email",
+--   }
+--   db:exec(schema:refresh_sql("ActiveUser", true)) -- REFRESH MATERIALIZED VIEW CONCURRENTLY
 local core = require "tide.core"
 local util = require "tide.util"
 
@@ -68,19 +83,22 @@ function field_methods:identity(kind)
 end
 
 --- A default: a literal (string, number, boolean), M.now, M.uuid, M.raw "sql
---- expression", or a function run by the client before each insert.
+--- expression", M.nextval "sequence" (a sequence of the schema), or a
+--- function run by the client before each insert.
 function field_methods:default(v)
   local d = self.def
   if v == M.now then d.default_kind = "now"
   elseif v == M.uuid then d.default_kind = "uuid"
   elseif getmetatable(v) == M.Raw then d.default_kind, d.default_value = "sql", v.sql
+  elseif getmetatable(v) == M.Nextval then d.default_kind, d.default_value = "nextval", v.sequence
   elseif type(v) == "function" then d.default_kind, d.default_fn = "client", v
   elseif type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
     d.default_kind = "literal"
     d.default_value = type(v) == "number" and (math.type(v) == "integer" and ("%d"):format(v) or ("%.17g"):format(v))
       or tostring(v)
   else
-    fail(2, "default: a literal, tide.now, tide.uuid, tide.raw(sql) or a function, got %s", type(v))
+    fail(2, "default: a literal, tide.now, tide.uuid, tide.raw(sql), tide.nextval(sequence) or a function, got %s",
+      type(v))
   end
   return self
 end
@@ -99,6 +117,15 @@ M.Raw = { __name = "tide.raw" }
 function M.raw(sql)
   if type(sql) ~= "string" then fail(2, "raw: the SQL text expected") end
   return setmetatable({ sql = sql }, M.Raw)
+end
+
+--- The next value of a sequence declared with schema:sequence, as a default:
+--- t.bigint "number" :default(tide.nextval "order_number"). The name is
+--- checked when the schema is finished.
+M.Nextval = { __name = "tide.nextval" }
+function M.nextval(name)
+  if type(name) ~= "string" then fail(2, "nextval: a sequence name expected, got %s", type(name)) end
+  return setmetatable({ sequence = name }, M.Nextval)
 end
 
 -- tide.types: t.text "name", t.varchar(80) "name", t.numeric(10, 2) "price"
@@ -215,6 +242,31 @@ M.index = index("plain")
 M.unique = index("unique")
 M.primary_key = index("primary")
 
+local Policy = { __name = "tide.policy" }
+local policy_options = { using = "string", check = "string", command = "string", roles = "table",
+  permissive = "boolean" }
+
+--- A row-level security policy, in a model's list:
+--- tide.policy("tenant_isolation", { using = "org_id = current_setting('app.org')::bigint",
+---   check = "...", command = "all" | "select" | "insert" | "update" | "delete",
+---   roles = { "app_user" }, permissive = true }).
+--- Expressions are SQL text; roles default to PUBLIC; the command is checked
+--- when the schema is finished.
+function M.policy(name, opts)
+  if type(name) ~= "string" then fail(2, "policy: a name expected, got %s", type(name)) end
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(2, "policy %s: a table of options expected", name) end
+  local p = { name = name }
+  for k, v in pairs(opts) do
+    local want = policy_options[k]
+    if k == "roles" and type(v) == "string" then v = { v } end
+    if not want then fail(2, "policy %s: unknown option '%s'%s", name, tostring(k), util.did_you_mean(k, policy_options)) end
+    if type(v) ~= want then fail(2, "policy %s: option '%s' must be a %s", name, k, k == "roles" and "list of role names" or want) end
+    p[k] = v
+  end
+  return setmetatable(p, Policy)
+end
+
 --- tide.check("positive_price", "price > 0") (the name is optional)
 function M.check(name, expr)
   if expr == nil then name, expr = nil, name end
@@ -228,10 +280,43 @@ local Schema = {}
 Schema.__index = Schema
 Schema.__name = "tide.schema"
 
-local model_options = { table = "string", schema = "string", soft_delete = "string" }
+local model_options = { table = "string", schema = "string", soft_delete = "string", rls = "boolean",
+  force_rls = "boolean" }
+-- a view's: table names the view
+local view_options = { table = "string", schema = "string", soft_delete = "string", sql = "string",
+  materialized = "boolean", with_data = "boolean" }
 
 function M.new()
-  return setmetatable({ models = {}, model_list = {}, enums = {}, enum_list = {} }, Schema)
+  return setmetatable({ models = {}, model_list = {}, enums = {}, enum_list = {}, sequences = {},
+    sequence_list = {} }, Schema)
+end
+
+local sequence_options = { start = "integer", increment = "integer", min = "integer", max = "integer",
+  cache = "integer", cycle = "boolean", schema = "string" }
+
+--- Declares a sequence, created before the tables; returns its nextval
+--- default: t.bigint "number" :default(schema:sequence("order_number", { start = 1000 })).
+--- Options: start, increment, min, max, cache (integers), cycle, schema (a pg schema).
+function Schema:sequence(name, opts)
+  if self.core then fail(2, "sequence: the schema is finished") end
+  if type(name) ~= "string" then fail(2, "sequence: a name expected, got %s", type(name)) end
+  opts = opts or {}
+  if type(opts) ~= "table" then fail(2, "sequence %s: a table of options expected", name) end
+  local q = { name = name }
+  for k, v in pairs(opts) do
+    local want = sequence_options[k]
+    if not want then fail(2, "sequence %s: unknown option '%s'%s", name, tostring(k), util.did_you_mean(k, sequence_options)) end
+    if want == "integer" then
+      v = math.tointeger(v)
+      if not v then fail(2, "sequence %s: option '%s' must be an integer", name, k) end
+    elseif type(v) ~= want then
+      fail(2, "sequence %s: option '%s' must be a %s", name, k, want)
+    end
+    q[k == "schema" and "pg_schema" or k] = v
+  end
+  self.sequences[name] = q
+  self.sequence_list[#self.sequence_list + 1] = q
+  return M.nextval(name)
 end
 
 --- Declares an enum; returns a field constructor: Role "role".
@@ -249,14 +334,14 @@ function Schema:enum(name, values, opts)
   return setmetatable({ name = name, values = values }, { __call = function(_, n) return ctor(n) end })
 end
 
---- Declares a model: schema:model "User" { fields..., relation = ..., table = "users" }.
-function Schema:model(name)
-  if type(name) ~= "string" then fail(2, "model: a name expected, got %s", type(name)) end
+local function declare(self, what, name, options)
+  if type(name) ~= "string" then fail(2, "%s: a name expected, got %s", what, type(name)) end
   return function(spec)
-    if self.core then fail(2, "model: the schema is finished") end
-    if type(spec) ~= "table" then fail(2, "model %s: a table of fields expected", name) end
+    if self.core then fail(2, "%s: the schema is finished", what) end
+    if type(spec) ~= "table" then fail(2, "%s %s: a table of fields expected", what, name) end
     if self.models[name] then fail(2, "model '%s' is declared twice", name) end
-    local m = { name = name, fields = {}, field_map = {}, relations = {}, indexes = {}, checks = {} }
+    local m = { name = name, kind = "table", fields = {}, field_map = {}, relations = {}, indexes = {}, checks = {},
+      policies = {} }
     local bare = {} -- fields with :references(), merged into a belongs_to below
     local function add_field(f)
       m.fields[#m.fields + 1] = f.def
@@ -271,21 +356,22 @@ function Schema:model(name)
       if mt == Field then add_field(v)
       elseif mt == Index then m.indexes[#m.indexes + 1] = v
       elseif mt == Check then m.checks[#m.checks + 1] = v
+      elseif mt == Policy then m.policies[#m.policies + 1] = v
       elseif type(v) == "table" and getmetatable(v[1]) == Field then
         for _, f in ipairs(v) do add_field(f) end
       else
-        fail(2, "model %s: entry %d is not a field, index or check (got %s)", name, i, type(v))
+        fail(2, "%s %s: entry %d is not a field, index, check or policy (got %s)", what, name, i, type(v))
       end
     end
     for k, v in pairs(spec) do
       if type(k) == "string" then
         if getmetatable(v) == Relation then
           m.relations[#m.relations + 1] = { name = k, kind = v.kind, target = v.target, opts = v.opts }
-        elseif model_options[k] then
-          if type(v) ~= model_options[k] then fail(2, "model %s: option '%s' must be a %s", name, k, model_options[k]) end
+        elseif options[k] then
+          if type(v) ~= options[k] then fail(2, "%s %s: option '%s' must be a %s", what, name, k, options[k]) end
           m[k == "schema" and "pg_schema" or k] = v
         else
-          fail(2, "model %s: '%s' is not a relation or an option%s", name, k, util.did_you_mean(k, model_options))
+          fail(2, "%s %s: '%s' is not a relation or an option%s", what, name, k, util.did_you_mean(k, options))
         end
       end
     end
@@ -309,21 +395,55 @@ function Schema:model(name)
         m.relations[#m.relations + 1] = { kind = "belongs_to", target = ref.model, opts = opts }
       end
     end
+    if what == "view" then
+      m.kind = m.materialized and "materialized_view" or "view"
+      m.materialized = nil
+    end
     self.models[name] = m
     self.model_list[#self.model_list + 1] = m
     return m
   end
 end
 
+--- Declares a model: schema:model "User" { fields..., relation = ..., table = "users" }.
+--- Options: table, schema (a pg schema), soft_delete, rls, force_rls.
+function Schema:model(name)
+  return declare(self, "model", name, model_options)
+end
+
+--- Declares a view, a read-only model: schema:view "ActiveUser" { sql = "select ...",
+--- materialized = false, with_data = true, fields... }. Its fields describe
+--- the columns the query yields; a primary key is optional (find_unique
+--- needs one; on a materialized view it becomes a unique index, which
+--- refreshing concurrently needs). It may hold belongs_to relations (no
+--- foreign key is created) and, given a primary key, be the target of a
+--- has_one/has_many, for reads. Writes through the model client raise.
+function Schema:view(name)
+  return declare(self, "view", name, view_options)
+end
+
+--- REFRESH MATERIALIZED VIEW [CONCURRENTLY] for a materialized view model,
+--- as SQL text to run (db:exec). Raises for an unknown name (naming the
+--- nearest), a table or plain view, or concurrently without a unique key.
+function Schema:refresh_sql(name, concurrently)
+  if type(name) ~= "string" then fail(2, "refresh_sql: a view name expected, got %s", type(name)) end
+  return self:finish().core:refresh_sql(name, concurrently and true or false)
+end
+
 -- The description handed to the core: plain tables and strings only.
 local function describe(self)
-  local d = { enums = {}, models = {} }
+  local d = { enums = {}, models = {}, sequences = {} }
   for _, e in ipairs(self.enum_list) do
     d.enums[#d.enums + 1] = { name = e.name, values = e.values, pg_schema = e.pg_schema }
   end
+  for i, q in ipairs(self.sequence_list) do
+    d.sequences[i] = { name = q.name, pg_schema = q.pg_schema, start = q.start, increment = q.increment,
+      min = q.min, max = q.max, cache = q.cache, cycle = q.cycle }
+  end
   for _, m in ipairs(self.model_list) do
     local md = { name = m.name, table = m.table, pg_schema = m.pg_schema, soft_delete = m.soft_delete,
-      fields = {}, relations = {}, indexes = {}, checks = {} }
+      kind = m.kind, sql = m.sql, with_data = m.with_data, rls = m.rls, force_rls = m.force_rls,
+      fields = {}, relations = {}, indexes = {}, checks = {}, policies = {} }
     for i, f in ipairs(m.fields) do
       md.fields[i] = {
         name = f.name, column = f.column, type = f.type, type_name = f.type_name, length = f.length,
@@ -344,6 +464,10 @@ local function describe(self)
         nulls_not_distinct = ix.nulls_not_distinct }
     end
     for i, c in ipairs(m.checks) do md.checks[i] = { name = c.name, expression = c.expression } end
+    for i, p in ipairs(m.policies) do
+      md.policies[i] = { name = p.name, command = p.command, using = p.using, check = p.check, roles = p.roles,
+        permissive = p.permissive }
+    end
     md.field_map = nil
     d.models[#d.models + 1] = md
   end

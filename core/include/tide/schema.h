@@ -48,7 +48,8 @@ typedef enum tide_default_kind {
     TIDE_DEFAULT_NOW,       /* now() */
     TIDE_DEFAULT_UUID,      /* gen_random_uuid() */
     TIDE_DEFAULT_SQL,       /* value: an SQL expression, the programmer's own text */
-    TIDE_DEFAULT_CLIENT     /* computed by the client before insert; no DDL default */
+    TIDE_DEFAULT_CLIENT,    /* computed by the client before insert; no DDL default */
+    TIDE_DEFAULT_NEXTVAL    /* value: a sequence of the schema (tide_schema_add_sequence), by name */
 } tide_default_kind;
 
 typedef enum tide_identity {
@@ -163,6 +164,83 @@ TIDE_API int tide_model_add_check(tide_model *m, const char *name, const char *e
 /* Soft delete: deletes set this timestamp field instead, reads skip rows
  * where it is set. */
 TIDE_API int tide_model_set_soft_delete(tide_model *m, const char *field, tide_error *err);
+
+/* ---- views, sequences, row-level security ----------------------------------
+ *
+ * A model is a table unless it is made a view. A view's fields describe the
+ * columns its query yields (for typed reads through the model client); a
+ * primary key is optional (find_unique needs one) and, like unique fields,
+ * is a promise about its rows rather than a constraint, except on a
+ * materialized view, where the primary key and unique fields become unique
+ * indexes (REFRESH ... CONCURRENTLY needs one). Views are read-only through
+ * the model client. A view may hold belongs_to relations (no foreign key is
+ * created) and, given a primary key, be the target of a has_one/has_many,
+ * for reads. A table's foreign key cannot reference a view. */
+typedef enum tide_model_kind {
+    TIDE_MODEL_TABLE = 0,
+    TIDE_MODEL_VIEW,
+    TIDE_MODEL_MATERIALIZED_VIEW
+} tide_model_kind;
+
+typedef struct tide_view_def {
+    tide_model_kind kind;     /* TIDE_MODEL_VIEW or TIDE_MODEL_MATERIALIZED_VIEW */
+    const char *sql;          /* the query, the programmer's own text, written as given */
+    int with_data;            /* materialized: filled when created (1, the default) or WITH NO DATA */
+} tide_view_def;
+
+TIDE_API void tide_view_def_init(tide_view_def *def);
+/* Makes m a view. A missing query is reported by tide_schema_finish. */
+TIDE_API int tide_model_set_view(tide_model *m, const tide_view_def *def, tide_error *err);
+
+/* A sequence, created before the tables so that a default can draw from it
+ * (TIDE_DEFAULT_NEXTVAL). Unset bounds take PostgreSQL's defaults. */
+typedef struct tide_sequence_def {
+    const char *name;
+    const char *pg_schema;    /* NULL: the search_path */
+    int64_t start, min_value, max_value;
+    int has_start, has_min, has_max;
+    int64_t increment;        /* 0: PostgreSQL's default (1) */
+    int64_t cache;            /* 0: PostgreSQL's default (1) */
+    int cycle;
+} tide_sequence_def;
+
+TIDE_API void tide_sequence_def_init(tide_sequence_def *def);
+/* Names are checked here; duplicates and bounds by tide_schema_finish. */
+TIDE_API int tide_schema_add_sequence(tide_schema *s, const tide_sequence_def *def, tide_error *err);
+
+/* A row-level security policy on a table. Expressions are the programmer's
+ * own SQL text. Declaring one turns row-level security on for the table. */
+typedef struct tide_policy_def {
+    const char *name;
+    const char *command;      /* "all" (NULL), "select", "insert", "update" or "delete"; checked at finish */
+    const char *using_expr;   /* USING: the existing rows the policy lets through */
+    const char *check;        /* WITH CHECK: the new rows it allows */
+    const char *const *roles; /* NULL: PUBLIC; "public", "current_user", "current_role",
+                               * "session_user" are the keywords */
+    int nroles;
+    int restrictive;          /* AS RESTRICTIVE; default PERMISSIVE */
+} tide_policy_def;
+
+TIDE_API void tide_policy_def_init(tide_policy_def *def);
+TIDE_API int tide_model_add_policy(tide_model *m, const tide_policy_def *def, tide_error *err);
+/* ENABLE ROW LEVEL SECURITY (also implied by a policy or by force) and
+ * FORCE ROW LEVEL SECURITY (the table's owner is held to the policies too).
+ * enable = 0 with policies is reported by tide_schema_finish. */
+TIDE_API int tide_model_set_rls(tide_model *m, int enable, int force, tide_error *err);
+
+TIDE_API tide_model_kind tide_model_kind_of(const tide_model *m);
+/* A view's query; NULL for a table. Valid until tide_schema_free. */
+TIDE_API const char *tide_model_view_sql(const tide_model *m);
+
+/* REFRESH MATERIALIZED VIEW [CONCURRENTLY] for the materialized view model
+ * `model` of a finished schema, as a one-statement tide_ddl (free with
+ * tide_ddl_free). Written by the SQL layer (core/sql/ddl.c), beside
+ * tide_schema_ddl (tide/sql.h). Fails for an unknown model (naming the
+ * nearest materialized view), a table or plain view, and concurrently on a
+ * materialized view without a unique key. */
+typedef struct tide_ddl tide_ddl;
+TIDE_API int tide_schema_refresh_sql(const tide_schema *s, const char *model, int concurrently, tide_ddl **out,
+                                     tide_error *err);
 
 /* Checks the whole schema and infers what relations left unset. On failure
  * err's message lists every problem, one per line, each naming the model and
