@@ -14,10 +14,12 @@ extern "C" {
 
 /* The statements that create a finished schema on an empty database, in
  * dependency order: CREATE SCHEMA for named namespaces, CREATE TYPE for
- * enums, CREATE TABLE (columns, defaults, identity, generated columns,
- * NOT NULL, primary key, unique and check constraints), implicit join
- * tables, then foreign keys (ALTER TABLE ... ADD CONSTRAINT, so cycles and
- * self references work), then indexes. */
+ * enums, CREATE SEQUENCE, CREATE TABLE (columns, defaults, identity,
+ * generated columns, NOT NULL, primary key, unique and check constraints),
+ * implicit join tables, then foreign keys (ALTER TABLE ... ADD CONSTRAINT,
+ * so cycles and self references work), then indexes, then views and
+ * materialized views (with their indexes), then row-level security and
+ * policies. */
 typedef struct tide_ddl tide_ddl;
 TIDE_API int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err);
 TIDE_API int tide_ddl_count(const tide_ddl *ddl);
