@@ -153,7 +153,7 @@ describe("model client", function()
       assert.are.equal(9, db.Post:update{ where = { id = id }, data = { views = { set = 9 } } }.views)
       -- computed by the database from the row's value, not read and written back
       local sql = db.Post:to_sql("update", { where = { id = id }, data = { views = { increment = 1 } } })
-      assert.matches('SET "views" = "views" %+ %$1', sql)
+      assert.matches('SET "views" = "t0"%."views" %+ %$1', sql)
       assert.are.equal(5, db.Post:update_many{ data = { views = { increment = 1 } } })
       local tx <close> = db:begin()
       tx.Post:update{ where = { id = id }, data = { views = { increment = 100 } } }

@@ -726,20 +726,20 @@ T_CASE(update)
            "RETURNING " USER_COLS,
            "NULL, 7", NUL, INT(7));
     GOLDEN("User", TIDE_OP_UPDATE, "{ data = { age = { increment = $0 } }, select = { id = $1 }, where = { id = $2 } }",
-           "UPDATE \"users\" AS \"t0\" SET \"age\" = \"age\" + $1, \"updated_at\" = now() WHERE ((\"t0\".\"id\" = $2)) "
+           "UPDATE \"users\" AS \"t0\" SET \"age\" = \"t0\".\"age\" + $1, \"updated_at\" = now() WHERE ((\"t0\".\"id\" = $2)) "
            "RETURNING \"t0\".\"id\" AS \"id\"",
            "1, 7", INT(1), TRUE_, INT(7));
     GOLDEN("Post", TIDE_OP_UPDATE, "{ data = { views = { decrement = $0 } }, where = { id = $1 } }",
-           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"views\" - $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING " POST_COLS,
+           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"t0\".\"views\" - $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING " POST_COLS,
            "2, 7", INT(2), INT(7));
     GOLDEN("Post", TIDE_OP_UPDATE, "{ data = { views = { multiply = $0 } }, where = { id = $1 } }",
-           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"views\" * $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING " POST_COLS,
+           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"t0\".\"views\" * $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING " POST_COLS,
            "3, 7", INT(3), INT(7));
     GOLDEN("Post", TIDE_OP_UPDATE, "{ data = { views = { divide = $0 } }, where = { id = $1 } }",
-           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"views\" / $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING " POST_COLS,
+           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"t0\".\"views\" / $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING " POST_COLS,
            "4, 7", INT(4), INT(7));
     GOLDEN("Post", TIDE_OP_UPDATE, "{ data = { title = $0, views = { increment = $1 } }, where = { id = $2 } }",
-           "UPDATE \"posts\" AS \"t0\" SET \"title\" = $1, \"views\" = \"views\" + $2 WHERE ((\"t0\".\"id\" = $3)) "
+           "UPDATE \"posts\" AS \"t0\" SET \"title\" = $1, \"views\" = \"t0\".\"views\" + $2 WHERE ((\"t0\".\"id\" = $3)) "
            "RETURNING " POST_COLS,
            "'T', 1, 7", TXT("T"), INT(1), INT(7));
     /* updated_at set by the caller is not set again */
@@ -769,7 +769,7 @@ T_CASE(update_many)
            "UPDATE \"users\" AS \"t0\" SET \"name\" = $1, \"updated_at\" = now() WHERE ((\"t0\".\"age\" < $2))",
            "'kid', 18", TXT("kid"), INT(18));
     GOLDEN("User", TIDE_OP_UPDATE_MANY, "{ data = { age = { increment = $0 } } }",
-           "UPDATE \"users\" AS \"t0\" SET \"age\" = \"age\" + $1, \"updated_at\" = now()", "1", INT(1));
+           "UPDATE \"users\" AS \"t0\" SET \"age\" = \"t0\".\"age\" + $1, \"updated_at\" = now()", "1", INT(1));
     GOLDEN("Post", TIDE_OP_UPDATE_MANY, "{ data = { views = $0 }, where = { author_id = { in = $1 } } }",
            "UPDATE \"posts\" AS \"t0\" SET \"views\" = $1 WHERE ((\"t0\".\"author_id\" = ANY($2)))", "0, [1,2]", INT(0),
            JSN("[1,2]"));

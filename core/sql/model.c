@@ -320,10 +320,21 @@ static void json_path_filter(cc *c, const tide_field *f, tide_node v)
             if (!json_path(c, f, v, 0))
                 return;
             tutil_buf_adds(c->b, f->type == TIDE_T_JSONB ? ")" : ")::jsonb");
-            tutil_buf_adds(c->b, !strcmp(op, "equals") ? " = to_jsonb(" : " IS DISTINCT FROM to_jsonb(");
+            tutil_buf_adds(c->b, !strcmp(op, "equals") ? " = " : " IS DISTINCT FROM ");
+            tide_kind k = leaf_value(c, o)->kind;
+            if (k == TIDE_KIND_NULL) {
+                tutil_buf_adds(c->b, "'null'::jsonb"); /* JSON's null */
+                continue;
+            }
+            if (k == TIDE_KIND_JSON) {
+                placeholder(c, o);
+                tutil_buf_adds(c->b, "::jsonb");
+                continue;
+            }
+            /* the value as the JSON scalar of its kind */
+            tutil_buf_adds(c->b, "to_jsonb(");
             placeholder(c, o);
-            /* a string value: compare with a JSON string */
-            tutil_buf_adds(c->b, leaf_value(c, o)->kind == TIDE_KIND_TEXT ? "::text)" : ")");
+            tutil_buf_adds(c->b, k == TIDE_KIND_BOOL ? "::boolean)" : k == TIDE_KIND_TEXT ? "::text)" : "::numeric)");
         } else if (!strcmp(op, "contains") || !strcmp(op, "starts_with") || !strcmp(op, "ends_with")) {
             json_path_like(c, f, v, o, op);
         } else if (!strcmp(op, "lt") || !strcmp(op, "lte") || !strcmp(op, "gt") || !strcmp(op, "gte")) {
@@ -367,8 +378,9 @@ static void json_path_like(cc *c, const tide_field *f, tide_node v, tide_node o,
 static void field_filter(cc *c, const tide_field *f, tide_node v)
 {
     char h[160], buf[64];
-    if (node(c, v)->type == TSQL_LEAF) {
-        compare(c, f, v, "=", 0);
+    if (node(c, v)->type == TSQL_LEAF || (node(c, v)->type == TSQL_OBJECT && tsql_child(c->d, v, "_field") >= 0 &&
+                                          node(c, v)->count == 1)) {
+        compare(c, f, v, "=", 0); /* a value, or tide.field */
         return;
     }
     if (node(c, v)->type != TSQL_OBJECT) {
@@ -432,7 +444,8 @@ static void field_filter(cc *c, const tide_field *f, tide_node v)
             continue;
         }
         else if (!strcmp(op, "not") || !strcmp(op, "not_")) { /* not_: not is a Lua keyword */
-            if (node(c, o)->type == TSQL_LEAF) {
+            if (node(c, o)->type == TSQL_LEAF ||
+                (node(c, o)->type == TSQL_OBJECT && tsql_child(c->d, o, "_field") >= 0 && node(c, o)->count == 1)) {
                 compare(c, f, o, "<>", insensitive);
             } else {
                 tutil_buf_adds(c->b, "NOT (");
@@ -1115,7 +1128,7 @@ static void set_list(cc *c, tide_node data)
         if (node(c, o)->type != TSQL_LEAF || leaf_value(c, o)->kind == TIDE_KIND_NULL ||
             leaf_value(c, o)->kind == TIDE_KIND_JSON)
             return fail(c, "data %s.%s: %s takes a number", c->m->name, f->name, op);
-        ident(c, f->column);
+        column(c, f); /* qualified: ON CONFLICT DO UPDATE would find it ambiguous */
         tutil_buf_addf(c->b, " %s ", sym);
         placeholder(c, o);
     }
@@ -1163,7 +1176,9 @@ static void insert_many(cc *c, tide_node root)
     n = 0;
     for (tide_node k = node(c, cols)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
         const tide_field *f = tide_model_field(c->m, tsql_key(c->d, k));
-        if (node(c, k)->type != TSQL_LEAF || leaf_value(c, k)->kind != TIDE_KIND_JSON)
+        /* a list of values (JSON), or an array literal the client wrote */
+        if (node(c, k)->type != TSQL_LEAF ||
+            (leaf_value(c, k)->kind != TIDE_KIND_JSON && leaf_value(c, k)->kind != TIDE_KIND_TEXT))
             return fail(c, "%s: internal: a column of values expected", op_name(c->op));
         if (n++)
             tutil_buf_adds(c->b, ", ");

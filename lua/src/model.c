@@ -3,6 +3,8 @@
  * function, to_desc), the core compiles it or finds it by shape, and the
  * values are bound in placeholder order. target is a db (its pool) or a
  * connection (a transaction's). */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "tlua.h"
 
@@ -136,7 +138,102 @@ static int is_value_list(lua_State *L, int idx, const char *key)
     return 1;
 }
 
+/* A create_many column of scalars straight to a PostgreSQL array literal
+ * ({1,2,NULL}, {"a","b\"c"}): the JSON detour (encode, then parse again in
+ * the encoder) is most of bulk insert's per-row cost. 0 when the column
+ * holds tables (json values), which keep the JSON route. */
+static int push_array_literal(lua_State *L, int idx)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        int t = lua_rawgeti(L, idx, i);
+        lua_pop(L, 1);
+        if (t == LUA_TTABLE)
+            return 0;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '{');
+    for (lua_Integer i = 1; i <= n; i++) {
+        char num[64];
+        const char *s = NULL;
+        size_t len = 0;
+        int quote = 0;
+        int t = lua_rawgeti(L, idx, i);
+        if (t == LUA_TNUMBER) {
+            if (lua_isinteger(L, -1)) {
+                len = (size_t)snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, -1));
+            } else {
+                double d = lua_tonumber(L, -1);
+                len = (size_t)(isnan(d) ? snprintf(num, sizeof num, "NaN")
+                               : isinf(d) ? snprintf(num, sizeof num, d > 0 ? "Infinity" : "-Infinity")
+                                          : snprintf(num, sizeof num, "%.17g", d));
+            }
+            s = num;
+        } else if (t == LUA_TBOOLEAN) {
+            s = lua_toboolean(L, -1) ? "t" : "f";
+            len = 1;
+        } else if (t == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, &len); /* stays alive: the table holds it */
+            quote = 1;
+        } else {
+            s = "NULL"; /* nil, tide.null */
+            len = 4;
+        }
+        lua_pop(L, 1); /* balanced before every buffer operation */
+        if (i > 1)
+            luaL_addchar(&b, ',');
+        if (!quote) {
+            luaL_addlstring(&b, s, len);
+            continue;
+        }
+        luaL_addchar(&b, '"');
+        for (size_t k = 0; k < len; k++) {
+            if (s[k] == '"' || s[k] == '\\')
+                luaL_addchar(&b, '\\');
+            luaL_addchar(&b, s[k]);
+        }
+        luaL_addchar(&b, '"');
+    }
+    luaL_addchar(&b, '}');
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* In data, a table is an atomic update ({ increment = 1 }, one of five
+ * keys) or else one value: a json field's object. */
+static int lua_next_nonempty(lua_State *L, int idx)
+{
+    lua_pushnil(L);
+    if (!lua_next(L, idx))
+        return 0;
+    lua_pop(L, 2);
+    return 1;
+}
+
+static int is_atomic_update(lua_State *L, int idx)
+{
+    static const char *const ops[] = {"set", "increment", "decrement", "multiply", "divide"};
+    int n = 0, atomic = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        n++;
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (int i = 0; i < 5; i++)
+                atomic |= !strcmp(lua_tostring(L, -1), ops[i]);
+    }
+    return n == 1 && atomic;
+}
+
+static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, int depth, int data_value);
+
 static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int depth)
+{
+    return to_desc_in(L, q, idx, key, depth, 0);
+}
+
+static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, int depth, int data_value)
 {
     idx = lua_absindex(L, idx);
     if (depth > 60)
@@ -176,7 +273,16 @@ static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int 
                    luaL_typename(L, idx));
         return -1;
     }
-    if (is_value_list(L, idx, key)) {
+    if (has_metatable(L, idx, TLUA_VALUES) && push_array_literal(L, idx)) {
+        /* a text parameter the server reads as the column's array type */
+        slot = new_slot(L, q);
+        q->values[slot].kind = TIDE_KIND_TEXT;
+        q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
+        lua_rawseti(L, q->anchor, ++q->nanchored);
+        return tide_desc_leaf(q->desc, slot);
+    }
+    if (is_value_list(L, idx, key) || (data_value == 1 && lua_rawlen(L, idx) == 0 && !is_atomic_update(L, idx) &&
+                                       !has_metatable(L, idx, TLUA_ARRAY) && lua_next_nonempty(L, idx))) {
         tlua_json_push(L, idx);
         slot = new_slot(L, q);
         q->values[slot].kind = TIDE_KIND_JSON;
@@ -204,7 +310,11 @@ static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int 
                        key ? key : "", key ? "'" : "", luaL_typename(L, -2));
         size_t klen;
         const char *k = lua_tolstring(L, -2, &klen);
-        tide_node child = to_desc(L, q, -1, k, depth + 1);
+        /* data_value: 2 marks a data object (data, create, update of the
+         * query itself), whose field values (1) may be json objects */
+        int child_dv = data_value ? 1 /* a data field's value, or the operand of its set */
+                     : (depth == 0 && (!strcmp(k, "data") || !strcmp(k, "create") || !strcmp(k, "update"))) ? 2 : 0;
+        tide_node child = to_desc_in(L, q, -1, k, depth + 1, child_dv);
         lua_pop(L, 1); /* the value; the key stays for lua_next */
         tide_desc_set(q->desc, obj, k, klen, child);
     }

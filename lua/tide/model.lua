@@ -720,19 +720,23 @@ end
 --- transaction's connection).
 function M.client(schema, name, target, db)
   local decl = schema.models[name]
-  local defaults, codecs
-  for _, f in ipairs(decl.fields) do
-    if f.default_fn then
-      defaults = defaults or {}
-      defaults[f.name] = f.default_fn
+  local meta = decl._client_meta -- once per model: a transaction makes clients often
+  if not meta then
+    meta = {}
+    for _, f in ipairs(decl.fields) do
+      if f.default_fn then
+        meta.defaults = meta.defaults or {}
+        meta.defaults[f.name] = f.default_fn
+      end
+      if f.codec then
+        meta.codecs = meta.codecs or {}
+        meta.codecs[f.name] = f.codec
+      end
     end
-    if f.codec then
-      codecs = codecs or {}
-      codecs[f.name] = f.codec
-    end
+    decl._client_meta = meta
   end
-  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = defaults, _db = db,
-    _codecs = codecs }, Model)
+  return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = meta.defaults, _db = db,
+    _codecs = meta.codecs }, Model)
 end
 
 --- db.User / tx.User: the model client for a schema model, or an error that

@@ -363,7 +363,13 @@ local function declare(self, what, name, options)
         fail(2, "%s %s: entry %d is not a field, index, check or policy (got %s)", what, name, i, type(v))
       end
     end
-    for k, v in pairs(spec) do
+    -- named entries in sorted order: the DDL (foreign keys) must not depend
+    -- on pairs()
+    local names = {}
+    for k in pairs(spec) do if type(k) == "string" then names[#names + 1] = k end end
+    table.sort(names)
+    for _, k in ipairs(names) do
+      local v = spec[k]
       if type(k) == "string" then
         if getmetatable(v) == Relation then
           m.relations[#m.relations + 1] = { name = k, kind = v.kind, target = v.target, opts = v.opts }
