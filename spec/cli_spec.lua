@@ -69,6 +69,24 @@ describe("the tide command", function()
     assert.is_nil(out:find("tide/tide", 1, true)) -- chunk names like tide/cli.lua
   end)
 
+  it("pushes a schema file with db push", function()
+    local url = helper.fresh_database("tide_cli_spec")
+    local path = script("schema.lua", [[
+      local tide = require "tide"
+      local s = tide.schema()
+      s:model "Note" { tide.types.serial "id" :primary(), tide.types.text "body" }
+      return s
+    ]])
+    local out, code = tide_cmd("db push " .. path .. " --url '" .. url .. "'")
+    assert.are.equal(0, code, out)
+    assert.matches("pushed 1 statements to postgresql://", out)
+    out, code = tide_cmd("db push " .. path .. " --url '" .. url .. "'")
+    assert.are.equal(1, code) -- the table exists: push is for an empty database
+    assert.matches("already exists", out)
+    out, code = tide_cmd("db push", "env -u DATABASE_URL")
+    assert.are.equal(2, code)
+  end)
+
   it("runs without a database when DATABASE_URL is unset", function()
     local path = script("nodb.lua", "print(db == nil, tide.version)\n")
     local out, code = tide_cmd("run " .. path, "env -u DATABASE_URL")

@@ -9,6 +9,9 @@ usage: tide <command> [arguments]
 commands:
   run SCRIPT [ARGS...]   run a Lua script with tide loaded; when DATABASE_URL
                          is set, the global `db` is connected to it
+  db push SCHEMA.lua [--url URL]
+                         create the schema (a Lua file returning tide.schema())
+                         on an empty database: DATABASE_URL, or --url
   version                print tide's version
   help                   print this help
 
@@ -51,10 +54,46 @@ local function run(args)
   return 0
 end
 
+local function db_push(args)
+  local file, url = nil, os.getenv "DATABASE_URL"
+  local i = 1
+  while args[i] do
+    if args[i] == "--url" then url = args[i + 1]; i = i + 2
+    elseif not file then file = args[i]; i = i + 1
+    else io.stderr:write("tide db push: unexpected argument '", args[i], "'\n"); return 2 end
+  end
+  if not file then
+    io.stderr:write("tide db push: which schema? usage: tide db push SCHEMA.lua [--url URL]\n")
+    return 2
+  end
+  if not url or url == "" then
+    io.stderr:write("tide db push: no database: set DATABASE_URL or pass --url\n")
+    return 2
+  end
+  local ok, e = pcall(function()
+    local chunk = assert(loadfile(file))
+    local schema = chunk()
+    if type(schema) ~= "table" or type(schema.finish) ~= "function" then
+      error(("%s must return a schema (tide.schema()), got %s"):format(file, type(schema)), 0)
+    end
+    local db = tide.connect(url, { schema = schema, pool = { max = 1 } })
+    local n = db:push()
+    print(("pushed %d statements to %s"):format(n, db:describe()))
+    db:close()
+  end)
+  if not ok then
+    io.stderr:write("tide db push: ", tostring(e), "\n")
+    return 1
+  end
+  return 0
+end
+
 function cli.main(args)
   local cmd = args[1]
   if cmd == "run" then
     return run({ table.unpack(args, 2) })
+  elseif cmd == "db" and args[2] == "push" then
+    return db_push({ table.unpack(args, 3) })
   elseif cmd == "version" or cmd == "--version" or cmd == "-v" then
     print("tide " .. tide.version)
     return 0
@@ -64,7 +103,7 @@ function cli.main(args)
   end
   local util = require "tide.util"
   io.stderr:write(("tide: unknown command '%s'%s\n\n"):format(cmd,
-    util.did_you_mean(cmd, { "run", "version", "help" })))
+    util.did_you_mean(cmd, { "run", "db", "version", "help" })))
   io.stderr:write(usage)
   return 2
 end
