@@ -211,11 +211,21 @@ typedef struct walk {
     int bad;                  /* 1: a slot outside the values; 2: too deep; 3: NUL in a name */
 } walk;
 
-static const tide_desc *sort_desc; /* qsort has no context argument */
-
-static int by_key(const void *a, const void *b)
+/* Children by key: an insertion sort (objects have a handful of keys), with
+ * no global comparator context, so threads sharing a schema can walk trees
+ * at once. */
+static void sort_by_key(const tide_desc *d, tide_node *v, int n)
 {
-    return strcmp(tsql_key(sort_desc, *(const tide_node *)a), tsql_key(sort_desc, *(const tide_node *)b));
+    for (int i = 1; i < n; i++) {
+        tide_node x = v[i];
+        const char *kx = tsql_key(d, x);
+        int j = i - 1;
+        while (j >= 0 && strcmp(tsql_key(d, v[j]), kx) > 0) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = x;
+    }
 }
 
 /* A value's kind as the compiler may read it: part of the shape, so that a
@@ -334,8 +344,7 @@ static void canon(walk *w, tide_node n, ctx c, int depth)
         int k = 0;
         for (tide_node ch = node->first; ch >= 0; ch = d->nodes[ch].next)
             d->scratch[base + k++] = ch;
-        sort_desc = d;
-        qsort(d->scratch + base, (size_t)count, sizeof(tide_node), by_key);
+        sort_by_key(d, d->scratch + base, count);
         d->nodes[n].first = d->scratch[base];
         d->nodes[n].last = d->scratch[base + count - 1];
         for (int i = 0; i < count; i++)

@@ -346,9 +346,15 @@ end
 
 -- Splits data into plain fields and relation writes.
 local function split_data(self, data)
+  local names = rawget(self, "_relations")
+  local any = false
+  for k in pairs(data) do
+    if names[k] then any = true; break end
+  end
+  if not any then return data, nil end -- the usual case: plain fields only
   local plain, rels
   for k, v in pairs(data) do
-    local info = type(k) == "string" and self._schema.core:relation(self._name, k)
+    local info = type(k) == "string" and names[k] and self._schema.core:relation(self._name, k)
     if info then
       if type(v) ~= "table" then nested_error("data %s.%s: expected a table of nested writes", self._name, k) end
       local ok = {}
@@ -618,8 +624,37 @@ function impl.upsert(self, args)
   return with_relations(self, "upsert", a, true)
 end
 
+-- Reads and single-row writes with nothing for Lua to do (no middleware,
+-- codecs, client defaults, relations to stitch or nested writes) go straight
+-- to the core: the common case, and the hot path of a point lookup.
+local direct = { find_many = true, find_first = true, find_unique = true, count = true, update = true,
+  delete = true, create = true }
+
+local function plain_args(self, op, args)
+  if args == nil then return true end
+  if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil then return false end
+  local data = args.data
+  if data ~= nil then
+    if type(data) ~= "table" then return false end
+    local names = rawget(self, "_relations")
+    for k in pairs(data) do if names[k] then return false end end
+    if op == "create" and rawget(self, "_defaults") then return false end
+  end
+  return true
+end
+
 for op, fn in pairs(impl) do
-  methods[op] = function(self, args) return dispatch(self, op, args, fn) end
+  if direct[op] then
+    methods[op] = function(self, args)
+      local db = rawget(self, "_db")
+      if not (db and rawget(db, "_middleware")) and not rawget(self, "_codecs") and plain_args(self, op, args) then
+        return core.model_query(self._target, self._schema.core, self._name, op, args)
+      end
+      return dispatch(self, op, args, fn)
+    end
+  else
+    methods[op] = function(self, args) return dispatch(self, op, args, fn) end
+  end
 end
 
 function methods:find_unique_or_throw(args)
@@ -733,10 +768,14 @@ function M.client(schema, name, target, db)
         meta.codecs[f.name] = f.codec
       end
     end
+    meta.relations = {}
+    for _, r in ipairs(decl.relations) do
+      if r.name then meta.relations[r.name] = true end
+    end
     decl._client_meta = meta
   end
   return setmetatable({ _schema = schema, _name = name, _target = target, _defaults = meta.defaults, _db = db,
-    _codecs = meta.codecs }, Model)
+    _codecs = meta.codecs, _relations = meta.relations }, Model)
 end
 
 --- db.User / tx.User: the model client for a schema model, or an error that
