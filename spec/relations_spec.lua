@@ -103,4 +103,33 @@ describe("relations", function()
     assert.are.equal(1, #p.tags)
     assert.are.equal("pg", p.tags[1].name)
   end)
+
+  it("updates and upserts nested rows of this parent only", function()
+    seed(2)
+    local u = db.User:update{ where = { email = "u1@x" }, data = {
+      profile = { update = { bio = "changed" } },
+      posts = {
+        update = { where = { title = "u1 a" }, data = { views = 9 } },
+        upsert = { where = { title = "u1 c" }, create = { title = "u1 c" }, update = { views = 1 } },
+      },
+    }, include = { profile = true, posts = { order_by = { id = "asc" } } } }
+    assert.are.equal("changed", u.profile.bio)
+    assert.are.equal(3, #u.posts)
+    assert.are.equal(9, u.posts[1].views)
+    assert.are.equal("u1 c", u.posts[3].title)
+    -- u2's posts are untouched even by a where that would match them
+    db.User:update{ where = { email = "u1@x" }, data = { posts = { update_many = { where = {}, data = { views = 7 } } } } }
+    assert.are.equal(0, db.Post:count{ where = { author = { is = { email = "u2@x" } }, views = 7 } })
+    local p = db.Post:update{ where = { id = 1 }, data = { author = { update = { name = "Renamed" } } }, include = { author = true } }
+    assert.are.equal("Renamed", p.author.name)
+  end)
+
+  it("names the model and fields of a unique violation", function()
+    seed(1)
+    local e = helper.raises(function() return db.User:create{ data = { email = "u1@x", password_hash = "h" } } end)
+    assert.are.equal("unique_violation", e.code)
+    assert.are.equal("User", e.model)
+    assert.are.same({ "email" }, e.fields)
+    assert.are.equal("users_email_key", e.constraint)
+  end)
 end)

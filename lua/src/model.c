@@ -321,6 +321,62 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
     return obj;
 }
 
+/* A unique violation from a model query also names the model and its fields:
+ * the server's detail reads "Key (col, col2)=(...) already exists", and
+ * the columns map back to field names through the schema. */
+static int raise_query_error(lua_State *L, tide_schema *schema, const char *model, tide_error *err)
+{
+    tlua_push_error(L, err);
+    if (tide_error_code(err) != TIDE_E_UNIQUE_VIOLATION)
+        return lua_error(L);
+    const tide_model *m = tide_schema_model(schema, model);
+    const char *detail = tide_error_get(err, TIDE_FIELD_DETAIL);
+    const char *open = detail ? strstr(detail, "Key (") : NULL;
+    const char *close = open ? strstr(open, ")=(") : NULL;
+    lua_pushstring(L, model);
+    lua_setfield(L, -2, "model");
+    if (!m || !open || !close)
+        return lua_error(L);
+    lua_newtable(L);
+    int n = 0;
+    const char *p = open + 5;
+    while (p < close) {
+        while (p < close && (*p == ' ' || *p == ','))
+            p++;
+        const char *start = p;
+        size_t len;
+        if (*p == '"') { /* a quoted column name */
+            start = ++p;
+            while (p < close && *p != '"')
+                p++;
+            len = (size_t)(p - start);
+            p++;
+        } else {
+            while (p < close && *p != ',')
+                p++;
+            len = (size_t)(p - start);
+        }
+        if (!len)
+            break;
+        const char *name = NULL;
+        for (int i = 0; i < tide_model_field_count(m) && !name; i++) {
+            const tide_field *f = tide_model_field_at(m, i);
+            const char *col = tide_field_column(f);
+            if (strlen(col) == len && !memcmp(col, start, len))
+                name = tide_field_name(f);
+        }
+        if (name) {
+            lua_pushstring(L, name);
+            lua_rawseti(L, -2, ++n);
+        } else {
+            lua_pushlstring(L, start, len); /* an expression index: its text */
+            lua_rawseti(L, -2, ++n);
+        }
+    }
+    lua_setfield(L, -2, "fields");
+    return lua_error(L);
+}
+
 static const char *const op_names[] = {"find_many", "find_first", "find_unique", "count", "create",
                                        "update", "update_many", "delete", "delete_many", "create_many",
                                        "create_many_and_return", "upsert", "link", "unlink", "aggregate",
@@ -375,7 +431,7 @@ static int l_model_query(lua_State *L)
         rc = tide_conn_query(c->conn, tide_compiled_sql(comp), np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
     }
     if (rc != TIDE_OK)
-        return tlua_raise(L, q->err);
+        return raise_query_error(L, schema, model, q->err);
     q->pending = res;
     int n;
     switch (tide_compiled_result(comp)) {

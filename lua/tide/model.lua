@@ -329,9 +329,10 @@ local impl = {}
 -- one), so a failure anywhere leaves nothing written.
 
 local nested_ops = {
-  belongs_to = { "create", "connect", "connect_or_create", "disconnect" },
-  has_one = { "create", "connect", "connect_or_create", "disconnect", "delete" },
-  has_many = { "create", "create_many", "connect", "connect_or_create", "disconnect", "set", "delete", "delete_many" },
+  belongs_to = { "create", "connect", "connect_or_create", "disconnect", "update", "upsert" },
+  has_one = { "create", "connect", "connect_or_create", "disconnect", "delete", "update", "upsert" },
+  has_many = { "create", "create_many", "connect", "connect_or_create", "disconnect", "set", "delete", "delete_many",
+    "update", "update_many", "upsert" },
   many_to_many = { "create", "connect", "connect_or_create", "disconnect", "set" },
 }
 
@@ -389,10 +390,24 @@ local function in_transaction(self, fn)
 end
 
 -- belongs_to writes come first: they give the foreign key's value.
-local function write_parents(client, self, plain, rels)
+local function write_parents(client, self, plain, rels, current)
   for name, r in pairs(rels) do
     if r.info.kind == "belongs_to" then
       local target, ops, row = client(r.info.target), r.ops, nil
+      if ops.update or ops.upsert then
+        -- the related row is the one the current foreign key names
+        local fk = current and current[r.info.key]
+        local w = fk ~= nil and { [r.info.target_key] = fk } or nil
+        if ops.update then
+          if not w then nested_error("data %s.%s: update needs an existing related row", self._name, name) end
+          local u = ops.update
+          target:update{ where = w, data = u.data or u }
+        else
+          local u = ops.upsert
+          if w and target:find_unique{ where = w } then target:update{ where = w, data = u.update }
+          else row = target:create{ data = u.create } end
+        end
+      end
       if ops.connect then row = target:find_unique_or_throw{ where = ops.connect }
       elseif ops.create then row = target:create{ data = ops.create }
       elseif ops.connect_or_create then
@@ -473,6 +488,28 @@ local function write_children(client, self, key_value, rels, creating)
         if target:find_unique{ where = c.where } then target:update{ where = c.where, data = { [tk] = key_value } }
         else target:create{ data = with_key(c.create) } end
       end
+      -- update, update_many and upsert touch only this parent's children
+      local function mine(w) return w and { AND = { w, { [tk] = key_value } } } or { [tk] = key_value } end
+      if ops.update then
+        if info.kind == "has_one" then
+          local u = ops.update
+          target:update_many{ where = mine(nil), data = u.data or u }
+        else
+          for _, u in ipairs(list(ops.update)) do
+            if not u.where or not u.data then nested_error("data %s.%s: update takes { where =, data = }", self._name, name) end
+            target:update_many{ where = mine(u.where), data = u.data }
+          end
+        end
+      end
+      for _, u in ipairs(ops.update_many and list(ops.update_many) or {}) do
+        target:update_many{ where = mine(u.where), data = u.data }
+      end
+      for _, u in ipairs(ops.upsert and list(ops.upsert) or {}) do
+        if not u.create or not u.update then nested_error("data %s.%s: upsert takes { where =, create =, update = }", self._name, name) end
+        local w = info.kind == "has_one" and mine(nil) or mine(u.where)
+        if target:count{ where = w } > 0 then target:update_many{ where = w, data = u.update }
+        else target:create{ data = with_key(u.create) } end
+      end
     end
   end
 end
@@ -509,8 +546,16 @@ local function nested_update(self, args)
   local plain, rels = split_data(self, args.data)
   if not rels then return nil end
   return in_transaction(self, function(client)
-    write_parents(client, self, plain, rels)
     local me = client(self._name)
+    local current
+    for _, r in pairs(rels) do
+      if r.info.kind == "belongs_to" and (r.ops.update or r.ops.upsert) then
+        current = run(me, "find_unique", { where = args.where })
+        if not current then error(not_found(self._name, "update"), 0) end
+        break
+      end
+    end
+    write_parents(client, self, plain, rels, current)
     local row
     if next(plain) then row = run(me, "update", { where = args.where, data = plain })
     else row = run(me, "find_unique", { where = args.where }) end
