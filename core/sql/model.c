@@ -570,6 +570,24 @@ static void related_from(cc *c, const tide_relation *r, const char *outer_alias,
 
 static int single_key(const tide_relation *r);
 
+/* prefix + a condition on the related rows (target, seen as alias inner) +
+ * ")": the compile context moves into the subquery and back. */
+static void related_where(cc *c, const tide_model *target, const char *inner, tide_node where, const char *prefix)
+{
+    const tide_model *outer_model = c->m;
+    char outer_alias[16];
+    memcpy(outer_alias, c->alias, sizeof outer_alias);
+    tutil_buf_adds(c->b, prefix);
+    c->m = target;
+    memcpy(c->alias, inner, sizeof c->alias);
+    c->depth++;
+    where_object(c, where);
+    c->depth--;
+    memcpy(c->alias, outer_alias, sizeof c->alias);
+    c->m = outer_model;
+    tutil_buf_addc(c->b, ')');
+}
+
 /* _count = { select = { posts = true | { where = ... } } } or _count = true
  * (every list relation): a correlated count per relation, named
  * "_count.<relation>". In the per-parent window of an include (outer) the
@@ -624,18 +642,8 @@ static void count_columns(cc *c, tide_node root, int outer)
         snprintf(join, sizeof join, "cj%d", c->depth + 1);
         tutil_buf_adds(c->b, "(SELECT count(*) FROM ");
         related_from(c, r, outer_alias, inner, join);
-        if (where >= 0 && node(c, where)->count > 0) {
-            const tide_model *om = c->m;
-            tutil_buf_adds(c->b, " AND (");
-            c->m = r->target;
-            memcpy(c->alias, inner, sizeof c->alias);
-            c->depth++;
-            where_object(c, where);
-            c->depth--;
-            memcpy(c->alias, outer_alias, sizeof c->alias);
-            c->m = om;
-            tutil_buf_addc(c->b, ')');
-        }
+        if (where >= 0 && node(c, where)->count > 0)
+            related_where(c, r->target, inner, where, " AND (");
         tutil_buf_adds(c->b, ") AS ");
         ident(c, alias);
     }
@@ -691,19 +699,9 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v)
     memcpy(outer_alias, c->alias, sizeof outer_alias);
     snprintf(inner, sizeof inner, "t%d", c->depth + 1);
     snprintf(join, sizeof join, "j%d", c->depth + 1);
-    const tide_model *outer_model = c->m, *target = r->target;
     related_from(c, r, outer_alias, inner, join);
-    if (!is_null && node(c, o)->count > 0) {
-        tutil_buf_adds(c->b, !strcmp(op, "every") ? " AND NOT (" : " AND (");
-        c->m = target;
-        memcpy(c->alias, inner, sizeof c->alias);
-        c->depth++;
-        where_object(c, o);
-        c->depth--;
-        memcpy(c->alias, outer_alias, sizeof c->alias);
-        c->m = outer_model;
-        tutil_buf_addc(c->b, ')');
-    }
+    if (!is_null && node(c, o)->count > 0)
+        related_where(c, r->target, inner, o, !strcmp(op, "every") ? " AND NOT (" : " AND (");
     tutil_buf_addc(c->b, ')');
 }
 
