@@ -193,8 +193,12 @@ end
 -- statements depends on the include tree, never on the number of rows.
 
 local function relation_info(self, name, what)
-  local info = self._schema.core:relation(self._name, name)
+  local cache = self._schema.models[self._name]._relation_info
+  if not cache then cache = {}; self._schema.models[self._name]._relation_info = cache end
+  local info = cache[name]
   if info then return info end
+  info = self._schema.core:relation(self._name, name)
+  if info then cache[name] = info; return info end
   local names = {}
   for _, r in ipairs(self._schema.models[self._name].relations) do
     if r.name then names[#names + 1] = r.name end
@@ -269,7 +273,15 @@ local function load(self, rows, includes, infos, added)
     local groups = {}
     if #keys > 0 then
       cargs._via = { model = self._name, relation = name, keys = keys }
-      local child = M.client(self._schema, info.target, self._target, rawget(self, "_db"))
+      local children = rawget(self, "_children")
+      if not children then children = {}; rawset(self, "_children", children) end
+      local child = children[info.target]
+      if not child then
+        child = M.client(self._schema, info.target, self._target, rawget(self, "_db"))
+        children[info.target] = child
+      end
+      -- each row carries its parent's key (a middleware may filter or replace
+      -- the list, so the key travels with the row, not beside the list)
       for _, cr in ipairs(child:find_many(cargs)) do
         local p = cr.__parent
         cr.__parent = nil
