@@ -132,4 +132,18 @@ describe("relations", function()
     assert.are.same({ "email" }, e.fields)
     assert.are.equal("users_email_key", e.constraint)
   end)
+
+  it("orders groups by an aggregate", function()
+    seed(3)
+    db.Comment:create{ data = { content = "extra", post_id = 2, author_id = 1 } }
+    local groups = db.Comment:group_by{ by = "post_id", _count = true,
+      order_by = { { _count = "desc" }, { post_id = "asc" } }, take = 2 }
+    assert.are.equal(2, groups[1].post_id)
+    assert.are.equal(4, groups[1]._count)
+    assert.are.equal(1, groups[2].post_id)
+    local by_max = db.Post:group_by{ by = "author_id", _max = { id = true }, order_by = { _max = { id = "desc" } } }
+    assert.are.equal(3, by_max[1].author_id)
+    local e = helper.raises(function() return db.Post:group_by{ by = "author_id", order_by = { _summ = { id = "asc" } } } end)
+    assert.matches("unknown aggregate '_summ'; did you mean '_sum'%?", e.message)
+  end)
 end)

@@ -145,6 +145,7 @@ static int check_scalar(cc *c, const tide_field *f, tide_node n, const char *op)
 
 static void where_object(cc *c, tide_node obj);
 static void order_by_relation(cc *c, const tide_relation *r, tide_node v, int *n);
+static void order_by_aggregate(cc *c, const char *agg, tide_node v, int *n);
 static void related_from(cc *c, const tide_relation *r, const char *outer_alias, const char *inner,
                          const char *join);
 static void relation_filter(cc *c, const tide_relation *r, tide_node v);
@@ -943,6 +944,10 @@ static void order_item(cc *c, tide_node obj, int *n)
             order_by_relation(c, rel, k, n);
             continue;
         }
+        if (!f && c->op == TIDE_OP_GROUP_BY && key[0] == '_') {
+            order_by_aggregate(c, key, k, n); /* { _sum = { views = "desc" } }, { _count = "desc" } */
+            continue;
+        }
         if (!f)
             return fail(c, "order_by: unknown field '%s' on %s%s", key, c->m->name,
                         near_field(h, sizeof h, c->m, key, 1));
@@ -1517,6 +1522,41 @@ static void group_by(cc *c, tide_node root)
     having(c, root);
     order_by(c, root);
     take_skip(c, root, 0);
+}
+
+/* group_by's order_by on an aggregate: { _sum = { views = "desc" } }, or
+ * { _count = "desc" } for the rows of each group */
+static void order_by_aggregate(cc *c, const char *agg, tide_node v, int *n)
+{
+    char h[160], buf[32];
+    int known = 0;
+    for (int i = 0; i < 5; i++)
+        known |= !strcmp(agg, agg_names[i]);
+    if (!known)
+        return fail(c, "order_by: unknown aggregate '%s'%s", agg, near_in(h, sizeof h, agg, agg_names, 5));
+    const tide_field *f = NULL;
+    tide_node dirn = v;
+    if (node(c, v)->type == TSQL_OBJECT) {
+        if (node(c, v)->count != 1)
+            return fail(c, "order_by %s: one field, { field = 'asc' | 'desc' }", agg);
+        dirn = node(c, v)->first;
+        const char *name = tsql_key(c->d, dirn);
+        if (!(f = tide_model_field(c->m, name)))
+            return fail(c, "order_by %s: unknown field '%s' on %s%s", agg, name, c->m->name,
+                        near_field(h, sizeof h, c->m, name, 0));
+        if (agg_number_only(agg) && !is_number_field(f))
+            return fail(c, "order_by %s: %s.%s is not a number", agg, c->m->name, f->name);
+    } else if (strcmp(agg, "_count")) {
+        return fail(c, "order_by %s: expected { field = 'asc' | 'desc' }", agg);
+    }
+    const char *dir = option_text(c, dirn, "order_by", buf, sizeof buf);
+    if (!dir)
+        return;
+    if (strcmp(dir, "asc") && strcmp(dir, "desc"))
+        return fail(c, "order_by %s: sort is 'asc' or 'desc', got '%s'", agg, dir);
+    tutil_buf_adds(c->b, (*n)++ ? ", " : " ORDER BY ");
+    agg_expr(c, agg, f);
+    tutil_buf_adds(c->b, strcmp(dir, "desc") ? " ASC" : " DESC");
 }
 
 /* ---- implicit many_to_many links (nested writes) ----------------------------- */
