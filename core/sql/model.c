@@ -152,6 +152,7 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v);
 static void json_path_like(cc *c, const tide_field *f, tide_node v, tide_node o, const char *op);
 static void live_rows(cc *c, const tide_model *m, const char *alias, const char *prefix);
 static void from(cc *c);
+static void table_as(cc *c);
 static int has_equality(cc *c, tide_node where, const tide_field *f);
 static void count_columns(cc *c, tide_node root, int outer);
 
@@ -1056,37 +1057,40 @@ static tide_node data_node(cc *c, tide_node root)
     return data;
 }
 
+/* " (col, ...) VALUES ($n, ...)" for the fields of data (not empty) */
+static void insert_values(cc *c, tide_node data, const char *what)
+{
+    tutil_buf_adds(c->b, " (");
+    int n = 0;
+    for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const tide_field *f = data_field(c, tsql_key(c->d, k));
+        if (!f || !check_scalar(c, f, k, what))
+            return;
+        if (n++)
+            tutil_buf_adds(c->b, ", ");
+        ident(c, f->column);
+    }
+    tutil_buf_adds(c->b, ") VALUES (");
+    n = 0;
+    for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        if (n++)
+            tutil_buf_adds(c->b, ", ");
+        placeholder(c, k);
+    }
+    tutil_buf_addc(c->b, ')');
+}
+
 static void insert(cc *c, tide_node root)
 {
     tide_node data = data_node(c, root);
     if (data < 0)
         return;
     tutil_buf_adds(c->b, "INSERT INTO ");
-    tsql_table(c->b, c->dia, c->m);
-    tutil_buf_adds(c->b, " AS ");
-    ident(c, ALIAS);
-    if (node(c, data)->count == 0) {
+    table_as(c);
+    if (node(c, data)->count == 0)
         tutil_buf_adds(c->b, " DEFAULT VALUES");
-    } else {
-        tutil_buf_adds(c->b, " (");
-        int n = 0;
-        for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
-            const tide_field *f = data_field(c, tsql_key(c->d, k));
-            if (!f || !check_scalar(c, f, k, "data"))
-                return;
-            if (n++)
-                tutil_buf_adds(c->b, ", ");
-            ident(c, f->column);
-        }
-        tutil_buf_adds(c->b, ") VALUES (");
-        n = 0;
-        for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
-            if (n++)
-                tutil_buf_adds(c->b, ", ");
-            placeholder(c, k);
-        }
-        tutil_buf_addc(c->b, ')');
-    }
+    else
+        insert_values(c, data, "data");
     tutil_buf_adds(c->b, " RETURNING ");
     select_list(c, root);
 }
@@ -1159,9 +1163,7 @@ static void insert_many(cc *c, tide_node root)
     if (cols < 0 || node(c, cols)->type != TSQL_OBJECT || node(c, cols)->count == 0)
         return fail(c, "%s: data = { { field = value, ... }, ... } is required", op_name(c->op));
     tutil_buf_adds(c->b, "INSERT INTO ");
-    tsql_table(c->b, c->dia, c->m);
-    tutil_buf_adds(c->b, " AS ");
-    ident(c, ALIAS);
+    table_as(c);
     tutil_buf_adds(c->b, " (");
     int n = 0;
     for (tide_node k = node(c, cols)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
@@ -1261,30 +1263,12 @@ static void upsert(cc *c, tide_node root)
         return fail(c, "upsert: update = { field = value, ... } is required (it may be empty)");
     const tide_field *key[16];
     int nkey = conflict_target(c, where, key, 16);
-    tutil_buf_adds(c->b, "INSERT INTO ");
-    tsql_table(c->b, c->dia, c->m);
-    tutil_buf_adds(c->b, " AS ");
-    ident(c, ALIAS);
-    tutil_buf_adds(c->b, " (");
-    int n = 0;
-    for (tide_node k = node(c, create)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
-        const tide_field *f = data_field(c, tsql_key(c->d, k));
-        if (!f || !check_scalar(c, f, k, "create"))
-            return;
-        if (n++)
-            tutil_buf_adds(c->b, ", ");
-        ident(c, f->column);
-    }
-    if (n == 0)
+    if (node(c, create)->count == 0)
         return fail(c, "upsert: create sets nothing");
-    tutil_buf_adds(c->b, ") VALUES (");
-    n = 0;
-    for (tide_node k = node(c, create)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
-        if (n++)
-            tutil_buf_adds(c->b, ", ");
-        placeholder(c, k);
-    }
-    tutil_buf_adds(c->b, ") ON CONFLICT (");
+    tutil_buf_adds(c->b, "INSERT INTO ");
+    table_as(c);
+    insert_values(c, create, "create");
+    tutil_buf_adds(c->b, " ON CONFLICT (");
     for (int i = 0; i < nkey; i++) {
         if (i)
             tutil_buf_adds(c->b, ", ");
@@ -1796,12 +1780,18 @@ static void check_options(cc *c, tide_node root, const char *const *allowed, int
     }
 }
 
-static void from(cc *c)
+/* the model's table as "t0", for every statement on it */
+static void table_as(cc *c)
 {
-    tutil_buf_adds(c->b, " FROM ");
     tsql_table(c->b, c->dia, c->m);
     tutil_buf_adds(c->b, " AS ");
     ident(c, ALIAS);
+}
+
+static void from(cc *c)
+{
+    tutil_buf_adds(c->b, " FROM ");
+    table_as(c);
 }
 
 /* The fields of distinct = "f" or { "f", "g" }; returns how many. */
@@ -1935,9 +1925,7 @@ static void find(cc *c, tide_node root)
 static void soft_delete(cc *c, tide_node root)
 {
     tutil_buf_adds(c->b, "UPDATE ");
-    tsql_table(c->b, c->dia, c->m);
-    tutil_buf_adds(c->b, " AS ");
-    ident(c, ALIAS);
+    table_as(c);
     tutil_buf_adds(c->b, " SET ");
     ident(c, c->m->soft_delete->column);
     tutil_buf_adds(c->b, " = now()");
@@ -2016,9 +2004,7 @@ static tide_shape_result compile(cc *c, tide_node root)
         if (data < 0)
             return 0;
         tutil_buf_adds(c->b, "UPDATE ");
-        tsql_table(c->b, c->dia, c->m);
-        tutil_buf_adds(c->b, " AS ");
-        ident(c, ALIAS);
+        table_as(c);
         set_list(c, data);
         where_clause(c, root);
         if (c->op == TIDE_OP_UPDATE) {
