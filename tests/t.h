@@ -59,6 +59,28 @@ static int t_done(void)
     return t_failed ? 1 : (t_passed ? 0 : 1);
 }
 
+/* An allocator that fails the alloc_fail_at-th allocation and counts what is
+ * live, for out-of-memory sweeps: install it with tide_set_allocator. */
+static long alloc_count, alloc_live, alloc_fail_at;
+
+__attribute__((unused)) static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        if (ptr)
+            alloc_live--;
+        free(ptr);
+        return NULL;
+    }
+    if (++alloc_count == alloc_fail_at)
+        return NULL;
+    void *q = realloc(ptr, nsize);
+    if (q && !ptr)
+        alloc_live++;
+    return q;
+}
+
 /* The test database URL, from the harness (scripts/with-pg.sh). */
 static const char *t_url(void)
 {

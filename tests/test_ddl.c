@@ -1381,25 +1381,6 @@ T_CASE(schema_objects_on_the_server)
 
 /* A failing allocator at every allocation of tide_schema_ddl: a clean
  * TIDE_E_OUT_OF_MEMORY or the full result, and every allocation freed. */
-static long alloc_count, alloc_live, alloc_fail_at;
-
-static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            alloc_live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == alloc_fail_at)
-        return NULL;
-    void *q = realloc(ptr, nsize);
-    if (q && !ptr)
-        alloc_live++;
-    return q;
-}
 
 /* tide_schema_ddl, or a refresh when model is set */
 static int ddl_or_refresh(tide_schema *s, const char *model, tide_ddl **out, tide_error *e)

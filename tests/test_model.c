@@ -1215,25 +1215,6 @@ T_CASE(forged_names_cannot_reuse_a_cached_shape)
 
 /* ---- out of memory ------------------------------------------------------------------ */
 
-static long alloc_count, alloc_live, alloc_fail_at;
-
-static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            alloc_live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == alloc_fail_at)
-        return NULL;
-    void *q = realloc(ptr, nsize);
-    if (q && !ptr)
-        alloc_live++;
-    return q;
-}
 
 static const char *const oom_text =
     "{ where = { OR = [ { email = { contains = $0, mode = $1 } }, { age = { in = $2 } } ], name = $3 },"

@@ -612,25 +612,6 @@ T_CASE(out_of_file_descriptors)
 
 /* Scenario 17 (memory): a failing allocator at every allocation in connect,
  * query and decode: a clean error, and every allocation freed. */
-static long alloc_count, alloc_live, alloc_fail_at;
-
-static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    (void)ud;
-    (void)osize;
-    if (nsize == 0) {
-        if (ptr)
-            alloc_live--;
-        free(ptr);
-        return NULL;
-    }
-    if (++alloc_count == alloc_fail_at)
-        return NULL;
-    void *q = realloc(ptr, nsize);
-    if (q && !ptr)
-        alloc_live++;
-    return q;
-}
 
 static int oom_scenario(void)
 {
