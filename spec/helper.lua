@@ -28,8 +28,7 @@ function helper.fresh_database(name)
   admin:exec(("drop database if exists %s with (force)"):format(name))
   admin:exec(("create database %s"):format(name))
   admin:close()
-  local base, query = helper.url():match("^(.*)/[^/?]*(%??.*)$")
-  return base .. "/" .. name .. query
+  return tide.url_with_database(helper.url(), name)
 end
 
 --- Loads an example's schema (examples/<name>/schema.lua) afresh.
