@@ -7,6 +7,7 @@
 #include "tide/result.h"
 #include "tide/conn.h"
 #include "tide/pool.h"
+#include "tide/loop.h"
 #include "tide/schema.h"
 #include "tide/sql.h"
 #endif

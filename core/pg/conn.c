@@ -1097,23 +1097,38 @@ int tpg_conn_ping(tide_conn *c, int timeout_ms, tide_error *err)
     return run_simple(c, "", timeout_ms, err);
 }
 
-int tpg_conn_reset_session(tide_conn *c, tide_error *err)
+const char *tpg_conn_reset_sql(const tide_conn *c)
 {
-    unsigned fx = c->effects;
-    if (!fx)
-        return TIDE_OK;
     /* DISCARD ALL without DEALLOCATE ALL, so tide's statement cache survives
      * unless the user prepared statements of their own. */
-    const char *reset =
+    static const char reset[] =
         "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
         "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
-    int rc = run_simple(c, reset, 5000, err);
-    if (rc == TIDE_OK && (fx & TPG_FX_PREPARE)) {
-        rc = run_simple(c, "DEALLOCATE ALL", 5000, err);
+    static const char reset_prepared[] =
+        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; "
+        "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; DEALLOCATE ALL";
+    if (!c->effects)
+        return NULL;
+    return c->effects & TPG_FX_PREPARE ? reset_prepared : reset;
+}
+
+void tpg_conn_reset_done(tide_conn *c)
+{
+    if (c->effects & TPG_FX_PREPARE)
         tpg_conn_clear_cache(c);
-    }
+    c->effects = 0;
+}
+
+int tpg_conn_reset_session(tide_conn *c, tide_error *err)
+{
+    const char *sql = tpg_conn_reset_sql(c);
+    if (!sql)
+        return TIDE_OK;
+    unsigned fx = c->effects;
+    int rc = run_simple(c, sql, 5000, err);
+    c->effects = fx; /* the reset's own text counts as an effect: forget it */
     if (rc == TIDE_OK)
-        c->effects = 0;
+        tpg_conn_reset_done(c);
     return rc;
 }
 

@@ -6,6 +6,8 @@
 #include "tide/conn.h"
 #include "tide/pool.h"
 #include "tide/result.h"
+#include "tide/loop.h"
+#include <pthread.h>
 #include "util.h"
 
 struct tide_result {
@@ -105,13 +107,48 @@ struct tide_conn {
     int checked_out;
     int64_t created_ms, idle_since_ms;
     int64_t released_us;        /* precise time of the last release */
+    struct tide_job *op;         /* a loop's operation running on it */
 };
 
 /* Counts one statement sent on a pooled connection (pool.c). */
 void tpg_pool_count_statement(tide_pool *p);
 
+/* Someone waiting for a connection: a thread (on cond) or a loop (woken
+ * through tpg_loop_wake, then looks with tpg_pool_waited). */
+typedef struct tpg_waiter {
+    pthread_cond_t cond;
+    tide_conn *conn;           /* handed over by release */
+    int slot;                  /* or: a slot to open a new connection in */
+    struct tpg_waiter *next;
+    tide_loop *loop;           /* NULL for a thread */
+} tpg_waiter;
+
+/* The pool's side of the loop's acquire (pool.c). take: an idle connection
+ * (unvetted) or a slot right away (TIDE_OK), or w queued (TIDE_PENDING).
+ * waited: whether w was handed something (a connection comes checked out);
+ * give_up unqueues it (a slot handed meanwhile goes back). */
+int tpg_pool_take(tide_pool *p, tpg_waiter *w, tide_conn **c, int *slot, tide_error *err);
+int tpg_pool_waited(tide_pool *p, tpg_waiter *w, int give_up, tide_conn **c, int *slot);
+/* 0: fit to hand out; -1: drop it; 1: needs a ping first (only when !may_ping). */
+int tpg_pool_vet(tide_pool *p, tide_conn *c, int may_ping);
+void tpg_pool_checkout(tide_pool *p, tide_conn *c);
+void tpg_pool_discard(tide_pool *p, tide_conn *c);   /* an unvetted idle one: its slot stays taken */
+void tpg_pool_slot_failed(tide_pool *p);
+void tpg_pool_opened(tide_pool *p, tide_conn *c);     /* a connection opened in a slot */
+tide_conn *tpg_pool_conn_new(tide_pool *p, tide_error *err);
+int tpg_pool_acquire_timeout(const tide_pool *p);
+int tpg_pool_timeout_error(tide_pool *p, tide_error *err);
+/* Wakes a loop blocked in poll (any thread). */
+void tpg_loop_wake(tide_loop *loop);
+/* A held connection given back with a loop's query in flight (pool.c). */
+void tpg_loop_detach(struct tide_job *op);
+
 /* Blocking helpers for the pool. */
 int tpg_conn_reset_session(tide_conn *conn, tide_error *err);
+/* The statement that resets what the session's statements may have left
+ * (NULL: nothing to reset), and the bookkeeping once it has run. */
+const char *tpg_conn_reset_sql(const tide_conn *conn);
+void tpg_conn_reset_done(tide_conn *conn);
 int tpg_conn_rollback(tide_conn *conn, tide_error *err);
 int tpg_conn_ping(tide_conn *conn, int timeout_ms, tide_error *err);
 /* An idle connection's socket is readable only if the server said something

@@ -13,12 +13,7 @@
 
 #define TPG_RECHECK_US 20
 
-typedef struct waiter {
-    pthread_cond_t cond;
-    tide_conn *conn;   /* handed over by release */
-    int slot;          /* or: a slot to open a new connection in */
-    struct waiter *next;
-} waiter;
+typedef tpg_waiter waiter;
 
 struct tide_pool {
     pthread_mutex_t mu;
@@ -33,6 +28,7 @@ struct tide_pool {
     int closing;
     int refs;                 /* 1 for the owner + 1 per checked-out connection */
     int64_t statements;       /* atomic */
+    tide_loop *loop;          /* the pool's own loop (tide_pool_loop), made on first use */
 };
 
 void tpg_pool_count_statement(tide_pool *p)
@@ -194,16 +190,27 @@ tide_pool *tide_pool_new(const tide_pool_options *opts, tide_error *err)
     return p;
 }
 
+static void wake(waiter *w)
+{
+    if (w->loop)
+        tpg_loop_wake(w->loop);
+    else
+        pthread_cond_signal(&w->cond);
+}
+
 void tide_pool_free(tide_pool *p)
 {
     if (!p)
         return;
+    /* its own loop first: that gives back what the loop's work holds */
+    tide_loop_free(p->loop);
+    p->loop = NULL;
     pthread_mutex_lock(&p->mu);
     p->closing = 1;
     tide_conn *dead = reap_locked(p, tpg_now_ms());
     /* wake every waiter: they fail with misuse */
     for (waiter *w = p->wait_head; w; w = w->next)
-        pthread_cond_signal(&w->cond);
+        wake(w);
     pthread_mutex_unlock(&p->mu);
     close_list(dead);
     pool_unref(p);
@@ -223,7 +230,7 @@ static int hand_to_waiter(tide_pool *p, tide_conn *c)
         w->conn = c;
     else
         w->slot = 1;
-    pthread_cond_signal(&w->cond);
+    wake(w);
     return 1;
 }
 
@@ -239,26 +246,6 @@ static void unlink_waiter(tide_pool *p, waiter *w)
     *pp = w->next;
     if (p->wait_tail == w)
         p->wait_tail = prev;
-}
-
-/* Makes an idle connection fit to hand out, or says it is not. Unlocked. */
-static int vet(tide_pool *p, tide_conn *c, int64_t now)
-{
-    if (expired(p, c, now))
-        return -1;
-    /* The check is a system call. A connection given back less than
-     * TPG_RECHECK_US ago (a loop of queries) skips it: a kill inside that
-     * window is the same race as one just after the check. (HikariCP skips
-     * its check for 500 ms; a coarse-clock tick of a few ms was too long:
-     * a test killed and re-acquired within one.) */
-    if (tpg_now_us() - c->released_us >= TPG_RECHECK_US && tpg_conn_check_idle(c) != 0)
-        return -1;
-    if (p->o.ping_idle_ms >= 0 && now - c->idle_since_ms >= p->o.ping_idle_ms) {
-        int t = p->o.connect_timeout_ms > 0 ? p->o.connect_timeout_ms : 5000;
-        if (tpg_conn_ping(c, t, NULL) != TIDE_OK)
-            return -1;
-    }
-    return 0;
 }
 
 static void abs_deadline(struct timespec *ts, int ms)
@@ -282,6 +269,62 @@ static void drop_slot_locked(tide_pool *p)
     }
 }
 
+/* Counts a connection out to its user. Locked. */
+static void checkout_locked(tide_pool *p, tide_conn *c)
+{
+    c->checked_out = 1;
+    p->in_use++;
+    p->refs++;
+}
+
+/* What acquire can have without waiting: an idle connection (unvetted) or a
+ * slot to open one in, unless someone is already waiting. Reaped connections
+ * come back in *dead for the caller to close unlocked. Locked. */
+static int take_locked(tide_pool *p, tide_conn **c, int *slot, tide_conn **dead)
+{
+    *c = NULL;
+    *slot = 0;
+    *dead = reap_locked(p, tpg_now_ms());
+    if (*dead) {
+        /* freed slots go to those already waiting first */
+        while (p->wait_head && p->open < p->o.max_size) {
+            p->open++;
+            hand_to_waiter(p, NULL);
+        }
+    }
+    if (p->wait_head)
+        return 0;
+    if (p->idle) {
+        *c = p->idle;
+        p->idle = (*c)->pool_next;
+        p->nidle--;
+        return 1;
+    }
+    if (p->open < p->o.max_size) {
+        p->open++;
+        *slot = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void enqueue_locked(tide_pool *p, waiter *w)
+{
+    if (p->wait_tail) p->wait_tail->next = w; else p->wait_head = w;
+    p->wait_tail = w;
+    p->nwaiting++;
+}
+
+static int pool_timeout(tide_pool *p, tide_error *err)
+{
+    pthread_mutex_lock(&p->mu);
+    int max = p->o.max_size, in_use = p->in_use;
+    pthread_mutex_unlock(&p->mu);
+    tutil_error_setf(err, TIDE_E_POOL_TIMEOUT, "no connection became free within %d ms (pool of %d, %d in use)",
+                     p->o.acquire_timeout_ms, max, in_use);
+    return TIDE_ERROR;
+}
+
 int tide_pool_acquire(tide_pool *p, tide_conn **out, tide_error *err)
 {
     if (!p || !out) {
@@ -290,45 +333,29 @@ int tide_pool_acquire(tide_pool *p, tide_conn **out, tide_error *err)
     }
     *out = NULL;
     int64_t start = tpg_now_ms();
-    pthread_mutex_lock(&p->mu);
     for (;;) {
+        pthread_mutex_lock(&p->mu);
         if (p->closing) {
             pthread_mutex_unlock(&p->mu);
             tutil_error_set(err, TIDE_E_MISUSE, "acquire: the pool is closed");
             return TIDE_MISUSE;
         }
-        int64_t now = tpg_now_ms();
-        tide_conn *dead = reap_locked(p, now);
-        if (dead) {
-            /* freed slots go to those already waiting first */
-            while (p->wait_head && p->open < p->o.max_size) {
-                p->open++;
-                hand_to_waiter(p, NULL);
+        tide_conn *c, *dead;
+        int slot;
+        if (!take_locked(p, &c, &slot, &dead)) {
+            if (dead) { /* close them, then look again */
+                pthread_mutex_unlock(&p->mu);
+                close_list(dead);
+                continue;
             }
-            pthread_mutex_unlock(&p->mu);
-            close_list(dead);
-            pthread_mutex_lock(&p->mu);
-            continue;
-        }
-        tide_conn *c = NULL;
-        int slot = 0;
-        if (p->idle && !p->wait_head) {
-            c = p->idle;
-            p->idle = c->pool_next;
-            p->nidle--;
-        } else if (p->open < p->o.max_size && !p->wait_head) {
-            p->open++;
-            slot = 1;
-        } else {
-            waiter w = {.conn = NULL, .slot = 0, .next = NULL};
+            waiter w = {.conn = NULL, .slot = 0, .next = NULL, .loop = NULL};
             pthread_cond_init(&w.cond, NULL);
-            if (p->wait_tail) p->wait_tail->next = &w; else p->wait_head = &w;
-            p->wait_tail = &w;
-            p->nwaiting++;
+            enqueue_locked(p, &w);
             int timeout = p->o.acquire_timeout_ms;
+            int64_t left = timeout - (tpg_now_ms() - start);
             struct timespec ts;
             if (timeout >= 0)
-                abs_deadline(&ts, (int)(timeout - (now - start) > 0 ? timeout - (now - start) : 0));
+                abs_deadline(&ts, (int)(left > 0 ? left : 0));
             while (!w.conn && !w.slot && !p->closing) {
                 int rc = timeout >= 0 ? pthread_cond_timedwait(&w.cond, &p->mu, &ts)
                                       : pthread_cond_wait(&w.cond, &p->mu);
@@ -342,70 +369,169 @@ int tide_pool_acquire(tide_pool *p, tide_conn **out, tide_error *err)
             slot = w.slot;
             if (!c && !slot) {
                 int closing = p->closing;
-                int max = p->o.max_size, in_use = p->in_use;
                 pthread_mutex_unlock(&p->mu);
                 if (closing) {
                     tutil_error_set(err, TIDE_E_MISUSE, "acquire: the pool was closed while waiting");
                     return TIDE_MISUSE;
                 }
-                tutil_error_setf(err, TIDE_E_POOL_TIMEOUT,
-                                 "no connection became free within %d ms (pool of %d, %d in use)",
-                                 p->o.acquire_timeout_ms, max, in_use);
-                return TIDE_ERROR;
+                return pool_timeout(p, err);
             }
-            if (c) {
-                /* handed over straight from release: already vetted */
-                c->checked_out = 1;
-                p->in_use++;
-                p->refs++;
+            if (c) { /* handed over straight from release: already vetted */
+                checkout_locked(p, c);
                 pthread_mutex_unlock(&p->mu);
                 *out = c;
                 return TIDE_OK;
             }
         }
         pthread_mutex_unlock(&p->mu);
+        close_list(dead);
 
         if (c) {
-            if (vet(p, c, now) == 0) {
+            if (tpg_pool_vet(p, c, 1) == 0) {
                 pthread_mutex_lock(&p->mu);
-                c->checked_out = 1;
-                p->in_use++;
-                p->refs++;
+                checkout_locked(p, c);
                 pthread_mutex_unlock(&p->mu);
                 *out = c;
                 return TIDE_OK;
             }
-            tide_conn_free(c);
-            pthread_mutex_lock(&p->mu);
-            p->closed++;
-            /* its slot is now free for us to open a fresh connection */
-            slot = 1;
-            pthread_mutex_unlock(&p->mu);
+            tpg_pool_discard(p, c); /* its slot is now ours to open a fresh connection in */
         }
-        if (slot) {
-            tide_conn *fresh = new_conn(p, err);
-            pthread_mutex_lock(&p->mu);
-            if (!fresh) {
-                drop_slot_locked(p);
-                pthread_mutex_unlock(&p->mu);
-                return TIDE_ERROR;
-            }
-            p->opened++;
-            fresh->checked_out = 1;
-            p->in_use++;
-            p->refs++;
-            pthread_mutex_unlock(&p->mu);
-            *out = fresh;
-            return TIDE_OK;
+        tide_conn *fresh = new_conn(p, err);
+        if (!fresh) {
+            tpg_pool_slot_failed(p);
+            return TIDE_ERROR;
         }
-        pthread_mutex_lock(&p->mu);
+        tpg_pool_opened(p, fresh);
+        *out = fresh;
+        return TIDE_OK;
     }
+}
+
+/* ---- for the loop (loop.c): acquire without blocking ---------------------- */
+
+int tpg_pool_take(tide_pool *p, waiter *w, tide_conn **c, int *slot, tide_error *err)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->closing) {
+            pthread_mutex_unlock(&p->mu);
+            tutil_error_set(err, TIDE_E_MISUSE, "acquire: the pool is closed");
+            return TIDE_MISUSE;
+        }
+        tide_conn *dead;
+        int got = take_locked(p, c, slot, &dead);
+        if (!got && !dead) {
+            w->conn = NULL;
+            w->slot = 0;
+            w->next = NULL;
+            enqueue_locked(p, w);
+            p->refs++; /* a waiting loop keeps the pool alive */
+        }
+        pthread_mutex_unlock(&p->mu);
+        close_list(dead);
+        if (got)
+            return TIDE_OK;
+        if (!dead)
+            return TIDE_PENDING;
+    }
+}
+
+int tpg_pool_waited(tide_pool *p, waiter *w, int give_up, tide_conn **c, int *slot)
+{
+    pthread_mutex_lock(&p->mu);
+    *c = w->conn;
+    *slot = w->slot;
+    int done = *c || *slot || p->closing || give_up;
+    if (done) {
+        p->nwaiting--;
+        unlink_waiter(p, w);
+        if (*c)
+            checkout_locked(p, *c); /* handed over from release: already vetted */
+        else if (*slot && give_up) {
+            drop_slot_locked(p);
+            *slot = 0;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (done)
+        pool_unref(p);
+    return done;
+}
+
+int tpg_pool_vet(tide_pool *p, tide_conn *c, int may_ping)
+{
+    int64_t now = tpg_now_ms();
+    if (expired(p, c, now))
+        return -1;
+    /* The check is a system call. A connection given back less than
+     * TPG_RECHECK_US ago (a loop of queries) skips it: a kill inside that
+     * window is the same race as one just after the check. (HikariCP skips
+     * its check for 500 ms; a coarse-clock tick of a few ms was too long:
+     * a test killed and re-acquired within one.) */
+    if (tpg_now_us() - c->released_us >= TPG_RECHECK_US && tpg_conn_check_idle(c) != 0)
+        return -1;
+    if (p->o.ping_idle_ms >= 0 && now - c->idle_since_ms >= p->o.ping_idle_ms) {
+        if (!may_ping)
+            return 1;
+        int t = p->o.connect_timeout_ms > 0 ? p->o.connect_timeout_ms : 5000;
+        if (tpg_conn_ping(c, t, NULL) != TIDE_OK)
+            return -1;
+    }
+    return 0;
+}
+
+void tpg_pool_checkout(tide_pool *p, tide_conn *c)
+{
+    pthread_mutex_lock(&p->mu);
+    checkout_locked(p, c);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void tpg_pool_discard(tide_pool *p, tide_conn *c)
+{
+    tide_conn_free(c);
+    pthread_mutex_lock(&p->mu);
+    p->closed++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void tpg_pool_slot_failed(tide_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    drop_slot_locked(p);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void tpg_pool_opened(tide_pool *p, tide_conn *c)
+{
+    c->pool = p;
+    pthread_mutex_lock(&p->mu);
+    p->opened++;
+    checkout_locked(p, c);
+    pthread_mutex_unlock(&p->mu);
+}
+
+tide_conn *tpg_pool_conn_new(tide_pool *p, tide_error *err)
+{
+    return tide_conn_new(&p->co, err);
+}
+
+int tpg_pool_acquire_timeout(const tide_pool *p)
+{
+    return p->o.acquire_timeout_ms;
+}
+
+int tpg_pool_timeout_error(tide_pool *p, tide_error *err)
+{
+    return pool_timeout(p, err);
 }
 
 void tide_pool_release(tide_pool *p, tide_conn *c)
 {
     if (!p || !c || c->pool != p)
         return;
+    if (c->op)
+        tpg_loop_detach(c->op); /* a loop's query on it: it fails now */
     pthread_mutex_lock(&p->mu);
     if (!c->checked_out) {
         pthread_mutex_unlock(&p->mu); /* released twice: nothing to do */
@@ -497,4 +623,28 @@ int tide_pool_count_of(tide_pool *p, tide_pool_count which)
 const char *tide_pool_describe(const tide_pool *p)
 {
     return p && p->describe ? p->describe : "postgresql://";
+}
+
+tide_loop *tide_pool_loop(tide_pool *p)
+{
+    if (p && !p->loop)
+        p->loop = tide_loop_new(NULL);
+    return p ? p->loop : NULL;
+}
+
+int tide_pool_poll(tide_pool *p, int timeout_ms)
+{
+    tide_loop *l = tide_pool_loop(p);
+    return l ? tide_loop_poll(l, timeout_ms) : TIDE_ERROR;
+}
+
+int tide_pool_submit(tide_pool *p, const char *sql, int nparams, const tide_value *params, int flags,
+                     tide_query_cb cb, void *ud, tide_error *err)
+{
+    tide_loop *l = tide_pool_loop(p);
+    if (!l) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    return tide_loop_query(l, p, sql, nparams, params, flags, cb, ud, NULL, err);
 }

@@ -15,6 +15,7 @@
 #include "tide/common.h"
 #include "tide/error.h"
 #include "tide/conn.h"
+#include "tide/loop.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +66,17 @@ TIDE_API const char *tide_pool_describe(const tide_pool *pool);
 /* Statements its connections have sent (each query, prepare, describe and
  * the pool's own rollbacks, resets and pings), for tests and monitoring. */
 TIDE_API int64_t tide_pool_statements(const tide_pool *pool);
+
+/* The pool's own loop (tide/loop.h), made on first use and freed with the
+ * pool: for a host whose one thread both submits and polls. Threads that
+ * share a pool each drive a tide_loop of their own instead. */
+TIDE_API struct tide_loop *tide_pool_loop(tide_pool *pool);
+/* tide_loop_poll on the pool's own loop. */
+TIDE_API int tide_pool_poll(tide_pool *pool, int timeout_ms);
+/* tide_loop_query on the pool's own loop: the callback runs from
+ * tide_pool_poll. */
+TIDE_API int tide_pool_submit(tide_pool *pool, const char *sql, int nparams, const tide_value *params, int flags,
+                              tide_query_cb cb, void *ud, tide_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,795 @@
+/* The loop: operations advanced by poll, never by waiting.
+ *
+ * An operation is a small state machine over a connection's own:
+ *
+ *   WAIT ──> CONNECT ──┐                  (a slot: open a connection)
+ *     │                ├──> RUN ──> CLEAN ──> DONE
+ *     └──> PING ───────┘                  (an idle one, idle too long)
+ *
+ * A query on a pool goes through all of them; a query on a held connection
+ * is only RUN; an acquire ends where RUN would begin; a release is only
+ * CLEAN (rollback, session reset, then back to the pool). The callback is
+ * queued when the caller's part is over (a query's result is in) and called
+ * from poll, while the operation may go on cleaning up; it is freed when
+ * both are over. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "pg.h"
+
+enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE };
+enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE };
+
+struct tide_job {
+    tide_loop *loop;
+    enum op_kind kind;
+    enum op_state state;
+    tide_pool *pool;
+    tide_conn *conn;
+    tpg_waiter w;
+    int64_t deadline_ms;     /* acquire deadline (WAIT); 0: none */
+
+    /* the query, copied when it cannot be sent at once */
+    char *sql;
+    size_t sql_size;
+    tide_value *params;
+    int nparams, flags;
+    tutil_buf text;          /* the string parameters' bytes */
+
+    tide_query_cb qcb;
+    tide_acquire_cb acb;
+    void *ud;
+    tide_result *res;
+    tide_error *err;         /* set when it failed */
+    int queued;              /* in the ready queue: the callback is due */
+    int ended;               /* the callback was called, or cancelled */
+    int owns_conn;           /* a held connection given back mid-query: clean it after */
+    int resetting;           /* the CLEAN statement in flight is the session reset */
+    struct tide_job *prev, *next, *ready_next;
+};
+
+struct tide_loop {
+    tide_job *head;
+    tide_job *ready_head, *ready_tail;
+    int wake_fd;
+    int in_poll;
+    tide_error *scratch;
+    tide_error *oom;         /* reported when a failure cannot allocate its error */
+    struct pollfd *pfds;
+    tide_job **pops;
+    int pcap;
+};
+
+/* ---- bookkeeping ----------------------------------------------------------- */
+
+tide_loop *tide_loop_new(tide_error *err)
+{
+    tide_loop *l = tutil_calloc(1, sizeof *l);
+    if (!l) {
+        tutil_error_oom(err);
+        return NULL;
+    }
+    l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    l->scratch = tide_error_new();
+    l->oom = tide_error_new();
+    if (l->wake_fd < 0 || !l->scratch || !l->oom) {
+        if (l->wake_fd < 0)
+            tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "eventfd: %s", strerror(errno));
+        else
+            tutil_error_oom(err);
+        tide_loop_free(l);
+        return NULL;
+    }
+    tutil_error_oom(l->oom);
+    return l;
+}
+
+void tpg_loop_wake(tide_loop *l)
+{
+    uint64_t one = 1;
+    ssize_t n = write(l->wake_fd, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is already non-zero, so it is awake */
+}
+
+static void op_free(tide_job *op)
+{
+    tide_loop *l = op->loop;
+    if (op->prev) op->prev->next = op->next; else l->head = op->next;
+    if (op->next) op->next->prev = op->prev;
+    tide_result_free(op->res);
+    tide_error_free(op->err);
+    if (op->sql)
+        tutil_free(op->sql, op->sql_size);
+    if (op->params)
+        tutil_free(op->params, (size_t)op->nparams * sizeof *op->params);
+    tutil_buf_free(&op->text);
+    tutil_free(op, sizeof *op);
+}
+
+/* Freed once its callback is over and its connection is back. */
+static void maybe_free(tide_job *op)
+{
+    if (op->ended && !op->queued && op->state == S_DONE)
+        op_free(op);
+}
+
+static tide_job *op_new(tide_loop *l, enum op_kind kind, tide_error *err)
+{
+    tide_job *op = tutil_calloc(1, sizeof *op);
+    if (!op) {
+        tutil_error_oom(err);
+        return NULL;
+    }
+    op->loop = l;
+    op->kind = kind;
+    op->w.loop = l;
+    tutil_buf_init(&op->text);
+    op->next = l->head;
+    if (l->head)
+        l->head->prev = op;
+    l->head = op;
+    return op;
+}
+
+/* The caller's part is over: queue the callback. */
+static void finish(tide_job *op)
+{
+    if (op->ended || op->queued)
+        return;
+    tide_loop *l = op->loop;
+    op->queued = 1;
+    op->ready_next = NULL;
+    if (l->ready_tail) l->ready_tail->ready_next = op; else l->ready_head = op;
+    l->ready_tail = op;
+}
+
+static void fail(tide_job *op, const tide_error *err)
+{
+    if (!op->err && !op->ended) {
+        op->err = tide_error_new();
+        if (op->err)
+            tide_error_copy(op->err, err);
+    }
+    finish(op);
+}
+
+/* ---- the state machine ----------------------------------------------------- */
+
+static void advance(tide_job *op);
+static void start_acquire(tide_job *op);
+
+static void start_clean(tide_job *op)
+{
+    tide_conn *c = op->conn;
+    op->state = S_CLEAN;
+    if (!c) {
+        op->state = S_DONE;
+        return;
+    }
+    c->op = op;
+    if (c->state == TPG_DONE)
+        tide_result_free(tide_conn_take_result(c));
+    const char *sql = NULL;
+    op->resetting = 0;
+    if (!tide_conn_is_broken(c) && c->state == TPG_IDLE) {
+        tide_tx_status tx = tide_conn_tx_status(c);
+        if (tx == TIDE_TX_INTRANS || tx == TIDE_TX_INERROR) {
+            sql = "ROLLBACK";
+        } else if (tx == TIDE_TX_IDLE) {
+            sql = tpg_conn_reset_sql(c);
+            op->resetting = 1;
+        }
+    }
+    if (sql && tide_conn_query_start(c, sql, 0, NULL, 0, op->loop->scratch) == TIDE_PENDING)
+        return;
+    /* clean, or past helping: the pool keeps or closes it */
+    c->op = NULL;
+    op->conn = NULL;
+    op->state = S_DONE;
+    tide_pool_release(c->pool, c);
+}
+
+static int copy_query(tide_job *op, const char *sql, int nparams, const tide_value *params, tide_error *err)
+{
+    op->sql_size = strlen(sql) + 1;
+    op->sql = tutil_malloc(op->sql_size);
+    if (!op->sql)
+        goto oom;
+    memcpy(op->sql, sql, op->sql_size);
+    op->nparams = nparams;
+    if (nparams > 0) {
+        op->params = tutil_malloc((size_t)nparams * sizeof *op->params);
+        if (!op->params)
+            goto oom;
+        for (int i = 0; i < nparams; i++) {
+            op->params[i] = params[i];
+            tide_kind k = params[i].kind;
+            if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC)
+                tutil_buf_add(&op->text, params[i].as.s.ptr, params[i].as.s.len);
+        }
+        if (op->text.broken)
+            goto oom;
+        size_t off = 0;
+        for (int i = 0; i < nparams; i++) {
+            tide_kind k = op->params[i].kind;
+            if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC) {
+                op->params[i].as.s.ptr = op->text.data ? op->text.data + off : "";
+                off += op->params[i].as.s.len;
+            }
+        }
+    }
+    return TIDE_OK;
+oom:
+    tutil_error_oom(err);
+    return TIDE_ERROR;
+}
+
+/* A connection is ours and checked out: begin the caller's part. */
+static void start_run(tide_job *op)
+{
+    tide_conn *c = op->conn;
+    if (op->ended) { /* cancelled while it came: straight back */
+        op->kind = K_RELEASE;
+        start_clean(op);
+        return;
+    }
+    if (op->kind == K_ACQUIRE) {
+        op->state = S_DONE;
+        finish(op);
+        return;
+    }
+    c->op = op;
+    op->state = S_RUN;
+    tide_error *err = op->loop->scratch;
+    if (tide_conn_query_start(c, op->sql, op->nparams, op->params, op->flags, err) != TIDE_PENDING) {
+        fail(op, err);
+        c->op = NULL;
+        start_clean(op);
+    }
+}
+
+static void start_connect(tide_job *op)
+{
+    tide_error *err = op->loop->scratch;
+    tide_conn *c = tpg_pool_conn_new(op->pool, err);
+    if (c && tide_conn_connect_start(c, err) == TIDE_PENDING) {
+        op->conn = c;
+        c->op = op;
+        op->state = S_CONNECT;
+        return;
+    }
+    tide_conn_free(c);
+    tpg_pool_slot_failed(op->pool);
+    op->state = S_DONE;
+    fail(op, err);
+}
+
+/* A connection or a slot came from the pool. */
+static void got(tide_job *op, tide_conn *c, int slot, int vetted)
+{
+    if (slot) {
+        start_connect(op);
+        return;
+    }
+    if (vetted) {
+        op->conn = c;
+        start_run(op);
+        return;
+    }
+    int v = tpg_pool_vet(op->pool, c, 0);
+    if (v < 0) {
+        tpg_pool_discard(op->pool, c);
+        start_connect(op); /* in the slot it leaves */
+        return;
+    }
+    tpg_pool_checkout(op->pool, c);
+    op->conn = c;
+    if (v == 0) {
+        start_run(op);
+        return;
+    }
+    op->state = S_PING;
+    if (tide_conn_query_start(c, "", 0, NULL, 0, op->loop->scratch) == TIDE_PENDING) {
+        c->op = op;
+        return;
+    }
+    op->conn = NULL;
+    tide_pool_release(op->pool, c); /* broken: closed */
+    start_acquire(op);
+}
+
+
+
+static void start_acquire(tide_job *op)
+{
+    tide_conn *c;
+    int slot;
+    tide_error *err = op->loop->scratch;
+    int rc = tpg_pool_take(op->pool, &op->w, &c, &slot, err);
+    if (rc == TIDE_OK) {
+        got(op, c, slot, 0);
+    } else if (rc == TIDE_PENDING) {
+        op->state = S_WAIT;
+        int t = tpg_pool_acquire_timeout(op->pool);
+        op->deadline_ms = t >= 0 ? tpg_now_ms() + t : 0;
+    } else {
+        op->state = S_DONE;
+        fail(op, err);
+    }
+}
+
+static void advance(tide_job *op)
+{
+    tide_error *err = op->loop->scratch;
+    tide_conn *c = op->conn;
+    int rc;
+    switch (op->state) {
+    case S_WAIT: {
+        int give_up = op->ended || (op->deadline_ms && tpg_now_ms() >= op->deadline_ms);
+        int slot;
+        if (!tpg_pool_waited(op->pool, &op->w, give_up, &c, &slot))
+            return;
+        if (c || slot) {
+            got(op, c, slot, 1);
+            return;
+        }
+        op->state = S_DONE;
+        if (give_up && !op->ended)
+            tpg_pool_timeout_error(op->pool, err);
+        else
+            tutil_error_set(err, TIDE_E_MISUSE, "acquire: the pool was closed while waiting");
+        fail(op, err);
+        return;
+    }
+    case S_CONNECT:
+        rc = tide_conn_step(c, err);
+        if (rc == TIDE_PENDING)
+            return;
+        c->op = NULL;
+        if (rc != TIDE_OK) {
+            op->conn = NULL;
+            tide_conn_free(c);
+            tpg_pool_slot_failed(op->pool);
+            op->state = S_DONE;
+            fail(op, err);
+            return;
+        }
+        tpg_pool_opened(op->pool, c);
+        start_run(op);
+        return;
+    case S_PING:
+        rc = tide_conn_step(c, err);
+        if (rc == TIDE_PENDING)
+            return;
+        c->op = NULL;
+        tide_result_free(tide_conn_take_result(c));
+        if (rc != TIDE_OK) {
+            /* gone while idle: give it back (closed), then ask again */
+            op->conn = NULL;
+            tide_pool_release(op->pool, c);
+            start_acquire(op);
+            return;
+        }
+        start_run(op);
+        return;
+    case S_RUN:
+        rc = tide_conn_step(c, err);
+        if (rc == TIDE_PENDING)
+            return;
+        c->op = NULL;
+        if (rc == TIDE_OK)
+            op->res = tide_conn_take_result(c);
+        else
+            fail(op, err);
+        finish(op);
+        if (op->kind == K_QUERY || op->owns_conn) {
+            start_clean(op);
+        } else {
+            op->conn = NULL;
+            op->state = S_DONE;
+        }
+        return;
+    case S_CLEAN:
+        rc = tide_conn_step(c, err);
+        if (rc == TIDE_PENDING)
+            return;
+        tide_result_free(tide_conn_take_result(c));
+        if (rc != TIDE_OK)
+            c->broken = 1;          /* a cleanup that fails: close it */
+        else if (op->resetting)
+            tpg_conn_reset_done(c);
+        start_clean(op);            /* next: the reset after a rollback, or back to the pool */
+        return;
+    case S_DONE:
+        return;
+    }
+}
+
+/* ---- submitting ------------------------------------------------------------ */
+
+static int submit_check(tide_loop *l, const void *target, tide_error *err)
+{
+    if (!l || !target) {
+        tutil_error_set(err, TIDE_E_MISUSE, "loop: no loop, pool or connection");
+        return TIDE_MISUSE;
+    }
+    return TIDE_OK;
+}
+
+int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params, int flags,
+                    tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (submit_check(l, pool, err) != TIDE_OK || !sql || nparams < 0 || (nparams > 0 && !params)) {
+        tutil_error_set(err, TIDE_E_MISUSE, "loop query: bad arguments");
+        return TIDE_MISUSE;
+    }
+    tide_job *op = op_new(l, K_QUERY, err);
+    if (!op)
+        return TIDE_ERROR;
+    if (copy_query(op, sql, nparams, params, err) != TIDE_OK) {
+        op->state = S_DONE;
+        op->ended = 1;
+        op_free(op);
+        return TIDE_ERROR;
+    }
+    op->flags = flags;
+    op->pool = pool;
+    op->qcb = cb;
+    op->ud = ud;
+    start_acquire(op);
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params,
+                         int flags, tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (submit_check(l, c, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    if (c->op) {
+        tutil_error_set(err, TIDE_E_MISUSE, "another query is in flight on this connection");
+        return TIDE_MISUSE;
+    }
+    /* sent now, so nothing needs copying: the connection keeps what it must */
+    if (tide_conn_query_start(c, sql, nparams, params, flags, err) != TIDE_PENDING)
+        return TIDE_ERROR;
+    tide_job *op = op_new(l, K_CONN_QUERY, err);
+    if (!op) {
+        c->broken = 1; /* a statement we cannot follow: the pool will close it */
+        return TIDE_ERROR;
+    }
+    op->conn = c;
+    op->pool = c->pool;
+    op->qcb = cb;
+    op->ud = ud;
+    op->state = S_RUN;
+    c->op = op;
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+int tide_loop_acquire(tide_loop *l, tide_pool *pool, tide_acquire_cb cb, void *ud, tide_job **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (submit_check(l, pool, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    tide_job *op = op_new(l, K_ACQUIRE, err);
+    if (!op)
+        return TIDE_ERROR;
+    op->pool = pool;
+    op->acb = cb;
+    op->ud = ud;
+    start_acquire(op);
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+void tide_loop_release(tide_loop *l, tide_conn *c)
+{
+    if (!c || !c->pool)
+        return;
+    if (c->op) {
+        /* a query of the holder's in flight: its end no longer matters,
+         * and the connection goes back once it is over */
+        tide_job *op = c->op;
+        op->owns_conn = 1;
+        tide_loop_cancel(op->loop, op);
+        return;
+    }
+    int clean = c->state == TPG_IDLE && !tide_conn_is_broken(c) && tide_conn_tx_status(c) == TIDE_TX_IDLE &&
+                !tpg_conn_reset_sql(c);
+    if (clean || !l) {
+        tide_pool_release(c->pool, c);
+        return;
+    }
+    tide_job *op = op_new(l, K_RELEASE, l->scratch);
+    if (!op) {
+        tide_pool_release(c->pool, c); /* blocking, but correct */
+        return;
+    }
+    op->ended = 1; /* no callback */
+    op->pool = c->pool;
+    op->conn = c;
+    start_clean(op);
+    maybe_free(op);
+}
+
+void tide_loop_cancel(tide_loop *l, tide_job *op)
+{
+    if (!l || !op || op->ended)
+        return;
+    op->ended = 1;
+    if (op->queued)
+        return; /* skipped and freed when the queue reaches it */
+    switch (op->state) {
+    case S_WAIT:
+        advance(op); /* gives up its place (or what it was just handed) */
+        break;
+    case S_CONNECT:
+        op->conn->op = NULL;
+        tide_conn_free(op->conn);
+        op->conn = NULL;
+        tpg_pool_slot_failed(op->pool);
+        op->state = S_DONE;
+        break;
+    case S_PING:
+        op->conn->op = NULL;
+        tide_pool_release(op->pool, op->conn); /* mid-ping: closed */
+        op->conn = NULL;
+        op->state = S_DONE;
+        break;
+    default:
+        break; /* RUN and CLEAN go on in the background */
+    }
+    maybe_free(op);
+}
+
+/* tide_pool_release of a held connection with a query of a loop's in
+ * flight: the query fails, and forgets the connection the pool now owns. */
+void tpg_loop_detach(tide_job *op)
+{
+    tide_error *err = op->loop->scratch;
+    op->conn->op = NULL;
+    op->conn = NULL;
+    op->state = S_DONE;
+    tutil_error_set(err, TIDE_E_MISUSE, "the connection was released while a query was in flight on it");
+    fail(op, err);
+    maybe_free(op);
+}
+
+/* ---- polling --------------------------------------------------------------- */
+
+static int wants_socket(const tide_job *op)
+{
+    return (op->state == S_CONNECT || op->state == S_PING || op->state == S_RUN || op->state == S_CLEAN) &&
+           op->conn && tide_conn_wants(op->conn) != TIDE_WANT_NOTHING && tide_conn_socket(op->conn) >= 0;
+}
+
+int tide_loop_pending(const tide_loop *l)
+{
+    if (!l)
+        return 0;
+    int n = 0;
+    for (const tide_job *op = l->head; op; op = op->next)
+        n += op->state != S_DONE || op->queued;
+    return n;
+}
+
+int tide_loop_fds(tide_loop *l, tide_pollfd *fds, int max)
+{
+    if (!l)
+        return 0;
+    int n = 0;
+    if (n < max)
+        fds[n] = (tide_pollfd){.fd = l->wake_fd, .events = TIDE_WANT_READ};
+    n++;
+    for (tide_job *op = l->head; op; op = op->next) {
+        if (!wants_socket(op))
+            continue;
+        if (n < max)
+            fds[n] = (tide_pollfd){.fd = tide_conn_socket(op->conn), .events = tide_conn_wants(op->conn)};
+        n++;
+    }
+    return n;
+}
+
+int tide_loop_timeout(const tide_loop *l)
+{
+    if (!l)
+        return -1;
+    if (l->ready_head)
+        return 0;
+    int64_t now = tpg_now_ms(), best = -1;
+    for (const tide_job *op = l->head; op; op = op->next) {
+        int64_t d = 0;
+        if (op->state == S_WAIT)
+            d = op->deadline_ms;
+        else if (op->state == S_CONNECT && op->conn)
+            d = op->conn->deadline_ms;
+        if (d && (best < 0 || d < best))
+            best = d;
+    }
+    if (best < 0)
+        return -1;
+    return best <= now ? 0 : (int)(best - now);
+}
+
+static int grow(tide_loop *l, int n)
+{
+    if (n <= l->pcap)
+        return 0;
+    int cap = l->pcap ? l->pcap : 16;
+    while (cap < n)
+        cap *= 2;
+    struct pollfd *p = tutil_realloc(l->pfds, (size_t)l->pcap * sizeof *p, (size_t)cap * sizeof *p);
+    if (!p)
+        return -1;
+    l->pfds = p;
+    tide_job **o = tutil_realloc(l->pops, (size_t)l->pcap * sizeof *o, (size_t)cap * sizeof *o);
+    if (!o)
+        return -1;
+    l->pops = o;
+    l->pcap = cap;
+    return 0;
+}
+
+/* Calls the callbacks that are due, in the order their work ended. */
+static int dispatch(tide_loop *l)
+{
+    int called = 0;
+    while (l->ready_head) {
+        tide_job *op = l->ready_head;
+        l->ready_head = op->ready_next;
+        if (!l->ready_head)
+            l->ready_tail = NULL;
+        op->queued = 0;
+        if (!op->ended) {
+            op->ended = 1;
+            const tide_error *err = op->err ? op->err : l->oom;
+            int ok = !op->err && (op->kind != K_QUERY && op->kind != K_CONN_QUERY ? 1 : op->res != NULL);
+            if (op->kind == K_ACQUIRE) {
+                tide_conn *c = ok ? op->conn : NULL;
+                op->conn = NULL;
+                if (op->acb)
+                    op->acb(op->ud, c, ok ? NULL : err);
+                else if (c)
+                    tide_pool_release(c->pool, c);
+            } else {
+                tide_result *r = ok ? op->res : NULL;
+                op->res = NULL;
+                if (op->qcb)
+                    op->qcb(op->ud, r, ok ? NULL : err);
+                else
+                    tide_result_free(r);
+            }
+            called++;
+        } else if (op->kind == K_ACQUIRE && op->conn) {
+            /* cancelled after it got one */
+            op->kind = K_RELEASE;
+            start_clean(op);
+        }
+        maybe_free(op);
+    }
+    return called;
+}
+
+int tide_loop_poll(tide_loop *l, int timeout_ms)
+{
+    if (!l)
+        return TIDE_MISUSE;
+    if (l->in_poll)
+        return TIDE_MISUSE;
+    l->in_poll = 1;
+    int64_t until = timeout_ms >= 0 ? tpg_now_ms() + timeout_ms : -1;
+    int called = 0;
+    for (;;) {
+        called += dispatch(l);
+        if (called > 0 || !l->head)
+            break;
+        int64_t now = tpg_now_ms();
+        int wait = tide_loop_timeout(l);
+        if (until >= 0) {
+            int left = until > now ? (int)(until - now) : 0;
+            if (wait < 0 || left < wait)
+                wait = left;
+        }
+        int n = 1;
+        for (tide_job *op = l->head; op; op = op->next)
+            n += wants_socket(op);
+        if (grow(l, n) != 0)
+            break;
+        l->pfds[0] = (struct pollfd){.fd = l->wake_fd, .events = POLLIN};
+        l->pops[0] = NULL;
+        n = 1;
+        for (tide_job *op = l->head; op; op = op->next) {
+            if (!wants_socket(op))
+                continue;
+            int w = tide_conn_wants(op->conn);
+            l->pfds[n] = (struct pollfd){.fd = tide_conn_socket(op->conn),
+                                         .events = (short)((w & TIDE_WANT_READ ? POLLIN : 0) |
+                                                           (w & TIDE_WANT_WRITE ? POLLOUT : 0))};
+            l->pops[n++] = op;
+        }
+        int r = poll(l->pfds, (nfds_t)n, wait);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (r > 0 && l->pfds[0].revents) {
+            uint64_t v;
+            ssize_t got = read(l->wake_fd, &v, sizeof v);
+            (void)got;
+        }
+        /* sockets that are ready; then whatever waits on the pool or a clock
+         * (cheap: a look under the pool's lock, a clock read) */
+        for (int i = 1; i < n && r > 0; i++)
+            if (l->pfds[i].revents)
+                advance(l->pops[i]);
+        now = tpg_now_ms();
+        for (tide_job *op = l->head, *next; op; op = next) {
+            next = op->next;
+            if (op->state == S_WAIT || (op->state == S_CONNECT && op->conn && op->conn->deadline_ms &&
+                                        now >= op->conn->deadline_ms))
+                advance(op);
+        }
+        for (tide_job *op = l->head, *next; op; op = next) {
+            next = op->next;
+            maybe_free(op);
+        }
+        if (until >= 0 && tpg_now_ms() >= until) {
+            called += dispatch(l);
+            break;
+        }
+    }
+    l->in_poll = 0;
+    return called;
+}
+
+void tide_loop_free(tide_loop *l)
+{
+    if (!l)
+        return;
+    l->ready_head = l->ready_tail = NULL;
+    while (l->head) {
+        tide_job *op = l->head;
+        op->ended = 1; /* no callbacks */
+        op->queued = 0;
+        if (op->state == S_WAIT)
+            advance(op); /* gives up its place, or what it was just handed */
+        if (op->conn) {
+            /* cleanup or a held connection's query cut short: the pool
+             * closes a connection with a statement in flight */
+            tide_conn *c = op->conn;
+            c->op = NULL;
+            op->conn = NULL;
+            if (op->kind == K_CONN_QUERY && !op->owns_conn) {
+                /* the holder still has it; it is theirs to release */
+            } else if (op->state == S_CONNECT) {
+                tide_conn_free(c);
+                tpg_pool_slot_failed(op->pool);
+            } else {
+                tide_pool_release(c->pool, c);
+            }
+        }
+        op->state = S_DONE;
+        op->ended = 1;
+        op_free(op);
+    }
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
+    tide_error_free(l->scratch);
+    tide_error_free(l->oom);
+    if (l->pfds)
+        tutil_free(l->pfds, (size_t)l->pcap * sizeof *l->pfds);
+    if (l->pops)
+        tutil_free(l->pops, (size_t)l->pcap * sizeof *l->pops);
+    tutil_free(l, sizeof *l);
+}
