@@ -529,8 +529,15 @@ void tide_loop_cancel(tide_loop *l, tide_job *op)
     if (!l || !op || op->ended)
         return;
     op->ended = 1;
-    if (op->queued)
-        return; /* skipped and freed when the queue reaches it */
+    if (op->queued) {
+        /* skipped and freed when the queue reaches it; a connection it got
+         * goes back now */
+        if (op->kind == K_ACQUIRE && op->conn) {
+            op->kind = K_RELEASE;
+            start_clean(op);
+        }
+        return;
+    }
     switch (op->state) {
     case S_WAIT:
         advance(op); /* gives up its place (or what it was just handed) */

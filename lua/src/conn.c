@@ -22,6 +22,8 @@ static int run(lua_State *L, int mode)
     const char *sql = luaL_checkstring(L, 2);
     tlua_params params;
     tlua_params_collect(L, 3, lua_gettop(L), &params);
+    if (lua_isyieldable(L) && tlua_should_yield(L))
+        return tlua_query_async(L, NULL, c->conn, sql, params.n, params.v, 0, tlua_finish_rows, mode);
     tide_result *res = NULL;
     if (tide_conn_query(c->conn, sql, params.n, params.v, 0, &res, c->err) != TIDE_OK)
         return tlua_raise(L, c->err);
@@ -42,7 +44,7 @@ static int l_release(lua_State *L)
     tide_result_free(c->pending);
     c->pending = NULL;
     if (c->pool)
-        tide_pool_release(c->pool, c->conn);
+        tlua_release(tlua_state_of(L), c->pool, c->conn);
     c->pool = NULL;
     c->conn = NULL;
     tide_error_free(c->err);

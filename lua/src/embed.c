@@ -11,14 +11,23 @@ int luaopen_tide_core(lua_State *L)
     tlua_open_conn(L);
     tlua_open_schema(L);
     tlua_open_model(L);
+    tlua_open_async(L);
     lua_pushstring(L, tide_version());
     lua_setfield(L, -2, "version");
     return 1;
 }
 
 /* wraps a host's pool: tide.core.wrap is not exposed to scripts */
+void tide_lua_set_loop(lua_State *L, tide_loop *loop)
+{
+    tlua_state_set_loop(L, loop, 0);
+}
+
 void tide_lua_push_db(lua_State *L, tide_pool *pool)
 {
+    /* a host with one thread polls the pool's own loop: Lua shares it,
+     * unless the host gave this lua_State a loop of its own */
+    tlua_state_set_loop(L, tide_pool_loop(pool), 1);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "tide");
     lua_call(L, 1, 1);

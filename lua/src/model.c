@@ -382,6 +382,38 @@ static const char *const op_names[] = {"find_many", "find_first", "find_unique",
                                        "create_many_and_return", "upsert", "link", "unlink", "aggregate",
                                        "group_by", NULL};
 
+static int push_model_result(lua_State *L, tide_result *res, int kind)
+{
+    switch (kind) {
+    case TIDE_RESULT_ROWS:
+        return tlua_push_result(L, res, TLUA_ROWS);
+    case TIDE_RESULT_ONE:
+        return tlua_push_result(L, res, TLUA_ONE);
+    case TIDE_RESULT_COUNT: {
+        int64_t v = 0;
+        size_t len;
+        const char *s = tide_result_text(res, 0, 0, &len);
+        tide_decode_int(s, len, &v, NULL);
+        lua_pushinteger(L, (lua_Integer)v);
+        return 1;
+    }
+    default:
+        lua_pushinteger(L, (lua_Integer)(tide_result_affected(res) < 0 ? 0 : tide_result_affected(res)));
+        return 1;
+    }
+}
+
+/* After a yield: the schema and model are still at 2 and 3. */
+static int finish_model(lua_State *L, tlua_wait *w)
+{
+    if (!w->res) {
+        if (!w->err)
+            return luaL_error(L, "out of memory");
+        return raise_query_error(L, tlua_check_schema(L, 2), lua_tostring(L, 3), w->err);
+    }
+    return push_model_result(L, w->res, (int)w->ctx);
+}
+
 /* core.model_query(target, schema, model, op, args) */
 static int l_model_query(lua_State *L)
 {
@@ -416,44 +448,31 @@ static int l_model_query(lua_State *L)
     for (int i = 0; i < np; i++)
         q->params[i] = q->values[tide_compiled_slot(q->desc, i)];
 
-    tide_result *res = NULL;
-    int rc;
+    tide_pool *pool = NULL;
+    tide_conn *conn = NULL;
     if (lua_type(L, 1) == LUA_TTABLE) { /* a db: its pool */
         lua_getfield(L, 1, "_pool");
         tlua_pool *p = luaL_checkudata(L, -1, TLUA_POOL);
         if (!p->pool)
             return luaL_error(L, "the pool is closed");
-        rc = tide_pool_query(p->pool, tide_compiled_sql(comp), np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+        pool = p->pool;
     } else {
         tlua_conn *c = luaL_checkudata(L, 1, TLUA_CONN);
         if (!c->pool)
             return luaL_error(L, "the connection was released");
-        rc = tide_conn_query(c->conn, tide_compiled_sql(comp), np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+        conn = c->conn;
     }
+    const char *sql = tide_compiled_sql(comp);
+    if (lua_isyieldable(L) && tlua_should_yield(L))
+        return tlua_query_async(L, pool, conn, sql, np, q->params, TIDE_QUERY_PREPARE, finish_model,
+                                tide_compiled_result(comp));
+    tide_result *res = NULL;
+    int rc = pool ? tide_pool_query(pool, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err)
+                  : tide_conn_query(conn, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
     if (rc != TIDE_OK)
         return raise_query_error(L, schema, model, q->err);
     q->pending = res;
-    int n;
-    switch (tide_compiled_result(comp)) {
-    case TIDE_RESULT_ROWS:
-        n = tlua_push_result(L, res, TLUA_ROWS);
-        break;
-    case TIDE_RESULT_ONE:
-        n = tlua_push_result(L, res, TLUA_ONE);
-        break;
-    case TIDE_RESULT_COUNT: {
-        int64_t v = 0;
-        size_t len;
-        const char *s = tide_result_text(res, 0, 0, &len);
-        tide_decode_int(s, len, &v, NULL);
-        lua_pushinteger(L, (lua_Integer)v);
-        n = 1;
-        break;
-    }
-    default:
-        lua_pushinteger(L, (lua_Integer)(tide_result_affected(res) < 0 ? 0 : tide_result_affected(res)));
-        n = 1;
-    }
+    int n = push_model_result(L, res, tide_compiled_result(comp));
     q->pending = NULL;
     tide_result_free(res);
     return n;

@@ -88,6 +88,8 @@ static int run_pooled(lua_State *L, int mode)
     const char *sql = luaL_checkstring(L, 2);
     tlua_params params;
     tlua_params_collect(L, 3, lua_gettop(L), &params);
+    if (lua_isyieldable(L) && tlua_should_yield(L))
+        return tlua_query_async(L, p->pool, NULL, sql, params.n, params.v, 0, tlua_finish_rows, mode);
     tide_result *res = NULL;
     if (tide_pool_query(p->pool, sql, params.n, params.v, 0, &res, p->err) != TIDE_OK)
         return tlua_raise(L, p->err);
@@ -102,6 +104,21 @@ static int l_query(lua_State *L) { return run_pooled(L, TLUA_ROWS); }
 static int l_one(lua_State *L) { return run_pooled(L, TLUA_ONE); }
 static int l_exec(lua_State *L) { return run_pooled(L, TLUA_EXEC); }
 
+/* w->ctx: the conn's stack index * 2 + whether it is for session work */
+static int finish_acquire(lua_State *L, tlua_wait *w)
+{
+    tlua_wait_failed(L, w);
+    int idx = (int)(w->ctx / 2);
+    tlua_conn *c = lua_touserdata(L, idx);
+    c->conn = w->conn;
+    c->pool = w->pool;
+    w->conn = NULL;
+    if (w->ctx & 1)
+        tide_conn_mark_session(c->conn);
+    lua_pushvalue(L, idx);
+    return 1;
+}
+
 static int l_acquire(lua_State *L)
 {
     tlua_pool *p = check_pool(L);
@@ -114,6 +131,8 @@ static int l_acquire(lua_State *L)
     c->err = tide_error_new();
     if (!c->err)
         return luaL_error(L, "out of memory");
+    if (lua_isyieldable(L) && tlua_should_yield(L))
+        return tlua_acquire_async(L, p->pool, finish_acquire, (lua_KContext)lua_gettop(L) * 2 + (session != 0));
     tide_conn *conn;
     if (tide_pool_acquire(p->pool, &conn, p->err) != TIDE_OK)
         return tlua_raise(L, p->err);

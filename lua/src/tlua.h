@@ -62,4 +62,37 @@ tide_schema *tlua_check_schema(lua_State *L, int idx);
 tlua_pool *tlua_push_pool(lua_State *L, tide_pool *pool, int owned);
 int tlua_run(lua_State *L, tide_conn *conn, tide_error *err, tide_result **pending, int mode);
 
+
+/* Queries that yield (async.c). Inside a coroutine that can yield, the work
+ * goes to the lua_State's loop and the coroutine yields tide.pending; once
+ * resumed with the work done, finish(L, w) raises its error or pushes its
+ * results (w->res, w->conn and w->ctx are there for it). */
+typedef struct tlua_state tlua_state;
+typedef struct tlua_wait tlua_wait;
+typedef int (*tlua_finish)(lua_State *L, tlua_wait *w);
+struct tlua_wait {
+    tlua_state *S;
+    tide_job *job;          /* in flight */
+    int done;
+    tide_result *res;
+    tide_error *err;
+    tide_conn *conn;        /* an acquire's, until finish takes it */
+    tide_pool *pool;
+    tlua_finish finish;
+    lua_KContext ctx;
+};
+tlua_state *tlua_state_of(lua_State *L);
+void tlua_state_set_loop(lua_State *L, tide_loop *loop, int only_if_unset);
+int tlua_should_yield(lua_State *L);
+int tlua_query_async(lua_State *L, tide_pool *pool, tide_conn *conn, const char *sql, int nparams,
+                     const tide_value *params, int flags, tlua_finish finish, lua_KContext ctx);
+int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx);
+/* For finish functions: raises the work's error, if it failed. */
+int tlua_wait_failed(lua_State *L, tlua_wait *w);
+/* finish for rows: w->ctx is the TLUA_ROWS/ONE/EXEC mode. */
+int tlua_finish_rows(lua_State *L, tlua_wait *w);
+/* Gives a held connection back: through the loop once it has been used. */
+void tlua_release(tlua_state *S, tide_pool *pool, tide_conn *conn);
+void tlua_open_async(lua_State *L);
+
 #endif

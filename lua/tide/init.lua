@@ -52,6 +52,14 @@ function tide.array(t)
   return setmetatable(t or {}, core.array_mt)
 end
 
+-- Coroutines (see tide/async.lua) ------------------------------------------
+
+local async = require "tide.async"
+async.hooks = tide -- tide.on_ready, tide.on_error
+tide.pending = async.pending
+tide.spawn, tide.run, tide.poll = async.spawn, async.run, async.poll
+tide.pending_count, tide.set_async, tide.fds = async.pending_count, async.set_async, async.fds
+
 tide.json_encode = core.json_encode
 tide.json_decode = core.json_decode
 
@@ -330,6 +338,9 @@ function DB:use(fn)
   rawset(self, "_middleware", list)
   return self
 end
+
+--- tide.poll, for a program that holds only its db.
+function DB:poll(timeout) return async.poll(timeout) end
 
 function DB:close()
   self._pool:close()

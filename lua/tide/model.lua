@@ -128,8 +128,9 @@ end
 -- params = { model =, operation =, args =, nested = } (nested: issued by
 -- tide itself for an include or a nested write). next(params) runs the rest
 -- of the chain and the operation; a middleware may change params.args
--- before, or the result after.
-local depth = 0
+-- before, or the result after. How deep in tide's own operations we are is
+-- counted per coroutine: coroutines interleave their queries (tide.spawn).
+local depths = setmetatable({}, { __mode = "k" })
 
 local function dispatch(self, op, args, impl)
   local db = rawget(self, "_db")
@@ -137,15 +138,16 @@ local function dispatch(self, op, args, impl)
   if not mws then return impl(self, args) end
   local function step(i, p)
     if i > #mws then
-      depth = depth + 1
+      local co = coroutine.running()
+      depths[co] = (depths[co] or 0) + 1
       local ok, r = pcall(impl, self, p.args)
-      depth = depth - 1
+      depths[co] = depths[co] > 1 and depths[co] - 1 or nil
       if not ok then error(r, 0) end
       return r
     end
     return mws[i](p, function(p2) return step(i + 1, p2 or p) end)
   end
-  return step(1, { model = self._name, operation = op, args = args, nested = depth > 0 })
+  return step(1, { model = self._name, operation = op, args = args, nested = depths[coroutine.running()] ~= nil })
 end
 
 -- Client-side defaults (a function given to :default) fill missing data.

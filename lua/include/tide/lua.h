@@ -27,8 +27,16 @@ TIDE_API int tide_lua_open(lua_State *L);
 /* The tide.core module itself, for hosts that register modules by hand. */
 TIDE_API int luaopen_tide_core(lua_State *L);
 
-/* Pushes a db object (what tide.connect returns) over a pool the host owns. */
+/* Pushes a db object (what tide.connect returns) over a pool the host owns.
+ * Unless the lua_State already has a loop, it gets the pool's own
+ * (tide_pool_loop): Lua coroutines' queries then advance whenever the host
+ * calls tide_pool_poll. */
 TIDE_API void tide_lua_push_db(lua_State *L, tide_pool *pool);
+
+/* The loop this lua_State's coroutines queue their queries on (tide/loop.h),
+ * for a host that polls a loop of its own (one per thread that shares a
+ * pool). It must outlive the lua_State. */
+TIDE_API void tide_lua_set_loop(lua_State *L, tide_loop *loop);
 
 #ifdef __cplusplus
 }
