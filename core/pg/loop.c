@@ -697,16 +697,20 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
     if (l->in_poll)
         return TIDE_MISUSE;
     l->in_poll = 1;
-    int64_t until = timeout_ms >= 0 ? tpg_now_ms() + timeout_ms : -1;
+    /* the precise clock: the coarse one's few ms would overrun a frame */
+    int64_t until = timeout_ms >= 0 ? tpg_now_us() + (int64_t)timeout_ms * 1000 : -1;
     int called = 0;
     for (;;) {
         called += dispatch(l);
-        if (called > 0 || !l->head)
+        /* nothing in flight: return, unless told how long to wait (a tick
+         * host sleeps here; only the wake-up descriptor can end it early) */
+        if (called > 0 || (!l->head && until < 0))
             break;
         int64_t now = tpg_now_ms();
         int wait = tide_loop_timeout(l);
         if (until >= 0) {
-            int left = until > now ? (int)(until - now) : 0;
+            int64_t now_us = tpg_now_us();
+            int left = until > now_us ? (int)((until - now_us + 999) / 1000) : 0;
             if (wait < 0 || left < wait)
                 wait = left;
         }
@@ -751,7 +755,7 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
             next = op->next;
             maybe_free(op);
         }
-        if (until >= 0 && tpg_now_ms() >= until) {
+        if (until >= 0 && tpg_now_us() >= until) {
             called += dispatch(l);
             break;
         }

@@ -75,9 +75,11 @@ TIDE_API void tide_loop_release(tide_loop *loop, tide_conn *conn);
 TIDE_API void tide_loop_cancel(tide_loop *loop, tide_job *op);
 
 /* Advances everything; calls the callbacks of what finished. Waits up to
- * timeout_ms (< 0: no limit) for at least one callback when none is ready,
- * and returns at once when nothing is in flight. Returns the number of
- * callbacks called, or TIDE_MISUSE when called from inside a callback. */
+ * timeout_ms for at least one callback when none is ready (even when nothing
+ * is in flight: a tick host sleeps in it); with timeout_ms < 0 it waits
+ * without limit, but returns at once when nothing is in flight. Returns the
+ * number of callbacks called, or TIDE_MISUSE when called from inside a
+ * callback. */
 TIDE_API int tide_loop_poll(tide_loop *loop, int timeout_ms);
 /* Operations not yet ended (callbacks not yet called), cleanups included. */
 TIDE_API int tide_loop_pending(const tide_loop *loop);
