@@ -87,7 +87,7 @@ CONF
 as_server "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
   cat "$dir/server.log" >&2; exit 1; }
 
-export TIDE_PG_DATA="$dir/data" TIDE_PG_BIN="$pg_bin" TIDE_PG_DIR="$dir"
+export TIDE_PG_DATA="$dir/data" TIDE_PG_BIN="$pg_bin" TIDE_PG_DIR="$dir" TIDE_PG_RUN_USER="$run_user"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=tide PGDATABASE=postgres
 export DATABASE_URL="postgresql://tide@127.0.0.1:$port/postgres"
 export TIDE_TEST_URL="$DATABASE_URL"

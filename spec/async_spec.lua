@@ -5,12 +5,7 @@
 local tide = require "tide"
 local helper = require "helper"
 
-local function now()
-  local f = io.popen("date +%s.%N")
-  local t = f:read("n")
-  f:close()
-  return t
-end
+local now = tide.clock
 
 describe("coroutines", function()
   local db

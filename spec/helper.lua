@@ -36,6 +36,27 @@ function helper.example_schema(name)
   return dofile((os.getenv "TIDE_SOURCE_DIR" or ".") .. "/examples/" .. name .. "/schema.lua")
 end
 
+--- Runs pg_ctl on the test cluster (as the server's user), e.g.
+--- helper.pg_ctl "restart -m fast". True when it succeeded.
+function helper.pg_ctl(args)
+  local user, data = os.getenv "TIDE_PG_RUN_USER", os.getenv "TIDE_PG_DATA"
+  assert(data, "TIDE_PG_DATA is not set: run under scripts/with-pg.sh")
+  local id = io.popen("id -u")
+  local root = id:read("l") == "0"
+  id:close()
+  local cmd = ("%s'%s/pg_ctl' -D '%s' -l '%s/server.log' -w -t 60 %s >/dev/null 2>&1"):format(
+    root and ("runuser -u " .. user .. " -- ") or "", os.getenv "TIDE_PG_BIN", data, os.getenv "TIDE_PG_DIR", args)
+  return os.execute(cmd) == true
+end
+
+--- The postmaster's process id.
+function helper.postmaster_pid()
+  local f = assert(io.open(os.getenv "TIDE_PG_DATA" .. "/postmaster.pid"))
+  local pid = tonumber(f:read("l"))
+  f:close()
+  return pid
+end
+
 function helper.build_dir()
   return os.getenv "TIDE_BUILD_DIR" or "build"
 end

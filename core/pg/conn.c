@@ -219,6 +219,7 @@ tide_conn *tide_conn_new(const tide_conn_options *o, tide_error *err)
     tutil_buf_init(&c->saved_text);
     tutil_buf_init(&c->enc);
     c->connect_timeout_ms = o->connect_timeout_ms;
+    c->query_timeout_ms = o->query_timeout_ms > 0 ? o->query_timeout_ms : 0;
     /* at least the statement in flight */
     c->stmt_cache_size = o->stmt_cache_size < 1 ? 1 : o->stmt_cache_size;
     if (build_params(c, o, err) != TIDE_OK) {
@@ -968,6 +969,7 @@ int tide_conn_wait(tide_conn *c, int timeout_ms, tide_error *err)
     }
     int64_t deadline = timeout_ms >= 0 ? tpg_now_ms() + timeout_ms : -1;
     int canceled = 0;
+    int64_t give_up = -1; /* after the cancel: as long again, then close */
     for (;;) {
         /* Wait first: after a send, or a step that came back PENDING, libpq
          * holds nothing unread, so reading before the socket is ready would
@@ -988,10 +990,22 @@ int tide_conn_wait(tide_conn *c, int timeout_ms, tide_error *err)
                         /* the server answers the cancel with query_canceled */
                         tide_conn_cancel(c, NULL);
                         canceled = 1;
+                        give_up = now + (timeout_ms > 0 ? timeout_ms : 1000);
                     }
                     left = 0;
                 }
                 wait = wait < 0 || left < wait ? left : wait;
+            }
+            if (canceled) {
+                if (now >= give_up) {
+                    /* not even the cancel was answered: a stopped server */
+                    tpg_conn_abandon(c);
+                    tutil_error_setf(err, TIDE_E_QUERY_CANCELED,
+                                     "no answer within %d ms, nor to the cancel: the connection was closed",
+                                     timeout_ms);
+                    return TIDE_ERROR;
+                }
+                wait = (int)(give_up - now);
             }
         }
         struct pollfd p = {.fd = tide_conn_socket(c), .events = 0};
@@ -1024,7 +1038,7 @@ int tide_conn_query(tide_conn *c, const char *sql, int nparams, const tide_value
         *out = NULL;
     int rc = tide_conn_query_start(c, sql, nparams, params, flags, err);
     if (rc == TIDE_PENDING)
-        rc = tide_conn_wait(c, -1, err);
+        rc = tide_conn_wait(c, c->query_timeout_ms > 0 ? c->query_timeout_ms : -1, err);
     if (rc != TIDE_OK)
         return rc;
     tide_result *r = tide_conn_take_result(c);
@@ -1130,6 +1144,18 @@ int tpg_conn_reset_session(tide_conn *c, tide_error *err)
     if (rc == TIDE_OK)
         tpg_conn_reset_done(c);
     return rc;
+}
+
+void tpg_conn_abandon(tide_conn *c)
+{
+    if (c->pg)
+        PQfinish(c->pg);
+    c->pg = NULL;
+    c->broken = 1;
+    c->state = TPG_IDLE;
+    c->wants = TIDE_WANT_NOTHING;
+    tide_result_free(c->result);
+    c->result = NULL;
 }
 
 int tpg_conn_check_idle(tide_conn *c)

@@ -30,6 +30,8 @@ struct tide_job {
     tide_conn *conn;
     tpg_waiter w;
     int64_t deadline_ms;     /* acquire deadline (WAIT); 0: none */
+    int64_t due_ms;          /* the query's deadline (query_timeout_ms); 0: none */
+    int timeout_ms;
 
     /* the query, copied when it cannot be sent at once */
     char *sql;
@@ -253,6 +255,12 @@ static void start_run(tide_job *op)
 static void start_connect(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
+    if (!tpg_pool_may_connect(op->pool, err)) { /* backing off: fail fast */
+        tpg_pool_slot_failed(op->pool);
+        op->state = S_DONE;
+        fail(op, err);
+        return;
+    }
     tide_conn *c = tpg_pool_conn_new(op->pool, err);
     if (c && tide_conn_connect_start(c, err) == TIDE_PENDING) {
         op->conn = c;
@@ -261,6 +269,7 @@ static void start_connect(tide_job *op)
         return;
     }
     tide_conn_free(c);
+    tpg_pool_connected(op->pool, err);
     tpg_pool_slot_failed(op->pool);
     op->state = S_DONE;
     fail(op, err);
@@ -348,6 +357,7 @@ static void advance(tide_job *op)
         if (rc == TIDE_PENDING)
             return;
         c->op = NULL;
+        tpg_pool_connected(op->pool, rc == TIDE_OK ? NULL : err);
         if (rc != TIDE_OK) {
             op->conn = NULL;
             tide_conn_free(c);
@@ -407,6 +417,68 @@ static void advance(tide_job *op)
     }
 }
 
+/* ---- deadlines ------------------------------------------------------------- */
+
+static int expirable(const tide_job *op)
+{
+    return op->due_ms && !op->ended && !op->queued && op->state != S_DONE && op->state != S_CLEAN;
+}
+
+static void set_due(tide_job *op, int timeout_ms)
+{
+    op->timeout_ms = timeout_ms;
+    op->due_ms = timeout_ms > 0 ? tpg_now_ms() + timeout_ms : 0;
+}
+
+/* The query's time is up. No cancel request: that would block (it is a
+ * connection of its own to the server), and a server that does not answer
+ * would not answer it either. The connection is closed instead; the server
+ * stops the statement when it next finds the client gone. */
+static void expire(tide_job *op)
+{
+    tide_error *err = op->loop->scratch;
+    tide_conn *c = op->conn;
+    tutil_error_setf(err, TIDE_E_QUERY_CANCELED, "no answer within %d ms: %s", op->timeout_ms,
+                     op->state == S_RUN ? "the connection was closed" : "gave up waiting for a connection");
+    switch (op->state) {
+    case S_WAIT: {
+        tide_conn *handed;
+        int slot;
+        tpg_pool_waited(op->pool, &op->w, 1, &handed, &slot); /* gives up its place */
+        op->state = S_DONE;
+        fail(op, err);
+        if (handed) { /* handed over just now: straight back */
+            op->conn = handed;
+            start_clean(op);
+        }
+        return;
+    }
+    case S_CONNECT:
+        c->op = NULL;
+        tide_conn_free(c);
+        op->conn = NULL;
+        tpg_pool_connect_dropped(op->pool);
+        tpg_pool_slot_failed(op->pool);
+        op->state = S_DONE;
+        fail(op, err);
+        return;
+    case S_PING:
+    case S_RUN:
+        c->op = NULL;
+        tpg_conn_abandon(c);
+        fail(op, err);
+        if (op->kind == K_QUERY || op->owns_conn) {
+            start_clean(op); /* broken: the pool closes it */
+        } else {
+            op->conn = NULL; /* the holder's, broken: its later statements fail */
+            op->state = S_DONE;
+        }
+        return;
+    default:
+        return;
+    }
+}
+
 /* ---- submitting ------------------------------------------------------------ */
 
 static int submit_check(tide_loop *l, const void *target, tide_error *err)
@@ -440,6 +512,7 @@ int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams,
     op->pool = pool;
     op->qcb = cb;
     op->ud = ud;
+    set_due(op, tpg_pool_query_timeout(pool));
     start_acquire(op);
     if (out)
         *out = op;
@@ -471,6 +544,7 @@ int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparam
     op->ud = ud;
     op->state = S_RUN;
     c->op = op;
+    set_due(op, c->query_timeout_ms);
     if (out)
         *out = op;
     return TIDE_OK;
@@ -546,6 +620,7 @@ void tide_loop_cancel(tide_loop *l, tide_job *op)
         op->conn->op = NULL;
         tide_conn_free(op->conn);
         op->conn = NULL;
+        tpg_pool_connect_dropped(op->pool);
         tpg_pool_slot_failed(op->pool);
         op->state = S_DONE;
         break;
@@ -625,6 +700,8 @@ int tide_loop_timeout(const tide_loop *l)
             d = op->conn->deadline_ms;
         if (d && (best < 0 || d < best))
             best = d;
+        if (expirable(op) && (best < 0 || op->due_ms < best))
+            best = op->due_ms;
     }
     if (best < 0)
         return -1;
@@ -747,8 +824,10 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
         now = tpg_now_ms();
         for (tide_job *op = l->head, *next; op; op = next) {
             next = op->next;
-            if (op->state == S_WAIT || (op->state == S_CONNECT && op->conn && op->conn->deadline_ms &&
-                                        now >= op->conn->deadline_ms))
+            if (expirable(op) && now >= op->due_ms)
+                expire(op);
+            else if (op->state == S_WAIT || (op->state == S_CONNECT && op->conn && op->conn->deadline_ms &&
+                                             now >= op->conn->deadline_ms))
                 advance(op);
         }
         for (tide_job *op = l->head, *next; op; op = next) {
@@ -785,6 +864,7 @@ void tide_loop_free(tide_loop *l)
                 /* the holder still has it; it is theirs to release */
             } else if (op->state == S_CONNECT) {
                 tide_conn_free(c);
+                tpg_pool_connect_dropped(op->pool);
                 tpg_pool_slot_failed(op->pool);
             } else {
                 tide_pool_release(c->pool, c);

@@ -65,6 +65,7 @@ struct tide_conn {
     char *password;             /* to scrub from messages; never printed */
     int connect_timeout_ms;
     int stmt_cache_size;
+    int query_timeout_ms;
 
     enum tpg_state state;
     int wants;
@@ -136,6 +137,13 @@ void tpg_pool_discard(tide_pool *p, tide_conn *c);   /* an unvetted idle one: it
 void tpg_pool_slot_failed(tide_pool *p);
 void tpg_pool_opened(tide_pool *p, tide_conn *c);     /* a connection opened in a slot */
 tide_conn *tpg_pool_conn_new(tide_pool *p, tide_error *err);
+/* Backoff around connection attempts: may_connect says whether one may be
+ * made now (else err says why, and the slot must be given back); connected
+ * reports how it went (err: the failure). */
+int tpg_pool_may_connect(tide_pool *p, tide_error *err);
+void tpg_pool_connected(tide_pool *p, const tide_error *failure);
+void tpg_pool_connect_dropped(tide_pool *p);   /* an attempt given up: no verdict */
+int tpg_pool_query_timeout(const tide_pool *p);
 int tpg_pool_acquire_timeout(const tide_pool *p);
 int tpg_pool_timeout_error(tide_pool *p, tide_error *err);
 /* Wakes a loop blocked in poll (any thread). */
@@ -155,5 +163,8 @@ int tpg_conn_ping(tide_conn *conn, int timeout_ms, tide_error *err);
  * (usually that it is going away): 0 when it still looks healthy. */
 int tpg_conn_check_idle(tide_conn *conn);
 void tpg_conn_clear_cache(tide_conn *conn);
+/* Closes the socket of a connection that cannot be trusted any more (a
+ * statement that never answered): it stays allocated, broken. */
+void tpg_conn_abandon(tide_conn *conn);
 
 #endif

@@ -29,6 +29,14 @@ struct tide_pool {
     int refs;                 /* 1 for the owner + 1 per checked-out connection */
     int64_t statements;       /* atomic */
     tide_loop *loop;          /* the pool's own loop (tide_pool_loop), made on first use */
+
+    /* backoff after failed connection attempts */
+    int failures;             /* in a row */
+    int probing;              /* an attempt is under way while failing */
+    int connect_failed;       /* ever */
+    int64_t retry_at_ms;
+    unsigned jitter;
+    char last_failure[256];
 };
 
 void tpg_pool_count_statement(tide_pool *p)
@@ -111,16 +119,67 @@ static void close_list(tide_conn *c)
     }
 }
 
+int tpg_pool_may_connect(tide_pool *p, tide_error *err)
+{
+    pthread_mutex_lock(&p->mu);
+    int64_t now = tpg_now_ms();
+    int ok = p->failures == 0 || (!p->probing && now >= p->retry_at_ms);
+    if (ok && p->failures > 0)
+        p->probing = 1; /* one attempt at a time until one succeeds */
+    int64_t wait = p->retry_at_ms - now;
+    pthread_mutex_unlock(&p->mu);
+    if (!ok)
+        tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE,
+                         "not connecting to %s for another %d ms after %d failed attempt%s: %s", p->describe,
+                         wait > 0 ? (int)wait : 0, p->failures, p->failures == 1 ? "" : "s", p->last_failure);
+    return ok;
+}
+
+void tpg_pool_connected(tide_pool *p, const tide_error *failure)
+{
+    pthread_mutex_lock(&p->mu);
+    p->probing = 0;
+    if (!failure) {
+        p->failures = 0;
+    } else {
+        p->connect_failed++;
+        p->failures++;
+        /* 50 ms doubling up to 5 s; each between half and all of it */
+        int64_t delay = 50LL << (p->failures < 7 ? p->failures - 1 : 7);
+        if (delay > 5000)
+            delay = 5000;
+        p->jitter = p->jitter * 1103515245u + 12345u;
+        delay = delay / 2 + (int64_t)((p->jitter >> 8) % (unsigned)(delay / 2 + 1));
+        p->retry_at_ms = tpg_now_ms() + delay;
+        snprintf(p->last_failure, sizeof p->last_failure, "%s", tide_error_message(failure));
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void tpg_pool_connect_dropped(tide_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->probing = 0;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int tpg_pool_query_timeout(const tide_pool *p)
+{
+    return p->co.query_timeout_ms;
+}
+
 static tide_conn *new_conn(tide_pool *p, tide_error *err)
 {
+    if (!tpg_pool_may_connect(p, err))
+        return NULL;
     tide_conn *c = tide_conn_new(&p->co, err);
-    if (!c)
-        return NULL;
-    if (tide_conn_connect(c, err) != TIDE_OK) {
+    if (c && tide_conn_connect(c, err) != TIDE_OK) {
         tide_conn_free(c);
-        return NULL;
+        c = NULL;
     }
-    c->pool = p;
+    tpg_pool_connected(p, c ? NULL : err);
+    if (c)
+        c->pool = p;
     return c;
 }
 
@@ -159,6 +218,8 @@ tide_pool *tide_pool_new(const tide_pool_options *opts, tide_error *err)
     p->co.connect_timeout_ms = opts->connect_timeout_ms;
     p->co.statement_timeout_ms = opts->statement_timeout_ms;
     p->co.stmt_cache_size = opts->stmt_cache_size;
+    p->co.query_timeout_ms = opts->query_timeout_ms;
+    p->jitter = (unsigned)tpg_now_us() ^ (unsigned)(uintptr_t)p;
 
     /* A throwaway handle validates the conninfo and names the target. */
     tide_conn *probe = tide_conn_new(&p->co, err);
@@ -615,6 +676,7 @@ int tide_pool_count_of(tide_pool *p, tide_pool_count which)
     case TIDE_POOL_WAITING: n = p->nwaiting; break;
     case TIDE_POOL_OPENED: n = p->opened; break;
     case TIDE_POOL_CLOSED: n = p->closed; break;
+    case TIDE_POOL_CONNECT_FAILED: n = p->connect_failed; break;
     }
     pthread_mutex_unlock(&p->mu);
     return n;

@@ -11,6 +11,7 @@
  * __gc cancels the work and gives back any connection it holds. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "tlua.h"
 
 #define TLUA_STATE "tide.state"
@@ -338,6 +339,16 @@ static int l_set_scheduler(lua_State *L)
     return 0;
 }
 
+/* core.now(): seconds on the monotonic clock (Lua has only whole seconds
+ * of wall time), for loops that keep a rate. */
+static int l_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec / 1e9);
+    return 1;
+}
+
 static int l_set_async(lua_State *L)
 {
     tlua_state_of(L)->off = !lua_toboolean(L, 1);
@@ -361,6 +372,7 @@ void tlua_open_async(lua_State *L)
         {"fds", l_fds},
         {"set_scheduler", l_set_scheduler},
         {"set_async", l_set_async},
+        {"now", l_now},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

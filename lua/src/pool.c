@@ -71,6 +71,7 @@ static int l_connect(lua_State *L)
         o.ping_idle_ms = opt_int(L, 2, "ping_idle_ms", o.ping_idle_ms);
         o.connect_timeout_ms = opt_int(L, 2, "connect_timeout_ms", o.connect_timeout_ms);
         o.statement_timeout_ms = opt_int(L, 2, "statement_timeout_ms", o.statement_timeout_ms);
+        o.query_timeout_ms = opt_int(L, 2, "query_timeout_ms", o.query_timeout_ms);
         o.stmt_cache_size = opt_int(L, 2, "stmt_cache_size", o.stmt_cache_size);
         if (lua_getfield(L, 2, "application_name") == LUA_TSTRING)
             o.application_name = lua_tostring(L, -1);
@@ -149,6 +150,7 @@ static int l_stats(lua_State *L)
     static const struct { const char *name; tide_pool_count which; } counts[] = {
         {"open", TIDE_POOL_OPEN},       {"idle", TIDE_POOL_IDLE},     {"in_use", TIDE_POOL_IN_USE},
         {"waiting", TIDE_POOL_WAITING}, {"opened", TIDE_POOL_OPENED}, {"closed", TIDE_POOL_CLOSED},
+        {"connect_failed", TIDE_POOL_CONNECT_FAILED},
     };
     lua_createtable(L, 0, 7);
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {

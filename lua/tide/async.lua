@@ -142,4 +142,7 @@ end
 --- of their own (see tide.luv): { { fd =, read =, write = }, ... }, seconds.
 M.fds = core.fds
 
+--- Seconds on a monotonic clock, with sub-millisecond precision.
+M.clock = core.now
+
 return M

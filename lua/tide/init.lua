@@ -59,6 +59,7 @@ async.hooks = tide -- tide.on_ready, tide.on_error
 tide.pending = async.pending
 tide.spawn, tide.run, tide.poll = async.spawn, async.run, async.poll
 tide.pending_count, tide.set_async, tide.fds = async.pending_count, async.set_async, async.fds
+tide.clock = async.clock
 
 tide.json_encode = core.json_encode
 tide.json_decode = core.json_decode
@@ -91,6 +92,7 @@ end
 
 local connect_options = {
   url = "string", pool = "table", schema = "table", connect_timeout = "number", statement_timeout = "number",
+  query_timeout = "number",
   statement_cache = "number", application_name = "string",
 }
 local pool_options = {
@@ -170,6 +172,11 @@ function Tx:exec(sql, ...) return live(self):exec(sql, ...) end
 -- COMMIT, telling failure apart from success: the server answers COMMIT of a
 -- failed transaction with ROLLBACK and no error.
 local function commit(conn)
+  if conn:is_broken() then
+    -- lost before COMMIT was sent: the server rolled it back
+    error(tide.error("connection_failure",
+      "the connection was lost during the transaction: it was rolled back"), 0)
+  end
   local ok, n, tag = pcall(conn.exec, conn, "COMMIT")
   if not ok then
     local e = n
@@ -360,7 +367,9 @@ end
 --- Connects: tide.connect(url [, options]) or tide.connect{ url = ..., ... }.
 --- Times are in seconds. Options: pool = { min, max, acquire_timeout,
 --- idle_timeout, max_lifetime, ping_idle }, connect_timeout,
---- statement_timeout, statement_cache, application_name.
+--- statement_timeout (the server's), query_timeout (tide's own deadline: a
+--- query with no answer by then fails with query_canceled; see
+--- docs/guide/async.md), statement_cache, application_name.
 function tide.connect(url, opts)
   if type(url) == "table" and opts == nil then
     opts, url = url, url.url
@@ -384,6 +393,7 @@ function tide.connect(url, opts)
     ping_idle_ms = ms(p.ping_idle),
     connect_timeout_ms = ms(opts.connect_timeout),
     statement_timeout_ms = ms(opts.statement_timeout),
+    query_timeout_ms = ms(opts.query_timeout),
     stmt_cache_size = whole("connect", "statement_cache", opts.statement_cache),
     application_name = opts.application_name,
   })

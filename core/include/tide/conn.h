@@ -33,6 +33,10 @@ typedef struct tide_conn_options {
     int statement_timeout_ms;  /* 0: the server's default */
     int stmt_cache_size;       /* prepared statements kept (at least 1: the one in flight) */
     const char *application_name; /* NULL: "tide" */
+    int query_timeout_ms;      /* 0: none. A query with no answer by then is
+                                  cancelled; one still silent after as long
+                                  again (a stopped server) is given up and the
+                                  connection closed. A loop closes at once. */
 } tide_conn_options;
 
 TIDE_API void tide_conn_options_init(tide_conn_options *opts);

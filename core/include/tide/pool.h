@@ -8,7 +8,13 @@
  * state may have changed (SET, LISTEN, temporary tables, advisory locks,
  * PREPARE ...) is reset before anyone else gets it. Releasing twice does
  * nothing. Connections past max_lifetime_ms, or idle past idle_timeout_ms
- * above min_size, are closed when they are next seen idle. */
+ * above min_size, are closed when they are next seen idle.
+ *
+ * When a connection attempt fails, the pool backs off: it makes no new
+ * attempt for a while (50 ms, doubling up to 5 s, with jitter), and then one
+ * at a time until one succeeds. Meanwhile an acquire that would have to
+ * connect fails at once with the last attempt's error, so a server that is
+ * down sees no storm of connects and callers no pile of waits. */
 #ifndef TIDE_POOL_H
 #define TIDE_POOL_H
 
@@ -35,6 +41,7 @@ typedef struct tide_pool_options {
     int statement_timeout_ms;  /* default 0: the server's */
     int stmt_cache_size;       /* per connection; default 256 */
     const char *application_name;
+    int query_timeout_ms;      /* default 0: none (see tide_conn_options) */
 } tide_pool_options;
 
 TIDE_API void tide_pool_options_init(tide_pool_options *opts);
@@ -58,7 +65,8 @@ typedef enum tide_pool_count {
     TIDE_POOL_IN_USE,
     TIDE_POOL_WAITING,    /* callers waiting in acquire */
     TIDE_POOL_OPENED,     /* connections opened since the pool was made */
-    TIDE_POOL_CLOSED      /* connections closed since the pool was made */
+    TIDE_POOL_CLOSED,     /* connections closed since the pool was made */
+    TIDE_POOL_CONNECT_FAILED /* connection attempts that failed */
 } tide_pool_count;
 TIDE_API int tide_pool_count_of(tide_pool *pool, tide_pool_count which);
 /* "postgresql://user@host:port/db", never the password. Valid until free. */
