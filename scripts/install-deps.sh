@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(lua5.4 liblua5.4-dev libpq-dev postgresql lua-busted luarocks cmake
-          gcc make pkg-config)
+          gcc make pkg-config lua-luv)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
