@@ -44,7 +44,8 @@ function helper.pg_ctl(args)
   local id = io.popen("id -u")
   local root = id:read("l") == "0"
   id:close()
-  local cmd = ("%s'%s/pg_ctl' -D '%s' -l '%s/server.log' -w -t 60 %s >/dev/null 2>&1"):format(
+  -- without the sanitizer runtimes the ASan pass preloads into lua5.4
+  local cmd = ("env -u LD_PRELOAD %s'%s/pg_ctl' -D '%s' -l '%s/server.log' -w -t 60 %s >/dev/null 2>&1"):format(
     root and ("runuser -u " .. user .. " -- ") or "", os.getenv "TIDE_PG_BIN", data, os.getenv "TIDE_PG_DIR", args)
   return os.execute(cmd) == true
 end

@@ -309,8 +309,6 @@ static void got(tide_job *op, tide_conn *c, int slot, int vetted)
     start_acquire(op);
 }
 
-
-
 static void start_acquire(tide_job *op)
 {
     tide_conn *c;
