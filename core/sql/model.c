@@ -510,67 +510,83 @@ static void logical(cc *c, const char *key, tide_node v)
  * some / every / none on lists, is / is_not on single relations: correlated
  * EXISTS subqueries with the next alias (t1, t2, ...). */
 
+/* "a"."x" = "b"."y" AND ... for n column pairs: a key of several fields
+ * matches part for part (a NULL part matches nothing, as in SQL) */
+static void equal_columns(cc *c, const char *a, const char *const *acols, const char *b, const char *const *bcols,
+                          int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            tutil_buf_adds(c->b, " AND ");
+        ident(c, a);
+        tutil_buf_addc(c->b, '.');
+        ident(c, acols[i]);
+        tutil_buf_adds(c->b, " = ");
+        ident(c, b);
+        tutil_buf_addc(c->b, '.');
+        ident(c, bcols[i]);
+    }
+}
+
+/* The columns of n key fields, for equal_columns. */
+enum { MAX_KEY = 32 };
+
+static int key_columns(cc *c, tide_field *const *fields, int n, const char **out)
+{
+    if (n > MAX_KEY)
+        return fail(c, "a key of %d fields: at most %d are supported", n, MAX_KEY), 0;
+    for (int i = 0; i < n; i++)
+        out[i] = fields[i]->column;
+    return 1;
+}
+
 /* "<target> AS inner [JOIN join table AS jn ON ...] WHERE <link to outer>
  * [AND inner is not soft-deleted]": the rows of r related to the outer row */
 static void related_from(cc *c, const tide_relation *r, const char *outer_alias, const char *inner,
                          const char *join)
 {
     const tide_model *target = r->target;
+    const char *outer_cols[MAX_KEY], *inner_cols[MAX_KEY];
     tsql_table(c->b, c->dia, target);
     tutil_buf_adds(c->b, " AS ");
     ident(c, inner);
-    const tide_field *outer_col, *inner_col;
     if (r->kind == TIDE_REL_MANY_TO_MANY) {
-        const char *join_col_outer, *join_col_inner;
+        const char *join_outer[MAX_KEY], *join_inner[MAX_KEY];
+        int nout = 1, nin = 1;
         tutil_buf_adds(c->b, " JOIN ");
         if (r->through) {
+            nout = r->through_from->nfields;
+            nin = r->through_to->nfields;
+            if (!key_columns(c, r->through_from->fields, nout, join_outer) ||
+                !key_columns(c, r->through_from->refs, nout, outer_cols) ||
+                !key_columns(c, r->through_to->fields, nin, join_inner) ||
+                !key_columns(c, r->through_to->refs, nin, inner_cols))
+                return;
             tsql_table(c->b, c->dia, r->through);
-            join_col_outer = r->through_from->fields[0]->column;
-            join_col_inner = r->through_to->fields[0]->column;
-            outer_col = r->through_from->refs[0];
-            inner_col = r->through_to->refs[0];
         } else {
             tsql_join_table(c->b, c->dia, r);
-            join_col_outer = r->join_from;
-            join_col_inner = r->join_to;
-            outer_col = r->model->pk[0];
-            inner_col = target->pk[0];
+            join_outer[0] = r->join_from;
+            join_inner[0] = r->join_to;
+            outer_cols[0] = r->model->pk[0]->column;
+            inner_cols[0] = target->pk[0]->column;
         }
         tutil_buf_adds(c->b, " AS ");
         ident(c, join);
         tutil_buf_adds(c->b, " ON ");
-        ident(c, join);
-        tutil_buf_addc(c->b, '.');
-        ident(c, join_col_inner);
-        tutil_buf_adds(c->b, " = ");
-        ident(c, inner);
-        tutil_buf_addc(c->b, '.');
-        ident(c, inner_col->column);
+        equal_columns(c, join, join_inner, inner, inner_cols, nin);
         tutil_buf_adds(c->b, " WHERE ");
-        ident(c, join);
-        tutil_buf_addc(c->b, '.');
-        ident(c, join_col_outer);
+        equal_columns(c, join, join_outer, outer_alias, outer_cols, nout);
     } else {
-        if (r->kind == TIDE_REL_BELONGS_TO) {
-            outer_col = r->fields[0];
-            inner_col = r->refs[0];
-        } else {
-            outer_col = r->refs[0];
-            inner_col = r->fields[0];
-        }
+        /* belongs_to: the outer row holds the key; has_one/has_many: the inner */
+        int n = r->nfields;
+        if (!key_columns(c, r->kind == TIDE_REL_BELONGS_TO ? r->fields : r->refs, n, outer_cols) ||
+            !key_columns(c, r->kind == TIDE_REL_BELONGS_TO ? r->refs : r->fields, n, inner_cols))
+            return;
         tutil_buf_adds(c->b, " WHERE ");
-        ident(c, inner);
-        tutil_buf_addc(c->b, '.');
-        ident(c, inner_col->column);
+        equal_columns(c, inner, inner_cols, outer_alias, outer_cols, n);
     }
-    tutil_buf_adds(c->b, " = ");
-    ident(c, outer_alias);
-    tutil_buf_addc(c->b, '.');
-    ident(c, outer_col->column);
     live_rows(c, target, inner, " AND ");
 }
-
-static int single_key(const tide_relation *r);
 
 /* prefix + a condition on the related rows (target, seen as alias inner) +
  * ")": the compile context moves into the subquery and back. */
@@ -627,8 +643,6 @@ static void count_columns(cc *c, tide_node root, int outer)
                     return fail(c, "_count %s: true or { where = { ... } }", r->name);
             }
         }
-        if (!single_key(r))
-            return fail(c, "_count %s: composite keys are not supported yet", r->name);
         char alias[160];
         snprintf(alias, sizeof alias, "_count.%s", r->name);
         tutil_buf_adds(c->b, ", ");
@@ -658,15 +672,6 @@ static void count_columns(cc *c, tide_node root, int outer)
         }
 }
 
-static int single_key(const tide_relation *r)
-{
-    if (r->kind == TIDE_REL_MANY_TO_MANY)
-        return !r->through ? r->model->npk == 1 && r->target->npk == 1
-                           : r->through_from && r->through_from->nfields == 1 && r->through_to &&
-                                 r->through_to->nfields == 1;
-    return r->nfields == 1;
-}
-
 static void relation_filter(cc *c, const tide_relation *r, tide_node v)
 {
     char h[160];
@@ -678,8 +683,6 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v)
                                                                                           : "is | is_not");
     if (c->depth >= 8)
         return fail(c, "where: relation filters nest at most 8 deep");
-    if (!single_key(r))
-        return fail(c, "where %s.%s: composite keys are not supported yet", c->m->name, r->name);
     tide_node o = node(c, v)->first;
     const char *op = tsql_key(c->d, o);
     int ok = 0;
@@ -891,8 +894,6 @@ static void order_by_relation(cc *c, const tide_relation *r, tide_node v, int *n
     char h[160], buf[32];
     if (node(c, v)->type != TSQL_OBJECT || node(c, v)->count != 1)
         return fail(c, "order_by %s: expected { _count = 'asc' } or { field = 'asc' }", r->name);
-    if (!single_key(r))
-        return fail(c, "order_by %s: composite keys are not supported yet", r->name);
     tide_node o = node(c, v)->first;
     const char *key = tsql_key(c->d, o);
     const char *dir = option_text(c, o, "order_by", buf, sizeof buf);
@@ -1154,6 +1155,23 @@ static void set_list(cc *c, tide_node data)
 
 /* ---- create_many and upsert ------------------------------------------------- */
 
+/* "::type[]" after a parameter holding a list of f's values (for unnest).
+ * The array type of an enum or a custom type has no OID tide knows, so its
+ * values go as text[] and the server casts them; serial columns take their
+ * integer type. */
+static void array_cast(cc *c, const tide_field *f)
+{
+    tutil_buf_adds(c->b, "::");
+    if (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM)
+        tutil_buf_adds(c->b, "text[]::");
+    tide_field tmp = *f;
+    if (tmp.type == TIDE_T_SMALLSERIAL) tmp.type = TIDE_T_SMALLINT;
+    if (tmp.type == TIDE_T_SERIAL) tmp.type = TIDE_T_INTEGER;
+    if (tmp.type == TIDE_T_BIGSERIAL) tmp.type = TIDE_T_BIGINT;
+    c->dia->type_name(c->b, &tmp);
+    tutil_buf_adds(c->b, "[]");
+}
+
 /* INSERT ... SELECT * FROM unnest($1::type[], ...): one parameter per
  * column whatever the number of rows (BENCH.md: 0.5-0.6 of COPY, and no
  * 65,535-parameter ceiling). The client groups rows by the fields they set. */
@@ -1188,18 +1206,7 @@ static void insert_many(cc *c, tide_node root)
         if (n++)
             tutil_buf_adds(c->b, ", ");
         placeholder(c, k);
-        tutil_buf_adds(c->b, "::");
-        /* The array type of an enum or a custom type has no OID tide knows,
-         * so its values go as text[] and the server casts them. */
-        if (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM)
-            tutil_buf_adds(c->b, "text[]::");
-        /* serial columns take their integer type */
-        tide_field tmp = *f;
-        if (tmp.type == TIDE_T_SMALLSERIAL) tmp.type = TIDE_T_SMALLINT;
-        if (tmp.type == TIDE_T_SERIAL) tmp.type = TIDE_T_INTEGER;
-        if (tmp.type == TIDE_T_BIGSERIAL) tmp.type = TIDE_T_BIGINT;
-        c->dia->type_name(c->b, &tmp);
-        tutil_buf_adds(c->b, "[]");
+        array_cast(c, f);
     }
     tutil_buf_addc(c->b, ')');
     tide_node skip = tsql_child(c->d, root, "skip_duplicates");
@@ -1593,30 +1600,69 @@ static void link(cc *c, tide_node root)
 /* ---- relation loading: _via -------------------------------------------------
  *
  * A child query for an include: _via = { model = parent, relation = name,
- * keys = { parent key values } } selects the related rows of all the
- * parents at once, with a "__parent" column naming each row's parent. With
- * take/skip, row_number() per parent keeps the limit per parent. */
+ * keys = ... } selects the related rows of all the parents at once, each
+ * with its parent's key beside it. With take/skip, row_number() per parent
+ * keeps the limit per parent.
+ *
+ * A key of one field: keys is the list of the parents' values, matched with
+ * = ANY($n), and each row's parent key comes back as "__parent". A key of n
+ * fields: keys is a list of n lists, list i holding part i of every parent's
+ * key, matched as rows, (a, b) IN (SELECT * FROM unnest($x::t[], $y::u[])),
+ * and the parent key comes back as "__parent_1" ... "__parent_n". One
+ * parameter per key field, whatever the number of parents. */
 
 typedef struct via {
     tide_node keys;
     const tide_relation *r;
-    const tide_model *join;      /* through model, or NULL */
-    const char *join_table;      /* implicit many_to_many */
-    const char *join_col_parent, *join_col_child; /* columns in the join */
-    const tide_field *child_col; /* the child's column matched with the join (or the keys) */
+    int n;                             /* parts of the parent key */
+    int joined;                        /* a join table or model, as "j" */
+    const char *parent[MAX_KEY];       /* the parent key's columns: on "j" when joined, else on the child */
+    const tide_field *typed[MAX_KEY];  /* ... and fields of their types */
+    int nlink;                         /* joined: column pairs linking "j" to the child */
+    const char *join_col[MAX_KEY], *child_col[MAX_KEY];
 } via;
 
-static void parent_expr(cc *c, const via *v)
+static void parent_part(cc *c, const via *v, int i)
 {
-    if (v->join || v->join_table) {
-        ident(c, "j");
-        tutil_buf_addc(c->b, '.');
-        ident(c, v->join_col_parent);
-    } else {
-        int o = c->outer;
-        c->outer = 0;
-        column(c, v->child_col);
-        c->outer = o;
+    ident(c, v->joined ? "j" : c->alias);
+    tutil_buf_addc(c->b, '.');
+    ident(c, v->parent[i]);
+}
+
+static void parent_parts(cc *c, const via *v)
+{
+    for (int i = 0; i < v->n; i++) {
+        if (i)
+            tutil_buf_adds(c->b, ", ");
+        parent_part(c, v, i);
+    }
+}
+
+/* "__parent", or "__parent_<i+1>" for a part of a composite key */
+static void parent_name(cc *c, const via *v, int i)
+{
+    char name[32];
+    if (v->n == 1)
+        snprintf(name, sizeof name, "__parent");
+    else
+        snprintf(name, sizeof name, "__parent_%d", i + 1);
+    ident(c, name);
+}
+
+/* the parent key's columns named for the client (as = 1), or read back from
+ * the subquery "s" by those names (as = 0) */
+static void parent_columns(cc *c, const via *v, int as)
+{
+    for (int i = 0; i < v->n; i++) {
+        tutil_buf_adds(c->b, ", ");
+        if (as) {
+            parent_part(c, v, i);
+            tutil_buf_adds(c->b, " AS ");
+        } else {
+            ident(c, "s");
+            tutil_buf_addc(c->b, '.');
+        }
+        parent_name(c, v, i);
     }
 }
 
@@ -1643,56 +1689,78 @@ static int resolve_via(cc *c, tide_node vn, via *v)
     if (r->target != c->m)
         return fail(c, "include: %s.%s leads to %s, not %s", pm->name, rname, r->target->name, c->m->name), 0;
     v->r = r;
-    if (r->kind == TIDE_REL_MANY_TO_MANY) {
-        if (r->through) {
-            if (!r->through_from || !r->through_to || r->through_from->nfields != 1 || r->through_to->nfields != 1)
-                return fail(c, "include: %s.%s: composite keys are not supported yet", pm->name, rname), 0;
-            v->join = r->through;
-            v->join_col_parent = r->through_from->fields[0]->column;
-            v->join_col_child = r->through_to->fields[0]->column;
-            v->child_col = r->through_to->refs[0];
-        } else {
-            v->join_table = r->join_table;
-            v->join_col_parent = r->join_from;
-            v->join_col_child = r->join_to;
-            v->child_col = c->m->pk[0];
-        }
+    tide_field *const *parent, *const *join = NULL, *const *child = NULL;
+    if (r->kind == TIDE_REL_MANY_TO_MANY && r->through) {
+        v->joined = 1;
+        v->n = r->through_from->nfields;
+        parent = r->through_from->fields;
+        v->nlink = r->through_to->nfields;
+        join = r->through_to->fields;
+        child = r->through_to->refs;
+    } else if (r->kind == TIDE_REL_MANY_TO_MANY) {
+        /* implicit: single-field keys on both sides, columns by name */
+        v->joined = 1;
+        v->n = v->nlink = 1;
+        v->parent[0] = r->join_from;
+        v->typed[0] = r->model->pk[0];
+        v->join_col[0] = r->join_to;
+        v->child_col[0] = c->m->pk[0]->column;
         return 1;
+    } else {
+        /* belongs_to: the child is referenced; has_one/has_many: it holds the key */
+        v->n = r->nfields;
+        parent = r->kind == TIDE_REL_BELONGS_TO ? r->refs : r->fields;
     }
-    if (r->nfields != 1)
-        return fail(c, "include: %s.%s: composite keys are not supported yet", pm->name, rname), 0;
-    /* belongs_to: the child is referenced; has_one/has_many: it holds the key */
-    v->child_col = r->kind == TIDE_REL_BELONGS_TO ? r->refs[0] : r->fields[0];
+    if (v->n > MAX_KEY || v->nlink > MAX_KEY)
+        return fail(c, "include: %s.%s: a key of more than %d fields", pm->name, rname, MAX_KEY), 0;
+    for (int i = 0; i < v->n; i++) {
+        v->parent[i] = parent[i]->column;
+        v->typed[i] = parent[i];
+    }
+    for (int i = 0; i < v->nlink; i++) {
+        v->join_col[i] = join[i]->column;
+        v->child_col[i] = child[i]->column;
+    }
     return 1;
 }
 
 static void via_from(cc *c, const via *v)
 {
     from(c);
-    if (!v->join && !v->join_table)
+    if (!v->joined)
         return;
     tutil_buf_adds(c->b, " JOIN ");
-    if (v->join)
-        tsql_table(c->b, c->dia, v->join);
+    if (v->r->through)
+        tsql_table(c->b, c->dia, v->r->through);
     else
         tsql_join_table(c->b, c->dia, v->r);
     tutil_buf_adds(c->b, " AS ");
     ident(c, "j");
     tutil_buf_adds(c->b, " ON ");
-    ident(c, "j");
-    tutil_buf_addc(c->b, '.');
-    ident(c, v->join_col_child);
-    tutil_buf_adds(c->b, " = ");
-    column(c, v->child_col);
+    equal_columns(c, "j", v->join_col, c->alias, v->child_col, v->nlink);
 }
 
 static void via_where(cc *c, tide_node root, const via *v)
 {
     tutil_buf_adds(c->b, " WHERE ");
-    parent_expr(c, v);
-    tutil_buf_adds(c->b, " = ANY(");
-    placeholder(c, v->keys);
-    tutil_buf_addc(c->b, ')');
+    if (v->n == 1) {
+        parent_part(c, v, 0);
+        tutil_buf_adds(c->b, " = ANY(");
+        placeholder(c, v->keys);
+        tutil_buf_addc(c->b, ')');
+    } else {
+        tutil_buf_addc(c->b, '(');
+        parent_parts(c, v);
+        tutil_buf_adds(c->b, ") IN (SELECT * FROM unnest(");
+        int i = 0;
+        for (tide_node k = node(c, v->keys)->first; k >= 0; k = node(c, k)->next, i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            placeholder(c, k);
+            array_cast(c, v->typed[i]);
+        }
+        tutil_buf_adds(c->b, "))");
+    }
     tide_node w = tsql_child(c->d, root, "where");
     if (w >= 0) {
         if (node(c, w)->type != TSQL_OBJECT)
@@ -1704,21 +1772,35 @@ static void via_where(cc *c, tide_node root, const via *v)
     live_rows(c, c->m, c->alias, " AND ");
 }
 
+/* keys: one list of values, or one per part of a composite key */
+static int via_keys_ok(cc *c, const via *v)
+{
+    const tsql_node *k = node(c, v->keys);
+    if (v->n == 1) {
+        if (k->type != TSQL_LEAF || leaf_value(c, v->keys)->kind != TIDE_KIND_JSON)
+            return fail(c, "_via keys: expected a list of values"), 0;
+        return 1;
+    }
+    int ok = k->type == TSQL_ARRAY && k->count == v->n;
+    for (tide_node e = ok ? k->first : -1; e >= 0; e = node(c, e)->next)
+        ok &= node(c, e)->type == TSQL_LEAF &&
+              (leaf_value(c, e)->kind == TIDE_KIND_JSON || leaf_value(c, e)->kind == TIDE_KIND_TEXT);
+    if (!ok)
+        return fail(c, "_via keys: expected %d lists of values, one per key field", v->n), 0;
+    return 1;
+}
+
 static void find_via(cc *c, tide_node root, tide_node vn)
 {
     via v;
-    if (!resolve_via(c, vn, &v))
+    if (!resolve_via(c, vn, &v) || !via_keys_ok(c, &v))
         return;
-    if (node(c, v.keys)->type != TSQL_LEAF || leaf_value(c, v.keys)->kind != TIDE_KIND_JSON)
-        return fail(c, "_via keys: expected a list of values");
     tide_node take = tsql_child(c->d, root, "take"), skip = tsql_child(c->d, root, "skip");
     if (take < 0 && skip < 0) {
         tutil_buf_adds(c->b, "SELECT ");
         select_list(c, root);
         count_columns(c, root, 0);
-        tutil_buf_adds(c->b, ", ");
-        parent_expr(c, &v);
-        tutil_buf_adds(c->b, " AS \"__parent\"");
+        parent_columns(c, &v, 1);
         via_from(c, &v);
         via_where(c, root, &v);
         order_by(c, root);
@@ -1730,18 +1812,22 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     select_list(c, root);
     count_columns(c, root, 1);
     c->outer = 0;
-    tutil_buf_adds(c->b, ", \"s\".\"__parent\" FROM (SELECT ");
+    parent_columns(c, &v, 0);
+    tutil_buf_adds(c->b, " FROM (SELECT ");
     select_list(c, root);
     count_columns(c, root, 0);
-    tutil_buf_adds(c->b, ", ");
-    parent_expr(c, &v);
-    tutil_buf_adds(c->b, " AS \"__parent\", row_number() OVER (PARTITION BY ");
-    parent_expr(c, &v);
+    parent_columns(c, &v, 1);
+    tutil_buf_adds(c->b, ", row_number() OVER (PARTITION BY ");
+    parent_parts(c, &v);
     if (tsql_child(c->d, root, "order_by") >= 0) {
         order_by(c, root);
     } else if (c->m->npk > 0) {
         tutil_buf_adds(c->b, " ORDER BY ");
-        column(c, c->m->pk[0]);
+        for (int i = 0; i < c->m->npk; i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            column(c, c->m->pk[i]);
+        }
     } /* a view without a key: the window's order is the server's */
     tutil_buf_adds(c->b, ") AS \"__rn\"");
     via_from(c, &v);
@@ -1759,7 +1845,14 @@ static void find_via(cc *c, tide_node root, tide_node vn)
             placeholder(c, skip);
         }
     }
-    tutil_buf_adds(c->b, " ORDER BY \"s\".\"__parent\", \"s\".\"__rn\"");
+    tutil_buf_adds(c->b, " ORDER BY ");
+    for (int i = 0; i < v.n; i++) {
+        ident(c, "s");
+        tutil_buf_addc(c->b, '.');
+        parent_name(c, &v, i);
+        tutil_buf_adds(c->b, ", ");
+    }
+    tutil_buf_adds(c->b, "\"s\".\"__rn\"");
 }
 
 /* ---- statements ------------------------------------------------------------ */
