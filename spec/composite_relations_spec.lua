@@ -82,6 +82,24 @@ local function schema()
     t.integer "seat_no" :nullable(),
     seat = tide.belongs_to("Seat", { fields = { "room", "seat_no" }, references = { "room", "number" } }),
   }
+  -- a join model whose foreign key references a unique field, not the primary key
+  s:model "Author" {
+    t.serial "id" :primary(),
+    t.text "handle" :unique(),
+    books = tide.many_to_many("Book", { through = "Credit" }),
+  }
+  s:model "Book" {
+    t.serial "id" :primary(),
+    t.text "title",
+    authors = tide.many_to_many("Author", { through = "Credit" }),
+  }
+  s:model "Credit" {
+    t.text "handle",
+    t.integer "book_id",
+    tide.primary_key { "handle", "book_id" },
+    author = tide.belongs_to("Author", { fields = { "handle" }, references = { "handle" } }),
+    book = tide.belongs_to "Book",
+  }
   return s
 end
 
@@ -210,6 +228,18 @@ describe("composite relations", function()
       local revs = db.Revision:find_many{ include = { page = true }, order_by = { n = "asc" } }
       assert.are.equal("first", revs[1].page.title)
       assert.are.equal("second", revs[3].page.title)
+    end)
+
+    it("loads through a join model by the field its foreign key references", function()
+      db:exec("truncate authors, books, credits restart identity")
+      db.Author:create_many{ data = { { handle = "zed" }, { handle = "amy" } } }
+      db.Book:create_many{ data = { { title = "one" }, { title = "two" } } }
+      db.Credit:create_many{ data = { { handle = "amy", book_id = 1 }, { handle = "amy", book_id = 2 }, { handle = "zed", book_id = 2 } } }
+      local authors = db.Author:find_many{ include = { books = true }, order_by = { handle = "asc" } }
+      assert.are.equal("one,two", titles(authors[1].books))
+      assert.are.equal("two", titles(authors[2].books))
+      local two = db.Book:find_unique{ where = { id = 2 }, include = { authors = true } }
+      assert.are.equal("amy,zed", titles(two.authors, "handle"))
     end)
 
     it("gives a parent whose referenced key has a NULL part no related rows", function()
