@@ -1014,7 +1014,7 @@ T_CASE(errors_name_the_nearest)
     REFUSED("User", TIDE_OP_FIND_MANY, "{ omit = { pasword_hash = $0 } }",
             "omit: unknown field 'pasword_hash' on User; did you mean 'password_hash'?", TRUE_);
     REFUSED("User", TIDE_OP_FIND_MANY, "{ select = { posts = $0 } }",
-            "select: relation 'posts' of User: loading relations is not supported yet", TRUE_);
+            "select: relation 'posts' of User: name relations in include", TRUE_);
 }
 
 T_CASE(errors_tables_where_values_belong)
@@ -1453,6 +1453,53 @@ T_CASE(composite_key_includes)
             TXT("goals"));
 }
 
+/* ---- include in one statement ----------------------------------------------------- */
+
+T_CASE(include_in_one_statement)
+{
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ include = { posts = $0 }, select = { id = $1 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT coalesce(json_agg(json_build_object('id', \"i1\".\"id\", "
+           "'title', \"i1\".\"title\", 'views', \"i1\".\"views\", 'author_id', \"i1\".\"author_id\", "
+           "'title_len', \"i1\".\"title_len\")), '[]'::json) FROM \"posts\" AS \"i1\" WHERE "
+           "\"i1\".\"author_id\" = \"t0\".\"id\") AS \"posts\" FROM \"users\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    /* take, skip and where inside include are values, numbered in the walk's order */
+    GOLDEN("User", TIDE_OP_FIND_UNIQUE,
+           "{ include = { posts = { order_by = { id = $0 }, select = { title = $1 }, take = $2, where = { views = { gt = $3 } } } }, "
+           "select = { id = $4 }, where = { id = $5 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT coalesce(json_agg(\"r1\".\"j\" ORDER BY \"r1\".\"n\"), "
+           "'[]'::json) FROM (SELECT json_build_object('title', \"i1\".\"title\") AS \"j\", row_number() OVER ( "
+           "ORDER BY \"i1\".\"id\" DESC) AS \"n\" FROM \"posts\" AS \"i1\" WHERE \"i1\".\"author_id\" = "
+           "\"t0\".\"id\" AND ((\"i1\".\"views\" > $2)) ORDER BY \"i1\".\"id\" DESC LIMIT $1) AS \"r1\") AS "
+           "\"posts\" FROM \"users\" AS \"t0\" WHERE ((\"t0\".\"id\" = $3)) LIMIT 1",
+           "5, 10, 7", TXT("desc"), TRUE_, INT(5), INT(10), TRUE_, INT(7));
+    /* a single relation, nested, with a count of the nested row's list */
+    GOLDEN("Post", TIDE_OP_FIND_FIRST,
+           "{ include = { author = { _count = $0, select = { email = $1 } } }, select = { id = $2 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT json_build_object('email', \"i1\".\"email\", '_count', "
+           "json_build_object('posts', (SELECT count(*) FROM \"posts\" AS \"c1\" WHERE \"c1\".\"author_id\" = "
+           "\"i1\".\"id\"))) FROM \"users\" AS \"i1\" WHERE \"i1\".\"id\" = \"t0\".\"author_id\" LIMIT 1) AS "
+           "\"author\" FROM \"posts\" AS \"t0\" LIMIT 1",
+           "", TRUE_, TRUE_, TRUE_);
+    /* composite keys link part for part */
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ include = { goals = { select = { id = $0 }, skip = $1 } }, select = { name = $2 } }",
+           "SELECT \"t0\".\"name\" AS \"name\", (SELECT coalesce(json_agg(\"r1\".\"j\" ORDER BY \"r1\".\"n\"), "
+           "'[]'::json) FROM (SELECT json_build_object('id', \"i1\".\"id\") AS \"j\", row_number() OVER (ORDER "
+           "BY \"i1\".\"id\") AS \"n\" FROM \"goals\" AS \"i1\" WHERE \"i1\".\"team_id\" = \"t0\".\"team_id\" "
+           "AND \"i1\".\"player_no\" = \"t0\".\"no\" ORDER BY \"i1\".\"id\" OFFSET $1) AS \"r1\") AS \"goals\" "
+           "FROM \"players\" AS \"t0\"",
+           "1", TRUE_, INT(1), TRUE_);
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ include = { pots = $0 } }",
+            "include: unknown relation 'pots' on User; did you mean 'posts'?", TRUE_);
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ include = { posts = { wher = $0 } } }",
+            "include posts: unknown option 'wher'; did you mean 'where'?", TRUE_);
+    REFUSED("Post", TIDE_OP_FIND_MANY, "{ include = { author = { take = $0 } } }",
+            "include author: take, skip and order_by apply to lists; author is a belongs_to", INT(1));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ include = { posts = $0 } }", "include posts: true, false or a table of options",
+            INT(1));
+    REFUSED("User", TIDE_OP_COUNT, "{ include = { posts = $0 } }", "count does not take include", TRUE_);
+}
+
 /* ---- soft delete ---------------------------------------------------------------- */
 
 #define DOC_COLS "\"t0\".\"id\" AS \"id\", \"t0\".\"body\" AS \"body\", \"t0\".\"deleted_at\" AS \"deleted_at\""
@@ -1646,6 +1693,7 @@ int main(void)
     T_RUN(composite_key_relation_filters);
     T_RUN(composite_key_counts_and_ordering);
     T_RUN(composite_key_includes);
+    T_RUN(include_in_one_statement);
     T_RUN(out_of_memory_everywhere);
     /* Bugs found by these tests, fixed since: they stay as regressions. */
     {

@@ -24,6 +24,7 @@ typedef struct cc {
     char alias[16];     /* the table alias columns are read from: t0, t1 ... */
     int depth;          /* relation filter nesting */
     int with_deleted;   /* soft-deleted rows are not filtered out */
+    int inc;            /* include nesting: aliases i1, i2 ... */
 } cc;
 
 static const char *op_name(tide_op op)
@@ -154,7 +155,14 @@ static void live_rows(cc *c, const tide_model *m, const char *alias, const char 
 static void from(cc *c);
 static void table_as(cc *c);
 static int has_equality(cc *c, tide_node where, const tide_field *f);
-static void count_columns(cc *c, tide_node root, int outer);
+/* pairs of a JSON object being written: json_build_object takes at most 100
+ * arguments, so a longer object is jsonb_build_object chunks joined by || */
+typedef struct jpairs {
+    int n;
+} jpairs;
+enum { COUNT_COLUMNS, COUNT_OUTER, COUNT_JSON };
+static void count_columns(cc *c, tide_node root, int mode, jpairs *jp);
+static void json_key(cc *c, jpairs *jp, const char *name);
 
 static const char *const filter_ops[] = {"equals", "not", "not_", "in", "in_", "not_in", "lt", "lte", "gt", "gte",
                                          "contains", "starts_with", "ends_with", "mode", "has", "has_some",
@@ -610,8 +618,9 @@ static void related_where(cc *c, const tide_model *target, const char *inner, ti
  * (every list relation): a correlated count per relation, named
  * "_count.<relation>". In the per-parent window of an include (outer) the
  * count is read back from the subquery by that name. */
-static void count_columns(cc *c, tide_node root, int outer)
+static void count_columns(cc *c, tide_node root, int mode, jpairs *jp)
 {
+    int counted = 0;
     char h[160];
     tide_node cn = tsql_child(c->d, root, "_count");
     if (cn < 0)
@@ -645,8 +654,23 @@ static void count_columns(cc *c, tide_node root, int outer)
         }
         char alias[160];
         snprintf(alias, sizeof alias, "_count.%s", r->name);
-        tutil_buf_adds(c->b, ", ");
-        if (outer) {
+        if (mode == COUNT_JSON) {
+            /* '_count', json_build_object('posts', (SELECT count(*) ...), ...) */
+            if (!counted) {
+                json_key(c, jp, "_count");
+                tutil_buf_adds(c->b, "json_build_object(");
+            } else if (counted == 50) {
+                return fail(c, "_count: at most 50 relations in one included row");
+            } else {
+                tutil_buf_adds(c->b, ", ");
+            }
+            c->dia->quote_literal(c->b, r->name);
+            tutil_buf_adds(c->b, ", ");
+        } else {
+            tutil_buf_adds(c->b, ", ");
+        }
+        counted++;
+        if (mode == COUNT_OUTER) {
             ident(c, "s");
             tutil_buf_addc(c->b, '.');
             ident(c, alias);
@@ -660,9 +684,14 @@ static void count_columns(cc *c, tide_node root, int outer)
         related_from(c, r, outer_alias, inner, join);
         if (where >= 0 && node(c, where)->count > 0)
             related_where(c, r->target, inner, where, " AND (");
-        tutil_buf_adds(c->b, ") AS ");
-        ident(c, alias);
+        tutil_buf_addc(c->b, ')');
+        if (mode == COUNT_COLUMNS) {
+            tutil_buf_adds(c->b, " AS ");
+            ident(c, alias);
+        }
     }
+    if (mode == COUNT_JSON && counted)
+        tutil_buf_addc(c->b, ')');
     if (sel >= 0) /* every name must be a list relation */
         for (tide_node k = node(c, sel)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
             const tide_relation *r = tide_model_relation(c->m, tsql_key(c->d, k));
@@ -848,30 +877,44 @@ static void check_names(cc *c, tide_node obj, const char *what)
         if (tide_model_field(c->m, key))
             continue;
         if (tide_model_relation(c->m, key))
-            return fail(c, "%s: relation '%s' of %s: loading relations is not supported yet", what, key, c->m->name);
+            return fail(c, "%s: relation '%s' of %s: name relations in include", what, key, c->m->name);
         return fail(c, "%s: unknown field '%s' on %s%s", what, key, c->m->name,
                     near_field(h, sizeof h, c->m, key, 1));
     }
 }
 
+/* select and omit of root, checked; 0 on a problem */
+static int select_omit(cc *c, tide_node root, tide_node *sel, tide_node *om)
+{
+    *sel = root >= 0 ? tsql_child(c->d, root, "select") : -1;
+    *om = root >= 0 ? tsql_child(c->d, root, "omit") : -1;
+    if (*sel >= 0 && *om >= 0)
+        return fail(c, "%s: select and omit cannot be used together", op_name(c->op)), 0;
+    if (*sel >= 0 && node(c, *sel)->type != TSQL_OBJECT)
+        return fail(c, "select: expected a table such as { id = true }"), 0;
+    if (*om >= 0 && node(c, *om)->type != TSQL_OBJECT)
+        return fail(c, "omit: expected a table such as { password = true }"), 0;
+    if (*sel >= 0)
+        check_names(c, *sel, "select");
+    if (*om >= 0)
+        check_names(c, *om, "omit");
+    return !c->failed;
+}
+
+static int field_taken(cc *c, tide_node sel, tide_node om, const tide_field *f)
+{
+    return sel >= 0 ? flag_set(c, sel, f->name) : !f->omit && !(om >= 0 && flag_set(c, om, f->name));
+}
+
 static void select_list(cc *c, tide_node root)
 {
-    tide_node sel = tsql_child(c->d, root, "select"), om = tsql_child(c->d, root, "omit");
-    if (sel >= 0 && om >= 0)
-        return fail(c, "%s: select and omit cannot be used together", op_name(c->op));
-    if (sel >= 0 && node(c, sel)->type != TSQL_OBJECT)
-        return fail(c, "select: expected a table such as { id = true }");
-    if (om >= 0 && node(c, om)->type != TSQL_OBJECT)
-        return fail(c, "omit: expected a table such as { password = true }");
-    if (sel >= 0)
-        check_names(c, sel, "select");
-    if (om >= 0)
-        check_names(c, om, "omit");
+    tide_node sel, om;
+    if (!select_omit(c, root, &sel, &om))
+        return;
     int n = 0;
     for (int i = 0; i < c->m->nfields && !c->failed; i++) {
         const tide_field *f = c->m->fields[i];
-        int take = sel >= 0 ? flag_set(c, sel, f->name) : !f->omit && !(om >= 0 && flag_set(c, om, f->name));
-        if (!take)
+        if (!field_taken(c, sel, om, f))
             continue;
         if (n++)
             tutil_buf_adds(c->b, ", ");
@@ -1799,7 +1842,7 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     if (take < 0 && skip < 0) {
         tutil_buf_adds(c->b, "SELECT ");
         select_list(c, root);
-        count_columns(c, root, 0);
+        count_columns(c, root, COUNT_COLUMNS, NULL);
         parent_columns(c, &v, 1);
         via_from(c, &v);
         via_where(c, root, &v);
@@ -1810,12 +1853,12 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     tutil_buf_adds(c->b, "SELECT ");
     c->outer = 1;
     select_list(c, root);
-    count_columns(c, root, 1);
+    count_columns(c, root, COUNT_OUTER, NULL);
     c->outer = 0;
     parent_columns(c, &v, 0);
     tutil_buf_adds(c->b, " FROM (SELECT ");
     select_list(c, root);
-    count_columns(c, root, 0);
+    count_columns(c, root, COUNT_COLUMNS, NULL);
     parent_columns(c, &v, 1);
     tutil_buf_adds(c->b, ", row_number() OVER (PARTITION BY ");
     parent_parts(c, &v);
@@ -1853,6 +1896,234 @@ static void find_via(cc *c, tide_node root, tide_node vn)
         tutil_buf_adds(c->b, ", ");
     }
     tutil_buf_adds(c->b, "\"s\".\"__rn\"");
+}
+
+/* ---- include in one statement ------------------------------------------------
+ *
+ * include = { posts = { ... } } on a find: each relation becomes a column
+ * holding JSON, a correlated subquery over the related rows (a lateral
+ * reference to the outer row): a list is json_agg of one json_build_object
+ * per row ('[]' for none), a single relation one object or NULL. Nested
+ * includes and _count nest inside the objects; where, select, omit,
+ * order_by, take, skip and with_deleted shape each level as they shape a
+ * query. The client (the "join" strategy) decodes the JSON into rows. A
+ * subquery in the select list runs after ORDER BY and LIMIT, so only the
+ * rows returned pay for their relations. */
+
+enum { MAX_INCLUDE_DEPTH = 16 };
+
+static void json_key(cc *c, jpairs *jp, const char *name)
+{
+    if (jp->n && jp->n % 50 == 0)
+        tutil_buf_adds(c->b, ") || jsonb_build_object(");
+    else if (jp->n)
+        tutil_buf_adds(c->b, ", ");
+    jp->n++;
+    c->dia->quote_literal(c->b, name);
+    tutil_buf_adds(c->b, ", ");
+}
+
+/* A field's value in JSON, where its JSON form would differ from how tide
+ * reads the column: numeric stays exact (text, as tide reads it), an array
+ * of enums or custom types reads as its array text. */
+static void json_field(cc *c, const tide_field *f)
+{
+    column(c, f);
+    if (f->type == TIDE_T_NUMERIC)
+        tutil_buf_adds(c->b, f->array_dims ? "::text[]" : "::text");
+    else if (f->array_dims && (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM))
+        tutil_buf_adds(c->b, "::text");
+}
+
+/* include's entry for r: 1 with *args (-1 for true), 0 to leave it out */
+static int include_args(cc *c, const tide_relation *r, tide_node v, tide_node *args)
+{
+    char h[160];
+    static const char *const opts[] = {"where", "select", "omit", "include", "order_by", "take", "skip", "_count",
+                                       "with_deleted"};
+    *args = -1;
+    if (node(c, v)->type == TSQL_LEAF && leaf_value(c, v)->kind == TIDE_KIND_BOOL)
+        return leaf_value(c, v)->as.b;
+    if (node(c, v)->type != TSQL_OBJECT)
+        return fail(c, "include %s: true, false or a table of options", r->name), 0;
+    for (tide_node k = node(c, v)->first; k >= 0; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        int ok = 0;
+        for (int i = 0; i < 9; i++)
+            ok |= !strcmp(key, opts[i]);
+        if (!ok)
+            return fail(c, "include %s: unknown option '%s'%s", r->name, key, near_in(h, sizeof h, key, opts, 9)), 0;
+    }
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    if (!many && (tsql_child(c->d, v, "take") >= 0 || tsql_child(c->d, v, "skip") >= 0 ||
+                  tsql_child(c->d, v, "order_by") >= 0))
+        return fail(c, "include %s: take, skip and order_by apply to lists; %s is a %s", r->name, r->name,
+                    r->kind == TIDE_REL_BELONGS_TO ? "belongs_to" : "has_one"), 0;
+    tide_node wd = tsql_child(c->d, v, "with_deleted");
+    if (wd >= 0 && (node(c, wd)->type != TSQL_LEAF || leaf_value(c, wd)->kind != TIDE_KIND_BOOL))
+        return fail(c, "include %s: with_deleted: true or false", r->name), 0;
+    if (wd >= 0 && !r->target->soft_delete)
+        return fail(c, "include %s: with_deleted: %s has no soft delete", r->name, r->target->name), 0;
+    tide_node w = tsql_child(c->d, v, "where");
+    if (w >= 0 && node(c, w)->type != TSQL_OBJECT)
+        return fail(c, "include %s: where: expected a table of conditions", r->name), 0;
+    *args = v;
+    return 1;
+}
+
+static void json_object(cc *c, tide_node args);
+
+/* the JSON of r's rows related to the row at c->alias (of c->m) */
+static void include_value(cc *c, const tide_relation *r, tide_node args)
+{
+    if (c->inc >= MAX_INCLUDE_DEPTH)
+        return fail(c, "include: relations nest at most %d deep", MAX_INCLUDE_DEPTH);
+    const tide_model *outer_model = c->m;
+    char outer_alias[16], inner[16], join[16], rows[16];
+    memcpy(outer_alias, c->alias, sizeof outer_alias);
+    int outer_deleted = c->with_deleted;
+    c->inc++;
+    snprintf(inner, sizeof inner, "i%d", c->inc);
+    snprintf(join, sizeof join, "ij%d", c->inc);
+    snprintf(rows, sizeof rows, "r%d", c->inc);
+    tide_node wd = args >= 0 ? tsql_child(c->d, args, "with_deleted") : -1;
+    c->with_deleted = wd >= 0 && leaf_value(c, wd)->as.b; /* each level has its own */
+    tide_node where = args >= 0 ? tsql_child(c->d, args, "where") : -1;
+    tide_node take = args >= 0 ? tsql_child(c->d, args, "take") : -1;
+    tide_node skip = args >= 0 ? tsql_child(c->d, args, "skip") : -1;
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    int paged = take >= 0 || skip >= 0;
+    const tide_model *target = r->target;
+
+    tutil_buf_adds(c->b, "(SELECT ");
+    if (many && paged)
+        tutil_buf_adds(c->b, "coalesce(json_agg(");
+    /* the rows' objects and order, seen from inside (target as inner) */
+    c->m = target;
+    memcpy(c->alias, inner, sizeof c->alias);
+    if (many && paged) {
+        ident(c, rows);
+        tutil_buf_adds(c->b, ".\"j\" ORDER BY ");
+        ident(c, rows);
+        tutil_buf_adds(c->b, ".\"n\"), '[]'::json) FROM (SELECT ");
+    } else if (many) {
+        tutil_buf_adds(c->b, "coalesce(json_agg(");
+    }
+    json_object(c, args);
+    if (many && !paged) {
+        if (args >= 0)
+            order_by(c, args); /* inside the aggregate: " ORDER BY ..." */
+        tutil_buf_adds(c->b, "), '[]'::json)");
+    } else if (many) {
+        /* a window numbers the rows in their order; LIMIT keeps a page */
+        tutil_buf_adds(c->b, " AS \"j\", row_number() OVER (");
+        int ordered = tsql_child(c->d, args, "order_by") >= 0;
+        if (ordered) {
+            order_by(c, args);
+        } else if (target->npk > 0) {
+            tutil_buf_adds(c->b, "ORDER BY ");
+            for (int i = 0; i < target->npk; i++) {
+                if (i)
+                    tutil_buf_adds(c->b, ", ");
+                column(c, target->pk[i]);
+            }
+        }
+        tutil_buf_adds(c->b, ") AS \"n\"");
+    }
+    tutil_buf_adds(c->b, " FROM ");
+    related_from(c, r, outer_alias, inner, join);
+    if (where >= 0 && node(c, where)->count > 0) {
+        tutil_buf_adds(c->b, " AND (");
+        c->depth++; /* relation filters in it take the next aliases */
+        where_object(c, where);
+        c->depth--;
+        tutil_buf_addc(c->b, ')');
+    }
+    if (!many) {
+        tutil_buf_adds(c->b, " LIMIT 1");
+    } else if (paged) {
+        if (tsql_child(c->d, args, "order_by") >= 0) {
+            order_by(c, args);
+        } else if (target->npk > 0) {
+            tutil_buf_adds(c->b, " ORDER BY ");
+            for (int i = 0; i < target->npk; i++) {
+                if (i)
+                    tutil_buf_adds(c->b, ", ");
+                column(c, target->pk[i]);
+            }
+        }
+        take_skip(c, args, 0);
+        tutil_buf_adds(c->b, ") AS ");
+        ident(c, rows);
+    }
+    tutil_buf_addc(c->b, ')');
+    c->m = outer_model;
+    memcpy(c->alias, outer_alias, sizeof c->alias);
+    c->with_deleted = outer_deleted;
+    c->inc--;
+}
+
+/* The entries of include = { name = true | { ... } } of the row at c->alias:
+ * as columns ", (json) AS "name"" (jp NULL), or as pairs of an object. */
+static void include_entries(cc *c, tide_node inc, jpairs *jp)
+{
+    char h[160];
+    if (node(c, inc)->type != TSQL_OBJECT)
+        return fail(c, "include: expected { relation = true | { ... } }");
+    for (tide_node k = node(c, inc)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        const tide_relation *r = tide_model_relation(c->m, key);
+        if (!r && !strcmp(key, "_count"))
+            return fail(c, "include: _count is an option of the query (_count = ...), not a relation");
+        if (!r)
+            return fail(c, "include: unknown relation '%s' on %s%s", key, c->m->name,
+                        near_field(h, sizeof h, c->m, key, 1));
+        tide_node args;
+        if (!include_args(c, r, k, &args))
+            continue;
+        if (jp)
+            json_key(c, jp, r->name);
+        else
+            tutil_buf_adds(c->b, ", ");
+        include_value(c, r, args);
+        if (!jp) {
+            tutil_buf_adds(c->b, " AS ");
+            ident(c, r->name);
+        }
+    }
+}
+
+/* json_build_object('field', value, ..., 'relation', (...), '_count', ...)
+ * for the row of c->m at c->alias, shaped by args (-1: every field not
+ * omitted by the schema) */
+static void json_object(cc *c, tide_node args)
+{
+    tide_node sel, om;
+    if (!select_omit(c, args, &sel, &om))
+        return;
+    tide_node inc = args >= 0 ? tsql_child(c->d, args, "include") : -1;
+    tide_node cnt = args >= 0 ? tsql_child(c->d, args, "_count") : -1;
+    /* an upper bound on the pairs decides between one json_build_object
+     * and chunks of jsonb_build_object */
+    int bound = (cnt >= 0) + (inc >= 0 && node(c, inc)->type == TSQL_OBJECT ? node(c, inc)->count : 0);
+    for (int i = 0; i < c->m->nfields && !c->failed; i++)
+        bound += field_taken(c, sel, om, c->m->fields[i]);
+    jpairs jp = {0};
+    tutil_buf_adds(c->b, bound > 50 ? "(jsonb_build_object(" : "json_build_object(");
+    for (int i = 0; i < c->m->nfields && !c->failed; i++) {
+        const tide_field *f = c->m->fields[i];
+        if (!field_taken(c, sel, om, f))
+            continue;
+        json_key(c, &jp, f->name);
+        json_field(c, f);
+    }
+    if (inc >= 0)
+        include_entries(c, inc, &jp);
+    if (cnt >= 0)
+        count_columns(c, args, COUNT_JSON, &jp);
+    if (jp.n == 0 && !c->failed)
+        fail(c, "include: select picks nothing of %s", c->m->name);
+    tutil_buf_adds(c->b, bound > 50 ? "))" : ")");
 }
 
 /* ---- statements ------------------------------------------------------------ */
@@ -1992,7 +2263,10 @@ static void find(cc *c, tide_node root)
         tutil_buf_adds(c->b, ") ");
     }
     select_list(c, root);
-    count_columns(c, root, 0);
+    count_columns(c, root, COUNT_COLUMNS, NULL);
+    tide_node inc = tsql_child(c->d, root, "include");
+    if (inc >= 0)
+        include_entries(c, inc, NULL);
     from(c);
     int has_where = where_clause(c, root);
     int implicit_order = 0;
@@ -2055,17 +2329,20 @@ static tide_shape_result compile(cc *c, tide_node root)
     case TIDE_OP_FIND_UNIQUE:
         if (c->op == TIDE_OP_FIND_MANY) {
             OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via", "with_deleted", "_count",
-                    "cursor", "distinct");
+                    "cursor", "distinct", "include");
             tide_node vn = tsql_child(c->d, root, "_via");
+            if (vn >= 0 && tsql_child(c->d, root, "include") >= 0)
+                return fail(c, "_via loads one level: it takes no include"), 0;
             if (vn >= 0) {
                 find_via(c, root, vn);
                 return TIDE_RESULT_ROWS;
             }
         }
         else if (c->op == TIDE_OP_FIND_FIRST)
-            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted", "_count", "cursor", "distinct");
+            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted", "_count", "cursor", "distinct",
+                    "include");
         else
-            OPTIONS("where", "select", "omit", "with_deleted", "_count");
+            OPTIONS("where", "select", "omit", "with_deleted", "_count", "include");
         if (c->op == TIDE_OP_FIND_UNIQUE)
             require_unique(c, root);
         find(c, root);
@@ -2166,7 +2443,7 @@ int tsql_compile(const tide_schema *s, const tide_model *m, tide_op op, const ti
 {
     tutil_buf b;
     tutil_buf_init(&b);
-    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0, 0};
+    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0, 0, 0};
     tide_shape_result result = compile(&c, root);
     if (c.failed) {
         tutil_buf_free(&b);
