@@ -192,15 +192,39 @@ end
 -- each row's parent key as __parent), stitched here. The number of
 -- statements depends on the include tree, never on the number of rows.
 
+-- The fields of the model's primary key: marked :primary(), or declared
+-- with tide.primary_key { ... }.
+local function pk_fields(self)
+  local m = self._schema.models[self._name]
+  if m._pk_fields then return m._pk_fields end
+  local pk = {}
+  for _, f in ipairs(m.fields) do if f.primary then pk[#pk + 1] = f.name end end
+  if #pk == 0 then
+    for _, ix in ipairs(m.indexes or {}) do
+      if ix.kind == "primary" then
+        for _, p in ipairs(ix.parts) do pk[#pk + 1] = p.field end
+      end
+    end
+  end
+  m._pk_fields = pk
+  return pk
+end
+
+local function pk_where(self, row)
+  local w = {}
+  for _, f in ipairs(pk_fields(self)) do w[f] = row[f] end
+  return w
+end
+
 -- The relation's description from the core (kind, target, keys,
 -- target_keys), cached per model; nil for a name that is not a relation.
-local function relation_of(self, name)
-  local decl = self._schema.models[self._name]
+local function model_relation(schema, model_name, name)
+  local decl = schema.models[model_name]
   local cache = decl._relation_info
   if not cache then cache = {}; decl._relation_info = cache end
   local info = cache[name]
   if info then return info end
-  info = self._schema.core:relation(self._name, name)
+  info = type(name) == "string" and schema.core:relation(model_name, name)
   if not info then return nil end
   -- the columns that carry each child row's parent key (see _via)
   local cols = {}
@@ -209,6 +233,8 @@ local function relation_of(self, name)
   cache[name] = info
   return info
 end
+
+local function relation_of(self, name) return model_relation(self._schema, self._name, name) end
 
 local function relation_info(self, name, what)
   local info = relation_of(self, name)
@@ -366,9 +392,199 @@ local function lift_count(args)
   return a
 end
 
+-- Strategy "join": the whole include tree in one statement. The core
+-- compiles include into a JSON column per relation (json_agg of
+-- json_build_object per row, nested); rows come back with their relations
+-- already in place, and only need reading as the query strategy would give
+-- them (below). Chosen per call (relation_load_strategy = "join") or per
+-- db (tide.connect's relation_load_strategy); finds only.
+
+local strategies = { "query", "join" }
+local join_ops = { find_many = true, find_first = true, find_unique = true }
+
+local function strategy_of(self, args)
+  local s = args.relation_load_strategy
+  if s == nil then
+    local db = rawget(self, "_db")
+    return db and rawget(db, "_relation_load_strategy") or "query"
+  end
+  if s ~= "query" and s ~= "join" then
+    error(setmetatable({ code = "invalid_argument", message = ("relation_load_strategy: 'query' or 'join', got '%s'%s")
+      :format(tostring(s), util.did_you_mean(s, strategies)) }, core.error_mt), 4)
+  end
+  return s
+end
+
+-- A model's codecs that encode, per field (nil when none): an included
+-- level's where values are encoded as its own query's would be.
+local function encoders(schema, model_name)
+  local decl = schema.models[model_name]
+  if decl._encoders == nil then
+    local e = false
+    for _, f in ipairs(decl.fields) do
+      if f.codec and f.codec.encode then e = e or {}; e[f.name] = f.codec end
+    end
+    decl._encoders = e
+  end
+  return decl._encoders or nil
+end
+
+-- The include tree as the core takes it, and the plan to read the rows back
+-- ({ relation = { model =, many =, plan = } }). As in the query strategy,
+-- _count in include or select is the level's own _count, and relations
+-- named in select are included. At the top, a select left with no field
+-- reads the primary key, dropped again (drop).
+local function join_args(schema, model_name, args, top)
+  local a = shallow(args)
+  if top then a.relation_load_strategy = nil end
+  local enc = not top and encoders(schema, model_name)
+  if enc and type(a.where) == "table" then a.where = encode_table(enc, a.where) end
+  local inc, sel = args.include, args.select
+  -- _count in include or select is the level's own (select's wins)
+  if type(inc) == "table" and inc._count ~= nil then a._count = inc._count end
+  if type(sel) == "table" and sel._count ~= nil then a._count = sel._count end
+  local include = inc
+  if type(inc) == "table" then
+    include = {}
+    for k, v in pairs(inc) do if k ~= "_count" then include[k] = v end end
+  end
+  local drop
+  if type(sel) == "table" then
+    local fields, moved = {}, false
+    for k, v in pairs(sel) do
+      if k ~= "_count" and model_relation(schema, model_name, k) then
+        moved = true
+        if type(include) ~= "table" then include = {} end
+        include[k] = v
+      elseif k ~= "_count" then
+        fields[k] = v
+      end
+    end
+    if next(fields) ~= nil or moved then
+      a.select = fields
+      if moved and next(fields) == nil and top then
+        -- a row of relations only: its key is read, and dropped again
+        drop = pk_fields({ _schema = schema, _name = model_name })
+        if #drop == 0 then drop = { schema.models[model_name].fields[1].name } end
+        for _, f in ipairs(drop) do fields[f] = true end
+      end
+    else
+      a.select = nil -- select = { _count = ... } alone: every field
+    end
+  end
+  a.include = nil
+  local plan
+  if type(include) == "table" then
+    local inc2 = {}
+    for k, v in pairs(include) do
+      local info = model_relation(schema, model_name, k)
+      if info and v ~= false then
+        local sub
+        if type(v) == "table" then v, sub = join_args(schema, info.target, v, false) end
+        plan = plan or {}
+        plan[k] = { model = info.target, many = info.kind == "has_many" or info.kind == "many_to_many", plan = sub }
+      end
+      inc2[k] = v -- unknown names and bad values too: the core refuses them, naming the nearest
+    end
+    if next(inc2) ~= nil then a.include = inc2 end
+  elseif include ~= nil then
+    a.include = include
+  end
+  return a, plan, drop
+end
+
+-- What reading an included row needs beyond the JSON: the values whose JSON
+-- form differs from how tide reads the column, and codecs. Per model, once.
+local function from_hex(s)
+  return (s:sub(3):gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
+end
+local float_words = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
+-- a BC timestamp keeps its space in a column: "0044-03-15 10:00:00 BC"
+local function bc(v) return type(v) == "string" and v:sub(-3) == " BC" and (v:gsub("T", " ", 1)) or v end
+local readers = {
+  real = function(v) return float_words[v] or v + 0.0 end,
+  double = function(v) return float_words[v] or v + 0.0 end,
+  bytea = function(v) return type(v) == "string" and v:sub(1, 2) == "\\x" and from_hex(v) or v end,
+  -- "12:00:00+02", as the server writes a timetz, is "12:00:00+02:00" in a column
+  timetz = function(v) return type(v) == "string" and v:match("[+-]%d%d$") and v .. ":00" or v end,
+  timestamp = bc,
+  timestamptz = bc,
+}
+
+-- an array's elements, at any depth; NULL elements stay tide.null
+local function each_element(fn)
+  local function walk(v)
+    if type(v) ~= "table" or v == core.null then return v == core.null and v or fn(v) end
+    for i = 1, #v do v[i] = walk(v[i]) end
+    return v
+  end
+  return walk
+end
+
+local function row_readers(schema, model_name)
+  local decl = schema.models[model_name]
+  local r = decl._join_readers
+  if r then return r end
+  r = {}
+  for _, f in ipairs(decl.fields) do
+    local fn = readers[f.type]
+    if fn and f.array_dims > 0 then fn = each_element(fn) end
+    if fn then r[#r + 1] = { f.name, fn } end
+    if f.codec and f.codec.decode then r[#r + 1] = { f.name, f.codec.decode } end
+  end
+  decl._join_readers = r
+  return r
+end
+
+local function read_row(row, rd)
+  for k, v in pairs(row) do
+    if v == core.null then row[k] = nil end -- SQL NULL is absent, as in any row
+  end
+  for i = 1, #rd do
+    local name, fn = rd[i][1], rd[i][2]
+    local v = row[name]
+    if v ~= nil then row[name] = fn(v) end
+  end
+end
+
+local function read_joined(schema, plan, rows)
+  for name, p in pairs(plan) do
+    local rd = row_readers(schema, p.model)
+    for _, row in ipairs(rows) do
+      local v = row[name]
+      if v == core.null then
+        row[name] = nil
+      elseif v ~= nil then
+        local list = p.many and v or { v }
+        for i = 1, #list do read_row(list[i], rd) end
+        if p.plan then read_joined(schema, p.plan, list) end
+      end
+    end
+  end
+end
+
+local function load_joined(self, op, args, one)
+  local a, plan, drop = join_args(self._schema, self._name, args, true)
+  local r = run(self, op, a)
+  if r == nil then return nil end
+  local rows = one and { r } or r
+  if a._count ~= nil then for _, row in ipairs(rows) do fold(row) end end
+  if plan then read_joined(self._schema, plan, rows) end
+  if drop then
+    for _, row in ipairs(rows) do for _, f in ipairs(drop) do row[f] = nil end end
+  end
+  return r
+end
+
 local function with_relations(self, op, args, one)
-  if type(args) ~= "table" or (args.include == nil and args.select == nil and args._count == nil) then
+  if type(args) ~= "table" or (args.include == nil and args.select == nil and args._count == nil and
+      args.relation_load_strategy == nil) then
     return run(self, op, args) -- nothing to stitch: straight to the core
+  end
+  if join_ops[op] and strategy_of(self, args) == "join" then return load_joined(self, op, args, one) end
+  if args.relation_load_strategy == "query" and join_ops[op] then
+    args = shallow(args)
+    args.relation_load_strategy = nil
   end
   args = lift_count(args)
   local counts = args._count ~= nil
@@ -611,30 +827,6 @@ local function write_children(client, self, parent, rels, creating)
   end
 end
 
--- The fields of the model's primary key: marked :primary(), or declared
--- with tide.primary_key { ... }.
-local function pk_fields(self)
-  local m = self._schema.models[self._name]
-  if m._pk_fields then return m._pk_fields end
-  local pk = {}
-  for _, f in ipairs(m.fields) do if f.primary then pk[#pk + 1] = f.name end end
-  if #pk == 0 then
-    for _, ix in ipairs(m.indexes or {}) do
-      if ix.kind == "primary" then
-        for _, p in ipairs(ix.parts) do pk[#pk + 1] = p.field end
-      end
-    end
-  end
-  m._pk_fields = pk
-  return pk
-end
-
-local function pk_where(self, row)
-  local w = {}
-  for _, f in ipairs(pk_fields(self)) do w[f] = row[f] end
-  return w
-end
-
 local function result_args(args, where)
   return { where = where, select = args.select, include = args.include, omit = args.omit }
 end
@@ -791,7 +983,8 @@ local direct = { find_many = true, find_first = true, find_unique = true, count 
 
 local function plain_args(self, op, args)
   if args == nil then return true end
-  if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil then return false end
+  if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil or
+      args.relation_load_strategy ~= nil then return false end
   local data = args.data
   if data ~= nil then
     if type(data) ~= "table" then return false end
@@ -829,8 +1022,11 @@ function methods:find_first_or_throw(args)
 end
 
 --- The SQL a call would run, and its number of parameters (runs nothing).
+--- A find with include shows the one statement of the "join" strategy.
 function methods:to_sql(op, args)
-  return core.model_sql(self._schema.core, self._name, op, args or {})
+  args = args or {}
+  if join_ops[op] and type(args) == "table" then args = (join_args(self._schema, self._name, args, true)) end
+  return core.model_sql(self._schema.core, self._name, op, args)
 end
 
 -- The fluent chain builds the same argument table as the table form ----------
