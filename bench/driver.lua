@@ -59,6 +59,7 @@ local workloads = {
       { name = "libpq, 1 statement", cmd = C "w3_libpq_one" },
       { name = "tide Lua query", cmd = LUA "w3.lua" },
       { name = "tide model client", cmd = LUA "w3_model.lua" },
+      { name = "tide model client, join", cmd = LUA "w3_model_join.lua" },
     },
   },
   {

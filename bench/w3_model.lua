@@ -7,7 +7,8 @@
 -- nested result checked and summed as w3.h does (bench/w3lib.lua). The
 -- model client runs one statement per relation level: the user, the posts
 -- of the user (author_id = ANY($1)), the comments of those posts (a
--- row_number() per post keeps 5).
+-- row_number() per post keeps 5). w3_model_join.lua runs it with the
+-- "join" strategy: one statement, the relations as JSON columns.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = dir .. "/?.lua;" .. package.path
 local bench = require "bench"
@@ -15,7 +16,9 @@ local tide = require "tide"
 local w3 = require "w3lib"
 
 local url, iterations, runs = bench.args()
-local db = tide.connect(url, { pool = { max = 1 }, schema = require "schema" })
+-- w3_model_join.lua runs this file with the "join" strategy
+local strategy = rawget(_G, "W3_RELATION_LOAD_STRATEGY") or "query"
+local db = tide.connect(url, { pool = { max = 1 }, schema = require "schema", relation_load_strategy = strategy })
 local check = 0
 
 local function run(n)

@@ -214,6 +214,37 @@ static void relation(tide_model *m, const char *name, tide_relation_kind kind, c
         build_failed = 1;
 }
 
+/* a relation on a composite key: fields (and, for belongs_to, the target's
+ * primary key) or a join model */
+static void relation_on(tide_model *m, const char *name, tide_relation_kind kind, const char *target,
+                        const char *const *fields, int nfields, const char *through)
+{
+    tide_relation_def d;
+    tide_relation_def_init(&d);
+    d.name = name;
+    d.kind = kind;
+    d.target = target;
+    d.fields = fields;
+    d.nfields = nfields;
+    d.through = through;
+    if (!build_failed && (!m || tide_model_add_relation(m, &d, err) != TIDE_OK))
+        build_failed = 1;
+}
+
+static void index_on(tide_model *m, tide_index_kind kind, const char *const *names, int n)
+{
+    tide_index_part parts[4] = {{0}};
+    for (int i = 0; i < n && i < 4; i++)
+        parts[i].field = names[i];
+    tide_index_def ix;
+    tide_index_def_init(&ix);
+    ix.kind = kind;
+    ix.parts = parts;
+    ix.nparts = n;
+    if (!build_failed && (!m || tide_model_add_index(m, &ix, err) != TIDE_OK))
+        build_failed = 1;
+}
+
 static tide_model *model(tide_schema *s, const char *name)
 {
     tide_model *m = build_failed ? NULL : tide_schema_add_model(s, name, NULL, NULL, err);
@@ -222,7 +253,8 @@ static tide_model *model(tide_schema *s, const char *name)
     return m;
 }
 
-/* User, Post, Member, plus Task and Doc for the regressions. NULL on any
+/* User, Post, Member, plus Task and Doc for the regressions, and Player,
+ * Goal, Club and Contract for composite keys. NULL on any
  * failure (under the failing allocator too), err saying why. */
 static tide_schema *make_schema(void)
 {
@@ -275,6 +307,34 @@ static tide_schema *make_schema(void)
     field(doc, "deleted_at", TIDE_T_TIMESTAMPTZ, NULLABLE);
     if (!build_failed && tide_model_set_soft_delete(doc, "deleted_at", err) != TIDE_OK)
         build_failed = 1;
+
+    /* composite keys: a Player is (team_id, no); a Goal's scorer is two
+     * fields; Club and Player meet through Contract */
+    static const char *const player_key[] = {"team_id", "no"}, *const scorer[] = {"team_id", "player_no"};
+    static const char *const contract_key[] = {"team_id", "player_no", "club_id"};
+    tide_model *pl = model(s, "Player");
+    field(pl, "team_id", TIDE_T_INTEGER, 0);
+    field(pl, "no", TIDE_T_INTEGER, 0);
+    field(pl, "name", TIDE_T_TEXT, 0);
+    index_on(pl, TIDE_INDEX_PRIMARY, player_key, 2);
+    relation(pl, "goals", TIDE_REL_HAS_MANY, "Goal");
+    relation_on(pl, "clubs", TIDE_REL_MANY_TO_MANY, "Club", NULL, 0, "Contract");
+    tide_model *g = model(s, "Goal");
+    field(g, "id", TIDE_T_SERIAL, PK);
+    field(g, "team_id", TIDE_T_INTEGER, NULLABLE);
+    field(g, "player_no", TIDE_T_INTEGER, NULLABLE);
+    relation_on(g, "scorer", TIDE_REL_BELONGS_TO, "Player", scorer, 2, NULL);
+    tide_model *cl = model(s, "Club");
+    field(cl, "id", TIDE_T_SERIAL, PK);
+    field(cl, "name", TIDE_T_TEXT, 0);
+    relation_on(cl, "players", TIDE_REL_MANY_TO_MANY, "Player", NULL, 0, "Contract");
+    tide_model *ct = model(s, "Contract");
+    field(ct, "team_id", TIDE_T_INTEGER, 0);
+    field(ct, "player_no", TIDE_T_INTEGER, 0);
+    field(ct, "club_id", TIDE_T_INTEGER, 0);
+    index_on(ct, TIDE_INDEX_PRIMARY, contract_key, 3);
+    relation_on(ct, "player", TIDE_REL_BELONGS_TO, "Player", scorer, 2, NULL);
+    relation(ct, "club", TIDE_REL_BELONGS_TO, "Club");
 
     if (build_failed || tide_schema_finish(s, err) != TIDE_OK) {
         tide_schema_free(s);
@@ -954,7 +1014,7 @@ T_CASE(errors_name_the_nearest)
     REFUSED("User", TIDE_OP_FIND_MANY, "{ omit = { pasword_hash = $0 } }",
             "omit: unknown field 'pasword_hash' on User; did you mean 'password_hash'?", TRUE_);
     REFUSED("User", TIDE_OP_FIND_MANY, "{ select = { posts = $0 } }",
-            "select: relation 'posts' of User: loading relations is not supported yet", TRUE_);
+            "select: relation 'posts' of User: name relations in include", TRUE_);
 }
 
 T_CASE(errors_tables_where_values_belong)
@@ -1300,6 +1360,146 @@ T_CASE(out_of_memory_everywhere)
     err = tide_error_new();
 }
 
+/* ---- relations on composite keys -------------------------------------------------- */
+
+#define PLAYER_COLS "\"t0\".\"team_id\" AS \"team_id\", \"t0\".\"no\" AS \"no\", \"t0\".\"name\" AS \"name\""
+#define GOAL_COLS "\"t0\".\"id\" AS \"id\", \"t0\".\"team_id\" AS \"team_id\", \"t0\".\"player_no\" AS \"player_no\""
+#define CLUB_COLS "\"t0\".\"id\" AS \"id\", \"t0\".\"name\" AS \"name\""
+/* a Goal's scorer, seen from the goal t0 as t1 */
+#define SCORER_OF_T0 "\"t1\".\"team_id\" = \"t0\".\"team_id\" AND \"t1\".\"no\" = \"t0\".\"player_no\""
+
+T_CASE(composite_key_relation_filters)
+{
+    GOLDEN("Goal", TIDE_OP_FIND_MANY, "{ where = { scorer = { is = { name = $0 } } } }",
+           "SELECT " GOAL_COLS " FROM \"goals\" AS \"t0\" WHERE (EXISTS (SELECT 1 FROM \"players\" AS \"t1\" WHERE "
+           SCORER_OF_T0 " AND ((\"t1\".\"name\" = $1))))",
+           "'ann'", TXT("ann"));
+    /* a key with a NULL part matches no row: is null holds for it */
+    GOLDEN("Goal", TIDE_OP_COUNT, "{ where = { scorer = { is = $0 } } }",
+           "SELECT count(*) AS \"count\" FROM \"goals\" AS \"t0\" WHERE (NOT EXISTS (SELECT 1 FROM \"players\" AS \"t1\" "
+           "WHERE " SCORER_OF_T0 "))",
+           "", NUL);
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ where = { goals = { every = { id = { gt = $0 } } } } }",
+           "SELECT " PLAYER_COLS " FROM \"players\" AS \"t0\" WHERE (NOT EXISTS (SELECT 1 FROM \"goals\" AS \"t1\" WHERE "
+           "\"t1\".\"team_id\" = \"t0\".\"team_id\" AND \"t1\".\"player_no\" = \"t0\".\"no\" AND NOT ((\"t1\".\"id\" > $1))))",
+           "3", INT(3));
+    /* through a join model: the composite side links part for part */
+    GOLDEN("Player", TIDE_OP_COUNT, "{ where = { clubs = { some = { name = $0 } } } }",
+           "SELECT count(*) AS \"count\" FROM \"players\" AS \"t0\" WHERE (EXISTS (SELECT 1 FROM \"clubs\" AS \"t1\" "
+           "JOIN \"contracts\" AS \"j1\" ON \"j1\".\"club_id\" = \"t1\".\"id\" WHERE \"j1\".\"team_id\" = \"t0\".\"team_id\" "
+           "AND \"j1\".\"player_no\" = \"t0\".\"no\" AND ((\"t1\".\"name\" = $1))))",
+           "'fc'", TXT("fc"));
+    GOLDEN("Club", TIDE_OP_COUNT, "{ where = { players = { none = { name = $0 } } } }",
+           "SELECT count(*) AS \"count\" FROM \"clubs\" AS \"t0\" WHERE (NOT EXISTS (SELECT 1 FROM \"players\" AS \"t1\" "
+           "JOIN \"contracts\" AS \"j1\" ON \"j1\".\"team_id\" = \"t1\".\"team_id\" AND \"j1\".\"player_no\" = \"t1\".\"no\" "
+           "WHERE \"j1\".\"club_id\" = \"t0\".\"id\" AND ((\"t1\".\"name\" = $1))))",
+           "'ann'", TXT("ann"));
+}
+
+T_CASE(composite_key_counts_and_ordering)
+{
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ _count = $0, select = { name = $1 } }",
+           "SELECT \"t0\".\"name\" AS \"name\", (SELECT count(*) FROM \"goals\" AS \"c1\" WHERE \"c1\".\"team_id\" = "
+           "\"t0\".\"team_id\" AND \"c1\".\"player_no\" = \"t0\".\"no\") AS \"_count.goals\", (SELECT count(*) FROM "
+           "\"clubs\" AS \"c1\" JOIN \"contracts\" AS \"cj1\" ON \"cj1\".\"club_id\" = \"c1\".\"id\" WHERE "
+           "\"cj1\".\"team_id\" = \"t0\".\"team_id\" AND \"cj1\".\"player_no\" = \"t0\".\"no\") AS \"_count.clubs\" "
+           "FROM \"players\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    GOLDEN("Goal", TIDE_OP_FIND_MANY, "{ order_by = { scorer = { name = $0 } } }",
+           "SELECT " GOAL_COLS " FROM \"goals\" AS \"t0\" ORDER BY (SELECT \"o1\".\"name\" FROM \"players\" AS \"o1\" "
+           "WHERE \"o1\".\"team_id\" = \"t0\".\"team_id\" AND \"o1\".\"no\" = \"t0\".\"player_no\") DESC",
+           "", TXT("desc"));
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ order_by = { goals = { _count = $0 } } }",
+           "SELECT " PLAYER_COLS " FROM \"players\" AS \"t0\" ORDER BY (SELECT count(*) FROM \"goals\" AS \"o1\" "
+           "WHERE \"o1\".\"team_id\" = \"t0\".\"team_id\" AND \"o1\".\"player_no\" = \"t0\".\"no\") ASC",
+           "", TXT("asc"));
+}
+
+/* _via with a composite parent key: one array per key field, matched as rows */
+T_CASE(composite_key_includes)
+{
+    GOLDEN("Goal", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0, $1 ], model = $2, relation = $3 } }",
+           "SELECT " GOAL_COLS ", \"t0\".\"team_id\" AS \"__parent_1\", \"t0\".\"player_no\" AS \"__parent_2\" FROM "
+           "\"goals\" AS \"t0\" WHERE (\"t0\".\"team_id\", \"t0\".\"player_no\") IN (SELECT * FROM "
+           "unnest($1::integer[], $2::integer[]))",
+           "'{1,2}', '{7,7}'", TXT("{1,2}"), TXT("{7,7}"), TXT("Player"), TXT("goals"));
+    /* a limit per parent partitions by every part; a composite primary key orders the window */
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0, $1 ], model = $2, relation = $3 }, take = $4 }",
+           "SELECT \"s\".\"team_id\", \"s\".\"no\", \"s\".\"name\", \"s\".\"__parent_1\", \"s\".\"__parent_2\" FROM "
+           "(SELECT " PLAYER_COLS ", \"t0\".\"team_id\" AS \"__parent_1\", \"t0\".\"no\" AS \"__parent_2\", "
+           "row_number() OVER (PARTITION BY \"t0\".\"team_id\", \"t0\".\"no\" ORDER BY \"t0\".\"team_id\", \"t0\".\"no\") "
+           "AS \"__rn\" FROM \"players\" AS \"t0\" WHERE (\"t0\".\"team_id\", \"t0\".\"no\") IN (SELECT * FROM "
+           "unnest($1::integer[], $2::integer[]))) AS \"s\" WHERE \"s\".\"__rn\" <= $3 ORDER BY \"s\".\"__parent_1\", "
+           "\"s\".\"__parent_2\", \"s\".\"__rn\"",
+           "[1], [7], 1", JSN("[1]"), JSN("[7]"), TXT("Goal"), TXT("scorer"), INT(1));
+    /* through a join model, from the composite side and to it */
+    GOLDEN("Club", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0, $1 ], model = $2, relation = $3 } }",
+           "SELECT " CLUB_COLS ", \"j\".\"team_id\" AS \"__parent_1\", \"j\".\"player_no\" AS \"__parent_2\" FROM "
+           "\"clubs\" AS \"t0\" JOIN \"contracts\" AS \"j\" ON \"j\".\"club_id\" = \"t0\".\"id\" WHERE "
+           "(\"j\".\"team_id\", \"j\".\"player_no\") IN (SELECT * FROM unnest($1::integer[], $2::integer[]))",
+           "[1], [7]", JSN("[1]"), JSN("[7]"), TXT("Player"), TXT("clubs"));
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ _via = { keys = $0, model = $1, relation = $2 } }",
+           "SELECT " PLAYER_COLS ", \"j\".\"club_id\" AS \"__parent\" FROM \"players\" AS \"t0\" JOIN \"contracts\" AS "
+           "\"j\" ON \"j\".\"team_id\" = \"t0\".\"team_id\" AND \"j\".\"player_no\" = \"t0\".\"no\" WHERE "
+           "\"j\".\"club_id\" = ANY($1)",
+           "[4]", JSN("[4]"), TXT("Club"), TXT("players"));
+    /* keys must be one list per key field */
+    REFUSED("Goal", TIDE_OP_FIND_MANY, "{ _via = { keys = $0, model = $1, relation = $2 } }",
+            "_via keys: expected 2 lists of values, one per key field", JSN("[1]"), TXT("Player"), TXT("goals"));
+    REFUSED("Goal", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0 ], model = $1, relation = $2 } }",
+            "_via keys: expected 2 lists of values, one per key field", JSN("[1]"), TXT("Player"), TXT("goals"));
+    REFUSED("Goal", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0, $1 ], model = $2, relation = $3 } }",
+            "_via keys: expected 2 lists of values, one per key field", JSN("[1]"), INT(7), TXT("Player"),
+            TXT("goals"));
+}
+
+/* ---- include in one statement ----------------------------------------------------- */
+
+T_CASE(include_in_one_statement)
+{
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ include = { posts = $0 }, select = { id = $1 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT coalesce(json_agg(json_build_object('id', \"i1\".\"id\", "
+           "'title', \"i1\".\"title\", 'views', \"i1\".\"views\", 'author_id', \"i1\".\"author_id\", "
+           "'title_len', \"i1\".\"title_len\")), '[]'::json) FROM \"posts\" AS \"i1\" WHERE "
+           "\"i1\".\"author_id\" = \"t0\".\"id\") AS \"posts\" FROM \"users\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    /* take, skip and where inside include are values, numbered in the walk's order */
+    GOLDEN("User", TIDE_OP_FIND_UNIQUE,
+           "{ include = { posts = { order_by = { id = $0 }, select = { title = $1 }, take = $2, where = { views = { gt = $3 } } } }, "
+           "select = { id = $4 }, where = { id = $5 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT coalesce(json_agg(\"r1\".\"j\" ORDER BY \"r1\".\"n\"), "
+           "'[]'::json) FROM (SELECT json_build_object('title', \"i1\".\"title\") AS \"j\", row_number() OVER ( "
+           "ORDER BY \"i1\".\"id\" DESC) AS \"n\" FROM \"posts\" AS \"i1\" WHERE \"i1\".\"author_id\" = "
+           "\"t0\".\"id\" AND ((\"i1\".\"views\" > $2)) ORDER BY \"i1\".\"id\" DESC LIMIT $1) AS \"r1\") AS "
+           "\"posts\" FROM \"users\" AS \"t0\" WHERE ((\"t0\".\"id\" = $3)) LIMIT 1",
+           "5, 10, 7", TXT("desc"), TRUE_, INT(5), INT(10), TRUE_, INT(7));
+    /* a single relation, nested, with a count of the nested row's list */
+    GOLDEN("Post", TIDE_OP_FIND_FIRST,
+           "{ include = { author = { _count = $0, select = { email = $1 } } }, select = { id = $2 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT json_build_object('email', \"i1\".\"email\", '_count', "
+           "json_build_object('posts', (SELECT count(*) FROM \"posts\" AS \"c1\" WHERE \"c1\".\"author_id\" = "
+           "\"i1\".\"id\"))) FROM \"users\" AS \"i1\" WHERE \"i1\".\"id\" = \"t0\".\"author_id\" LIMIT 1) AS "
+           "\"author\" FROM \"posts\" AS \"t0\" LIMIT 1",
+           "", TRUE_, TRUE_, TRUE_);
+    /* composite keys link part for part */
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ include = { goals = { select = { id = $0 }, skip = $1 } }, select = { name = $2 } }",
+           "SELECT \"t0\".\"name\" AS \"name\", (SELECT coalesce(json_agg(\"r1\".\"j\" ORDER BY \"r1\".\"n\"), "
+           "'[]'::json) FROM (SELECT json_build_object('id', \"i1\".\"id\") AS \"j\", row_number() OVER (ORDER "
+           "BY \"i1\".\"id\") AS \"n\" FROM \"goals\" AS \"i1\" WHERE \"i1\".\"team_id\" = \"t0\".\"team_id\" "
+           "AND \"i1\".\"player_no\" = \"t0\".\"no\" ORDER BY \"i1\".\"id\" OFFSET $1) AS \"r1\") AS \"goals\" "
+           "FROM \"players\" AS \"t0\"",
+           "1", TRUE_, INT(1), TRUE_);
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ include = { pots = $0 } }",
+            "include: unknown relation 'pots' on User; did you mean 'posts'?", TRUE_);
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ include = { posts = { wher = $0 } } }",
+            "include posts: unknown option 'wher'; did you mean 'where'?", TRUE_);
+    REFUSED("Post", TIDE_OP_FIND_MANY, "{ include = { author = { take = $0 } } }",
+            "include author: take, skip and order_by apply to lists; author is a belongs_to", INT(1));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ include = { posts = $0 } }", "include posts: true, false or a table of options",
+            INT(1));
+    REFUSED("User", TIDE_OP_COUNT, "{ include = { posts = $0 } }", "count does not take include", TRUE_);
+}
+
 /* ---- soft delete ---------------------------------------------------------------- */
 
 #define DOC_COLS "\"t0\".\"id\" AS \"id\", \"t0\".\"body\" AS \"body\", \"t0\".\"deleted_at\" AS \"deleted_at\""
@@ -1490,6 +1690,10 @@ int main(void)
     T_RUN(hostile_names_are_unknown);
     T_RUN(forged_names_cannot_reuse_a_cached_shape);
     T_RUN(soft_delete_filters_reads_and_marks_deletes);
+    T_RUN(composite_key_relation_filters);
+    T_RUN(composite_key_counts_and_ordering);
+    T_RUN(composite_key_includes);
+    T_RUN(include_in_one_statement);
     T_RUN(out_of_memory_everywhere);
     /* Bugs found by these tests, fixed since: they stay as regressions. */
     {

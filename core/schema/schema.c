@@ -679,7 +679,7 @@ int tide_relation_key_count(const tide_relation *r)
     if (!r)
         return 0;
     if (r->kind == TIDE_REL_MANY_TO_MANY)
-        return r->model->npk;
+        return r->through ? (r->through_from ? r->through_from->nfields : 0) : r->model->npk;
     return r->nfields;
 }
 
@@ -689,18 +689,30 @@ const tide_field *tide_relation_key_field(const tide_relation *r, int i)
         return NULL;
     switch (r->kind) {
     case TIDE_REL_BELONGS_TO: return r->fields[i];  /* this model's foreign key */
-    case TIDE_REL_MANY_TO_MANY: return r->model->pk[i];
+    /* through: what the join model's foreign key references, which need
+     * not be the primary key */
+    case TIDE_REL_MANY_TO_MANY: return r->through ? r->through_from->refs[i] : r->model->pk[i];
     default: return r->refs[i];                      /* this model's referenced key */
     }
 }
 
+int tide_relation_target_key_count(const tide_relation *r)
+{
+    if (r && r->kind == TIDE_REL_MANY_TO_MANY && r->through)
+        return r->through_to ? r->through_to->nfields : 0;
+    return tide_relation_key_count(r);
+}
+
 const tide_field *tide_relation_target_key_field(const tide_relation *r, int i)
 {
-    if (!r || i < 0 || i >= tide_relation_key_count(r))
+    if (!r || i < 0 || i >= tide_relation_target_key_count(r))
         return NULL;
     switch (r->kind) {
     case TIDE_REL_BELONGS_TO: return r->refs[i];
-    case TIDE_REL_MANY_TO_MANY: return r->target->npk > i ? r->target->pk[i] : NULL;
+    case TIDE_REL_MANY_TO_MANY:
+        if (r->through)
+            return r->through_to->refs[i];
+        return r->target->npk > i ? r->target->pk[i] : NULL;
     default: return r->fields[i];
     }
 }

@@ -139,7 +139,9 @@ typedef enum ctx {
     CTX_OPS,      /* a field's operators: equals, contains, mode, some ... */
     CTX_LOGIC,    /* the value of AND/OR/NOT: conditions, never values */
     CTX_DATA,     /* data, create, update, columns, cursor: every leaf a value */
-    CTX_VIA       /* _via: model and relation are options, keys a value */
+    CTX_VIA,      /* _via: model and relation are options, keys a value */
+    CTX_INCLUDE,  /* include: keys are relations */
+    CTX_REL       /* an included relation: true/false (an option), or a query's own keys */
 } ctx;
 
 /* Keys of CTX_TOP whose leaves are options. */
@@ -179,6 +181,8 @@ static ctx child_ctx(ctx c, const char *key)
             return CTX_FIELDS;
         if (!strcmp(key, "_via"))
             return CTX_VIA;
+        if (!strcmp(key, "include"))
+            return CTX_INCLUDE; /* before option_key: its where and take are values */
         if (is_one_of(key, data, sizeof data / sizeof data[0]))
             return CTX_DATA;
         return option_key(key) ? CTX_OPTION : CTX_TOP;
@@ -199,6 +203,10 @@ static ctx child_ctx(ctx c, const char *key)
         return CTX_OPS;
     case CTX_VIA:
         return !strcmp(key, "keys") ? CTX_DATA : CTX_OPTION;
+    case CTX_INCLUDE:
+        return CTX_REL;
+    case CTX_REL:
+        return child_ctx(CTX_TOP, key);
     default:
         return CTX_DATA;
     }
@@ -277,7 +285,7 @@ static void canon(walk *w, tide_node n, ctx c, int depth)
             return;
         }
         const tide_value *v = &w->values[node->slot];
-        if (c == CTX_OPTION || (c == CTX_VIA)) {
+        if (c == CTX_OPTION || c == CTX_VIA || c == CTX_REL || c == CTX_INCLUDE) {
             /* the option's text is part of the shape, length first so that
              * no text can imitate the shape's own punctuation */
             tutil_buf_addc(b, '\'');

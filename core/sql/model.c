@@ -24,6 +24,7 @@ typedef struct cc {
     char alias[16];     /* the table alias columns are read from: t0, t1 ... */
     int depth;          /* relation filter nesting */
     int with_deleted;   /* soft-deleted rows are not filtered out */
+    int inc;            /* include nesting: aliases i1, i2 ... */
 } cc;
 
 static const char *op_name(tide_op op)
@@ -154,7 +155,14 @@ static void live_rows(cc *c, const tide_model *m, const char *alias, const char 
 static void from(cc *c);
 static void table_as(cc *c);
 static int has_equality(cc *c, tide_node where, const tide_field *f);
-static void count_columns(cc *c, tide_node root, int outer);
+/* pairs of a JSON object being written: json_build_object takes at most 100
+ * arguments, so a longer object is jsonb_build_object chunks joined by || */
+typedef struct jpairs {
+    int n;
+} jpairs;
+enum { COUNT_COLUMNS, COUNT_OUTER, COUNT_JSON };
+static void count_columns(cc *c, tide_node root, int mode, jpairs *jp);
+static void json_key(cc *c, jpairs *jp, const char *name);
 
 static const char *const filter_ops[] = {"equals", "not", "not_", "in", "in_", "not_in", "lt", "lte", "gt", "gte",
                                          "contains", "starts_with", "ends_with", "mode", "has", "has_some",
@@ -510,67 +518,83 @@ static void logical(cc *c, const char *key, tide_node v)
  * some / every / none on lists, is / is_not on single relations: correlated
  * EXISTS subqueries with the next alias (t1, t2, ...). */
 
+/* "a"."x" = "b"."y" AND ... for n column pairs: a key of several fields
+ * matches part for part (a NULL part matches nothing, as in SQL) */
+static void equal_columns(cc *c, const char *a, const char *const *acols, const char *b, const char *const *bcols,
+                          int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (i)
+            tutil_buf_adds(c->b, " AND ");
+        ident(c, a);
+        tutil_buf_addc(c->b, '.');
+        ident(c, acols[i]);
+        tutil_buf_adds(c->b, " = ");
+        ident(c, b);
+        tutil_buf_addc(c->b, '.');
+        ident(c, bcols[i]);
+    }
+}
+
+/* The columns of n key fields, for equal_columns. */
+enum { MAX_KEY = 32 };
+
+static int key_columns(cc *c, tide_field *const *fields, int n, const char **out)
+{
+    if (n > MAX_KEY)
+        return fail(c, "a key of %d fields: at most %d are supported", n, MAX_KEY), 0;
+    for (int i = 0; i < n; i++)
+        out[i] = fields[i]->column;
+    return 1;
+}
+
 /* "<target> AS inner [JOIN join table AS jn ON ...] WHERE <link to outer>
  * [AND inner is not soft-deleted]": the rows of r related to the outer row */
 static void related_from(cc *c, const tide_relation *r, const char *outer_alias, const char *inner,
                          const char *join)
 {
     const tide_model *target = r->target;
+    const char *outer_cols[MAX_KEY], *inner_cols[MAX_KEY];
     tsql_table(c->b, c->dia, target);
     tutil_buf_adds(c->b, " AS ");
     ident(c, inner);
-    const tide_field *outer_col, *inner_col;
     if (r->kind == TIDE_REL_MANY_TO_MANY) {
-        const char *join_col_outer, *join_col_inner;
+        const char *join_outer[MAX_KEY], *join_inner[MAX_KEY];
+        int nout = 1, nin = 1;
         tutil_buf_adds(c->b, " JOIN ");
         if (r->through) {
+            nout = r->through_from->nfields;
+            nin = r->through_to->nfields;
+            if (!key_columns(c, r->through_from->fields, nout, join_outer) ||
+                !key_columns(c, r->through_from->refs, nout, outer_cols) ||
+                !key_columns(c, r->through_to->fields, nin, join_inner) ||
+                !key_columns(c, r->through_to->refs, nin, inner_cols))
+                return;
             tsql_table(c->b, c->dia, r->through);
-            join_col_outer = r->through_from->fields[0]->column;
-            join_col_inner = r->through_to->fields[0]->column;
-            outer_col = r->through_from->refs[0];
-            inner_col = r->through_to->refs[0];
         } else {
             tsql_join_table(c->b, c->dia, r);
-            join_col_outer = r->join_from;
-            join_col_inner = r->join_to;
-            outer_col = r->model->pk[0];
-            inner_col = target->pk[0];
+            join_outer[0] = r->join_from;
+            join_inner[0] = r->join_to;
+            outer_cols[0] = r->model->pk[0]->column;
+            inner_cols[0] = target->pk[0]->column;
         }
         tutil_buf_adds(c->b, " AS ");
         ident(c, join);
         tutil_buf_adds(c->b, " ON ");
-        ident(c, join);
-        tutil_buf_addc(c->b, '.');
-        ident(c, join_col_inner);
-        tutil_buf_adds(c->b, " = ");
-        ident(c, inner);
-        tutil_buf_addc(c->b, '.');
-        ident(c, inner_col->column);
+        equal_columns(c, join, join_inner, inner, inner_cols, nin);
         tutil_buf_adds(c->b, " WHERE ");
-        ident(c, join);
-        tutil_buf_addc(c->b, '.');
-        ident(c, join_col_outer);
+        equal_columns(c, join, join_outer, outer_alias, outer_cols, nout);
     } else {
-        if (r->kind == TIDE_REL_BELONGS_TO) {
-            outer_col = r->fields[0];
-            inner_col = r->refs[0];
-        } else {
-            outer_col = r->refs[0];
-            inner_col = r->fields[0];
-        }
+        /* belongs_to: the outer row holds the key; has_one/has_many: the inner */
+        int n = r->nfields;
+        if (!key_columns(c, r->kind == TIDE_REL_BELONGS_TO ? r->fields : r->refs, n, outer_cols) ||
+            !key_columns(c, r->kind == TIDE_REL_BELONGS_TO ? r->refs : r->fields, n, inner_cols))
+            return;
         tutil_buf_adds(c->b, " WHERE ");
-        ident(c, inner);
-        tutil_buf_addc(c->b, '.');
-        ident(c, inner_col->column);
+        equal_columns(c, inner, inner_cols, outer_alias, outer_cols, n);
     }
-    tutil_buf_adds(c->b, " = ");
-    ident(c, outer_alias);
-    tutil_buf_addc(c->b, '.');
-    ident(c, outer_col->column);
     live_rows(c, target, inner, " AND ");
 }
-
-static int single_key(const tide_relation *r);
 
 /* prefix + a condition on the related rows (target, seen as alias inner) +
  * ")": the compile context moves into the subquery and back. */
@@ -594,8 +618,9 @@ static void related_where(cc *c, const tide_model *target, const char *inner, ti
  * (every list relation): a correlated count per relation, named
  * "_count.<relation>". In the per-parent window of an include (outer) the
  * count is read back from the subquery by that name. */
-static void count_columns(cc *c, tide_node root, int outer)
+static void count_columns(cc *c, tide_node root, int mode, jpairs *jp)
 {
+    int counted = 0;
     char h[160];
     tide_node cn = tsql_child(c->d, root, "_count");
     if (cn < 0)
@@ -627,12 +652,25 @@ static void count_columns(cc *c, tide_node root, int outer)
                     return fail(c, "_count %s: true or { where = { ... } }", r->name);
             }
         }
-        if (!single_key(r))
-            return fail(c, "_count %s: composite keys are not supported yet", r->name);
         char alias[160];
         snprintf(alias, sizeof alias, "_count.%s", r->name);
-        tutil_buf_adds(c->b, ", ");
-        if (outer) {
+        if (mode == COUNT_JSON) {
+            /* '_count', json_build_object('posts', (SELECT count(*) ...), ...) */
+            if (!counted) {
+                json_key(c, jp, "_count");
+                tutil_buf_adds(c->b, "json_build_object(");
+            } else if (counted == 50) {
+                return fail(c, "_count: at most 50 relations in one included row");
+            } else {
+                tutil_buf_adds(c->b, ", ");
+            }
+            c->dia->quote_literal(c->b, r->name);
+            tutil_buf_adds(c->b, ", ");
+        } else {
+            tutil_buf_adds(c->b, ", ");
+        }
+        counted++;
+        if (mode == COUNT_OUTER) {
             ident(c, "s");
             tutil_buf_addc(c->b, '.');
             ident(c, alias);
@@ -646,9 +684,14 @@ static void count_columns(cc *c, tide_node root, int outer)
         related_from(c, r, outer_alias, inner, join);
         if (where >= 0 && node(c, where)->count > 0)
             related_where(c, r->target, inner, where, " AND (");
-        tutil_buf_adds(c->b, ") AS ");
-        ident(c, alias);
+        tutil_buf_addc(c->b, ')');
+        if (mode == COUNT_COLUMNS) {
+            tutil_buf_adds(c->b, " AS ");
+            ident(c, alias);
+        }
     }
+    if (mode == COUNT_JSON && counted)
+        tutil_buf_addc(c->b, ')');
     if (sel >= 0) /* every name must be a list relation */
         for (tide_node k = node(c, sel)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
             const tide_relation *r = tide_model_relation(c->m, tsql_key(c->d, k));
@@ -656,15 +699,6 @@ static void count_columns(cc *c, tide_node root, int outer)
                 fail(c, "_count: '%s' is not a list relation of %s%s", tsql_key(c->d, k), c->m->name,
                      near_field(h, sizeof h, c->m, tsql_key(c->d, k), 1));
         }
-}
-
-static int single_key(const tide_relation *r)
-{
-    if (r->kind == TIDE_REL_MANY_TO_MANY)
-        return !r->through ? r->model->npk == 1 && r->target->npk == 1
-                           : r->through_from && r->through_from->nfields == 1 && r->through_to &&
-                                 r->through_to->nfields == 1;
-    return r->nfields == 1;
 }
 
 static void relation_filter(cc *c, const tide_relation *r, tide_node v)
@@ -678,8 +712,6 @@ static void relation_filter(cc *c, const tide_relation *r, tide_node v)
                                                                                           : "is | is_not");
     if (c->depth >= 8)
         return fail(c, "where: relation filters nest at most 8 deep");
-    if (!single_key(r))
-        return fail(c, "where %s.%s: composite keys are not supported yet", c->m->name, r->name);
     tide_node o = node(c, v)->first;
     const char *op = tsql_key(c->d, o);
     int ok = 0;
@@ -845,30 +877,44 @@ static void check_names(cc *c, tide_node obj, const char *what)
         if (tide_model_field(c->m, key))
             continue;
         if (tide_model_relation(c->m, key))
-            return fail(c, "%s: relation '%s' of %s: loading relations is not supported yet", what, key, c->m->name);
+            return fail(c, "%s: relation '%s' of %s: name relations in include", what, key, c->m->name);
         return fail(c, "%s: unknown field '%s' on %s%s", what, key, c->m->name,
                     near_field(h, sizeof h, c->m, key, 1));
     }
 }
 
+/* select and omit of root, checked; 0 on a problem */
+static int select_omit(cc *c, tide_node root, tide_node *sel, tide_node *om)
+{
+    *sel = root >= 0 ? tsql_child(c->d, root, "select") : -1;
+    *om = root >= 0 ? tsql_child(c->d, root, "omit") : -1;
+    if (*sel >= 0 && *om >= 0)
+        return fail(c, "%s: select and omit cannot be used together", op_name(c->op)), 0;
+    if (*sel >= 0 && node(c, *sel)->type != TSQL_OBJECT)
+        return fail(c, "select: expected a table such as { id = true }"), 0;
+    if (*om >= 0 && node(c, *om)->type != TSQL_OBJECT)
+        return fail(c, "omit: expected a table such as { password = true }"), 0;
+    if (*sel >= 0)
+        check_names(c, *sel, "select");
+    if (*om >= 0)
+        check_names(c, *om, "omit");
+    return !c->failed;
+}
+
+static int field_taken(cc *c, tide_node sel, tide_node om, const tide_field *f)
+{
+    return sel >= 0 ? flag_set(c, sel, f->name) : !f->omit && !(om >= 0 && flag_set(c, om, f->name));
+}
+
 static void select_list(cc *c, tide_node root)
 {
-    tide_node sel = tsql_child(c->d, root, "select"), om = tsql_child(c->d, root, "omit");
-    if (sel >= 0 && om >= 0)
-        return fail(c, "%s: select and omit cannot be used together", op_name(c->op));
-    if (sel >= 0 && node(c, sel)->type != TSQL_OBJECT)
-        return fail(c, "select: expected a table such as { id = true }");
-    if (om >= 0 && node(c, om)->type != TSQL_OBJECT)
-        return fail(c, "omit: expected a table such as { password = true }");
-    if (sel >= 0)
-        check_names(c, sel, "select");
-    if (om >= 0)
-        check_names(c, om, "omit");
+    tide_node sel, om;
+    if (!select_omit(c, root, &sel, &om))
+        return;
     int n = 0;
     for (int i = 0; i < c->m->nfields && !c->failed; i++) {
         const tide_field *f = c->m->fields[i];
-        int take = sel >= 0 ? flag_set(c, sel, f->name) : !f->omit && !(om >= 0 && flag_set(c, om, f->name));
-        if (!take)
+        if (!field_taken(c, sel, om, f))
             continue;
         if (n++)
             tutil_buf_adds(c->b, ", ");
@@ -891,8 +937,6 @@ static void order_by_relation(cc *c, const tide_relation *r, tide_node v, int *n
     char h[160], buf[32];
     if (node(c, v)->type != TSQL_OBJECT || node(c, v)->count != 1)
         return fail(c, "order_by %s: expected { _count = 'asc' } or { field = 'asc' }", r->name);
-    if (!single_key(r))
-        return fail(c, "order_by %s: composite keys are not supported yet", r->name);
     tide_node o = node(c, v)->first;
     const char *key = tsql_key(c->d, o);
     const char *dir = option_text(c, o, "order_by", buf, sizeof buf);
@@ -1154,6 +1198,23 @@ static void set_list(cc *c, tide_node data)
 
 /* ---- create_many and upsert ------------------------------------------------- */
 
+/* "::type[]" after a parameter holding a list of f's values (for unnest).
+ * The array type of an enum or a custom type has no OID tide knows, so its
+ * values go as text[] and the server casts them; serial columns take their
+ * integer type. */
+static void array_cast(cc *c, const tide_field *f)
+{
+    tutil_buf_adds(c->b, "::");
+    if (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM)
+        tutil_buf_adds(c->b, "text[]::");
+    tide_field tmp = *f;
+    if (tmp.type == TIDE_T_SMALLSERIAL) tmp.type = TIDE_T_SMALLINT;
+    if (tmp.type == TIDE_T_SERIAL) tmp.type = TIDE_T_INTEGER;
+    if (tmp.type == TIDE_T_BIGSERIAL) tmp.type = TIDE_T_BIGINT;
+    c->dia->type_name(c->b, &tmp);
+    tutil_buf_adds(c->b, "[]");
+}
+
 /* INSERT ... SELECT * FROM unnest($1::type[], ...): one parameter per
  * column whatever the number of rows (BENCH.md: 0.5-0.6 of COPY, and no
  * 65,535-parameter ceiling). The client groups rows by the fields they set. */
@@ -1188,18 +1249,7 @@ static void insert_many(cc *c, tide_node root)
         if (n++)
             tutil_buf_adds(c->b, ", ");
         placeholder(c, k);
-        tutil_buf_adds(c->b, "::");
-        /* The array type of an enum or a custom type has no OID tide knows,
-         * so its values go as text[] and the server casts them. */
-        if (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM)
-            tutil_buf_adds(c->b, "text[]::");
-        /* serial columns take their integer type */
-        tide_field tmp = *f;
-        if (tmp.type == TIDE_T_SMALLSERIAL) tmp.type = TIDE_T_SMALLINT;
-        if (tmp.type == TIDE_T_SERIAL) tmp.type = TIDE_T_INTEGER;
-        if (tmp.type == TIDE_T_BIGSERIAL) tmp.type = TIDE_T_BIGINT;
-        c->dia->type_name(c->b, &tmp);
-        tutil_buf_adds(c->b, "[]");
+        array_cast(c, f);
     }
     tutil_buf_addc(c->b, ')');
     tide_node skip = tsql_child(c->d, root, "skip_duplicates");
@@ -1593,30 +1643,69 @@ static void link(cc *c, tide_node root)
 /* ---- relation loading: _via -------------------------------------------------
  *
  * A child query for an include: _via = { model = parent, relation = name,
- * keys = { parent key values } } selects the related rows of all the
- * parents at once, with a "__parent" column naming each row's parent. With
- * take/skip, row_number() per parent keeps the limit per parent. */
+ * keys = ... } selects the related rows of all the parents at once, each
+ * with its parent's key beside it. With take/skip, row_number() per parent
+ * keeps the limit per parent.
+ *
+ * A key of one field: keys is the list of the parents' values, matched with
+ * = ANY($n), and each row's parent key comes back as "__parent". A key of n
+ * fields: keys is a list of n lists, list i holding part i of every parent's
+ * key, matched as rows, (a, b) IN (SELECT * FROM unnest($x::t[], $y::u[])),
+ * and the parent key comes back as "__parent_1" ... "__parent_n". One
+ * parameter per key field, whatever the number of parents. */
 
 typedef struct via {
     tide_node keys;
     const tide_relation *r;
-    const tide_model *join;      /* through model, or NULL */
-    const char *join_table;      /* implicit many_to_many */
-    const char *join_col_parent, *join_col_child; /* columns in the join */
-    const tide_field *child_col; /* the child's column matched with the join (or the keys) */
+    int n;                             /* parts of the parent key */
+    int joined;                        /* a join table or model, as "j" */
+    const char *parent[MAX_KEY];       /* the parent key's columns: on "j" when joined, else on the child */
+    const tide_field *typed[MAX_KEY];  /* ... and fields of their types */
+    int nlink;                         /* joined: column pairs linking "j" to the child */
+    const char *join_col[MAX_KEY], *child_col[MAX_KEY];
 } via;
 
-static void parent_expr(cc *c, const via *v)
+static void parent_part(cc *c, const via *v, int i)
 {
-    if (v->join || v->join_table) {
-        ident(c, "j");
-        tutil_buf_addc(c->b, '.');
-        ident(c, v->join_col_parent);
-    } else {
-        int o = c->outer;
-        c->outer = 0;
-        column(c, v->child_col);
-        c->outer = o;
+    ident(c, v->joined ? "j" : c->alias);
+    tutil_buf_addc(c->b, '.');
+    ident(c, v->parent[i]);
+}
+
+static void parent_parts(cc *c, const via *v)
+{
+    for (int i = 0; i < v->n; i++) {
+        if (i)
+            tutil_buf_adds(c->b, ", ");
+        parent_part(c, v, i);
+    }
+}
+
+/* "__parent", or "__parent_<i+1>" for a part of a composite key */
+static void parent_name(cc *c, const via *v, int i)
+{
+    char name[32];
+    if (v->n == 1)
+        snprintf(name, sizeof name, "__parent");
+    else
+        snprintf(name, sizeof name, "__parent_%d", i + 1);
+    ident(c, name);
+}
+
+/* the parent key's columns named for the client (as = 1), or read back from
+ * the subquery "s" by those names (as = 0) */
+static void parent_columns(cc *c, const via *v, int as)
+{
+    for (int i = 0; i < v->n; i++) {
+        tutil_buf_adds(c->b, ", ");
+        if (as) {
+            parent_part(c, v, i);
+            tutil_buf_adds(c->b, " AS ");
+        } else {
+            ident(c, "s");
+            tutil_buf_addc(c->b, '.');
+        }
+        parent_name(c, v, i);
     }
 }
 
@@ -1643,56 +1732,78 @@ static int resolve_via(cc *c, tide_node vn, via *v)
     if (r->target != c->m)
         return fail(c, "include: %s.%s leads to %s, not %s", pm->name, rname, r->target->name, c->m->name), 0;
     v->r = r;
-    if (r->kind == TIDE_REL_MANY_TO_MANY) {
-        if (r->through) {
-            if (!r->through_from || !r->through_to || r->through_from->nfields != 1 || r->through_to->nfields != 1)
-                return fail(c, "include: %s.%s: composite keys are not supported yet", pm->name, rname), 0;
-            v->join = r->through;
-            v->join_col_parent = r->through_from->fields[0]->column;
-            v->join_col_child = r->through_to->fields[0]->column;
-            v->child_col = r->through_to->refs[0];
-        } else {
-            v->join_table = r->join_table;
-            v->join_col_parent = r->join_from;
-            v->join_col_child = r->join_to;
-            v->child_col = c->m->pk[0];
-        }
+    tide_field *const *parent, *const *join = NULL, *const *child = NULL;
+    if (r->kind == TIDE_REL_MANY_TO_MANY && r->through) {
+        v->joined = 1;
+        v->n = r->through_from->nfields;
+        parent = r->through_from->fields;
+        v->nlink = r->through_to->nfields;
+        join = r->through_to->fields;
+        child = r->through_to->refs;
+    } else if (r->kind == TIDE_REL_MANY_TO_MANY) {
+        /* implicit: single-field keys on both sides, columns by name */
+        v->joined = 1;
+        v->n = v->nlink = 1;
+        v->parent[0] = r->join_from;
+        v->typed[0] = r->model->pk[0];
+        v->join_col[0] = r->join_to;
+        v->child_col[0] = c->m->pk[0]->column;
         return 1;
+    } else {
+        /* belongs_to: the child is referenced; has_one/has_many: it holds the key */
+        v->n = r->nfields;
+        parent = r->kind == TIDE_REL_BELONGS_TO ? r->refs : r->fields;
     }
-    if (r->nfields != 1)
-        return fail(c, "include: %s.%s: composite keys are not supported yet", pm->name, rname), 0;
-    /* belongs_to: the child is referenced; has_one/has_many: it holds the key */
-    v->child_col = r->kind == TIDE_REL_BELONGS_TO ? r->refs[0] : r->fields[0];
+    if (v->n > MAX_KEY || v->nlink > MAX_KEY)
+        return fail(c, "include: %s.%s: a key of more than %d fields", pm->name, rname, MAX_KEY), 0;
+    for (int i = 0; i < v->n; i++) {
+        v->parent[i] = parent[i]->column;
+        v->typed[i] = parent[i];
+    }
+    for (int i = 0; i < v->nlink; i++) {
+        v->join_col[i] = join[i]->column;
+        v->child_col[i] = child[i]->column;
+    }
     return 1;
 }
 
 static void via_from(cc *c, const via *v)
 {
     from(c);
-    if (!v->join && !v->join_table)
+    if (!v->joined)
         return;
     tutil_buf_adds(c->b, " JOIN ");
-    if (v->join)
-        tsql_table(c->b, c->dia, v->join);
+    if (v->r->through)
+        tsql_table(c->b, c->dia, v->r->through);
     else
         tsql_join_table(c->b, c->dia, v->r);
     tutil_buf_adds(c->b, " AS ");
     ident(c, "j");
     tutil_buf_adds(c->b, " ON ");
-    ident(c, "j");
-    tutil_buf_addc(c->b, '.');
-    ident(c, v->join_col_child);
-    tutil_buf_adds(c->b, " = ");
-    column(c, v->child_col);
+    equal_columns(c, "j", v->join_col, c->alias, v->child_col, v->nlink);
 }
 
 static void via_where(cc *c, tide_node root, const via *v)
 {
     tutil_buf_adds(c->b, " WHERE ");
-    parent_expr(c, v);
-    tutil_buf_adds(c->b, " = ANY(");
-    placeholder(c, v->keys);
-    tutil_buf_addc(c->b, ')');
+    if (v->n == 1) {
+        parent_part(c, v, 0);
+        tutil_buf_adds(c->b, " = ANY(");
+        placeholder(c, v->keys);
+        tutil_buf_addc(c->b, ')');
+    } else {
+        tutil_buf_addc(c->b, '(');
+        parent_parts(c, v);
+        tutil_buf_adds(c->b, ") IN (SELECT * FROM unnest(");
+        int i = 0;
+        for (tide_node k = node(c, v->keys)->first; k >= 0; k = node(c, k)->next, i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            placeholder(c, k);
+            array_cast(c, v->typed[i]);
+        }
+        tutil_buf_adds(c->b, "))");
+    }
     tide_node w = tsql_child(c->d, root, "where");
     if (w >= 0) {
         if (node(c, w)->type != TSQL_OBJECT)
@@ -1704,21 +1815,35 @@ static void via_where(cc *c, tide_node root, const via *v)
     live_rows(c, c->m, c->alias, " AND ");
 }
 
+/* keys: one list of values, or one per part of a composite key */
+static int via_keys_ok(cc *c, const via *v)
+{
+    const tsql_node *k = node(c, v->keys);
+    if (v->n == 1) {
+        if (k->type != TSQL_LEAF || leaf_value(c, v->keys)->kind != TIDE_KIND_JSON)
+            return fail(c, "_via keys: expected a list of values"), 0;
+        return 1;
+    }
+    int ok = k->type == TSQL_ARRAY && k->count == v->n;
+    for (tide_node e = ok ? k->first : -1; e >= 0; e = node(c, e)->next)
+        ok &= node(c, e)->type == TSQL_LEAF &&
+              (leaf_value(c, e)->kind == TIDE_KIND_JSON || leaf_value(c, e)->kind == TIDE_KIND_TEXT);
+    if (!ok)
+        return fail(c, "_via keys: expected %d lists of values, one per key field", v->n), 0;
+    return 1;
+}
+
 static void find_via(cc *c, tide_node root, tide_node vn)
 {
     via v;
-    if (!resolve_via(c, vn, &v))
+    if (!resolve_via(c, vn, &v) || !via_keys_ok(c, &v))
         return;
-    if (node(c, v.keys)->type != TSQL_LEAF || leaf_value(c, v.keys)->kind != TIDE_KIND_JSON)
-        return fail(c, "_via keys: expected a list of values");
     tide_node take = tsql_child(c->d, root, "take"), skip = tsql_child(c->d, root, "skip");
     if (take < 0 && skip < 0) {
         tutil_buf_adds(c->b, "SELECT ");
         select_list(c, root);
-        count_columns(c, root, 0);
-        tutil_buf_adds(c->b, ", ");
-        parent_expr(c, &v);
-        tutil_buf_adds(c->b, " AS \"__parent\"");
+        count_columns(c, root, COUNT_COLUMNS, NULL);
+        parent_columns(c, &v, 1);
         via_from(c, &v);
         via_where(c, root, &v);
         order_by(c, root);
@@ -1728,20 +1853,24 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     tutil_buf_adds(c->b, "SELECT ");
     c->outer = 1;
     select_list(c, root);
-    count_columns(c, root, 1);
+    count_columns(c, root, COUNT_OUTER, NULL);
     c->outer = 0;
-    tutil_buf_adds(c->b, ", \"s\".\"__parent\" FROM (SELECT ");
+    parent_columns(c, &v, 0);
+    tutil_buf_adds(c->b, " FROM (SELECT ");
     select_list(c, root);
-    count_columns(c, root, 0);
-    tutil_buf_adds(c->b, ", ");
-    parent_expr(c, &v);
-    tutil_buf_adds(c->b, " AS \"__parent\", row_number() OVER (PARTITION BY ");
-    parent_expr(c, &v);
+    count_columns(c, root, COUNT_COLUMNS, NULL);
+    parent_columns(c, &v, 1);
+    tutil_buf_adds(c->b, ", row_number() OVER (PARTITION BY ");
+    parent_parts(c, &v);
     if (tsql_child(c->d, root, "order_by") >= 0) {
         order_by(c, root);
     } else if (c->m->npk > 0) {
         tutil_buf_adds(c->b, " ORDER BY ");
-        column(c, c->m->pk[0]);
+        for (int i = 0; i < c->m->npk; i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            column(c, c->m->pk[i]);
+        }
     } /* a view without a key: the window's order is the server's */
     tutil_buf_adds(c->b, ") AS \"__rn\"");
     via_from(c, &v);
@@ -1759,7 +1888,242 @@ static void find_via(cc *c, tide_node root, tide_node vn)
             placeholder(c, skip);
         }
     }
-    tutil_buf_adds(c->b, " ORDER BY \"s\".\"__parent\", \"s\".\"__rn\"");
+    tutil_buf_adds(c->b, " ORDER BY ");
+    for (int i = 0; i < v.n; i++) {
+        ident(c, "s");
+        tutil_buf_addc(c->b, '.');
+        parent_name(c, &v, i);
+        tutil_buf_adds(c->b, ", ");
+    }
+    tutil_buf_adds(c->b, "\"s\".\"__rn\"");
+}
+
+/* ---- include in one statement ------------------------------------------------
+ *
+ * include = { posts = { ... } } on a find: each relation becomes a column
+ * holding JSON, a correlated subquery over the related rows (a lateral
+ * reference to the outer row): a list is json_agg of one json_build_object
+ * per row ('[]' for none), a single relation one object or NULL. Nested
+ * includes and _count nest inside the objects; where, select, omit,
+ * order_by, take, skip and with_deleted shape each level as they shape a
+ * query. The client (the "join" strategy) decodes the JSON into rows. A
+ * subquery in the select list runs after ORDER BY and LIMIT, so only the
+ * rows returned pay for their relations. */
+
+enum { MAX_INCLUDE_DEPTH = 16 };
+
+static void json_key(cc *c, jpairs *jp, const char *name)
+{
+    if (jp->n && jp->n % 50 == 0)
+        tutil_buf_adds(c->b, ") || jsonb_build_object(");
+    else if (jp->n)
+        tutil_buf_adds(c->b, ", ");
+    jp->n++;
+    c->dia->quote_literal(c->b, name);
+    tutil_buf_adds(c->b, ", ");
+}
+
+/* A field's value in JSON, where its JSON form would differ from how tide
+ * reads the column: numeric stays exact (text, as tide reads it), an array
+ * of enums or custom types reads as its array text. */
+static void json_field(cc *c, const tide_field *f)
+{
+    column(c, f);
+    if (f->type == TIDE_T_NUMERIC)
+        tutil_buf_adds(c->b, f->array_dims ? "::text[]" : "::text");
+    else if (f->array_dims && (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM))
+        tutil_buf_adds(c->b, "::text");
+}
+
+/* include's entry for r: 1 with *args (-1 for true), 0 to leave it out */
+static int include_args(cc *c, const tide_relation *r, tide_node v, tide_node *args)
+{
+    char h[160];
+    static const char *const opts[] = {"where", "select", "omit", "include", "order_by", "take", "skip", "_count",
+                                       "with_deleted"};
+    *args = -1;
+    if (node(c, v)->type == TSQL_LEAF && leaf_value(c, v)->kind == TIDE_KIND_BOOL)
+        return leaf_value(c, v)->as.b;
+    if (node(c, v)->type != TSQL_OBJECT)
+        return fail(c, "include %s: true, false or a table of options", r->name), 0;
+    for (tide_node k = node(c, v)->first; k >= 0; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        int ok = 0;
+        for (int i = 0; i < 9; i++)
+            ok |= !strcmp(key, opts[i]);
+        if (!ok)
+            return fail(c, "include %s: unknown option '%s'%s", r->name, key, near_in(h, sizeof h, key, opts, 9)), 0;
+    }
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    if (!many && (tsql_child(c->d, v, "take") >= 0 || tsql_child(c->d, v, "skip") >= 0 ||
+                  tsql_child(c->d, v, "order_by") >= 0))
+        return fail(c, "include %s: take, skip and order_by apply to lists; %s is a %s", r->name, r->name,
+                    r->kind == TIDE_REL_BELONGS_TO ? "belongs_to" : "has_one"), 0;
+    tide_node wd = tsql_child(c->d, v, "with_deleted");
+    if (wd >= 0 && (node(c, wd)->type != TSQL_LEAF || leaf_value(c, wd)->kind != TIDE_KIND_BOOL))
+        return fail(c, "include %s: with_deleted: true or false", r->name), 0;
+    if (wd >= 0 && !r->target->soft_delete)
+        return fail(c, "include %s: with_deleted: %s has no soft delete", r->name, r->target->name), 0;
+    tide_node w = tsql_child(c->d, v, "where");
+    if (w >= 0 && node(c, w)->type != TSQL_OBJECT)
+        return fail(c, "include %s: where: expected a table of conditions", r->name), 0;
+    *args = v;
+    return 1;
+}
+
+static void json_object(cc *c, tide_node args);
+
+/* the JSON of r's rows related to the row at c->alias (of c->m) */
+static void include_value(cc *c, const tide_relation *r, tide_node args)
+{
+    if (c->inc >= MAX_INCLUDE_DEPTH)
+        return fail(c, "include: relations nest at most %d deep", MAX_INCLUDE_DEPTH);
+    const tide_model *outer_model = c->m;
+    char outer_alias[16], inner[16], join[16], rows[16];
+    memcpy(outer_alias, c->alias, sizeof outer_alias);
+    int outer_deleted = c->with_deleted;
+    c->inc++;
+    snprintf(inner, sizeof inner, "i%d", c->inc);
+    snprintf(join, sizeof join, "ij%d", c->inc);
+    snprintf(rows, sizeof rows, "r%d", c->inc);
+    tide_node wd = args >= 0 ? tsql_child(c->d, args, "with_deleted") : -1;
+    c->with_deleted = wd >= 0 && leaf_value(c, wd)->as.b; /* each level has its own */
+    tide_node where = args >= 0 ? tsql_child(c->d, args, "where") : -1;
+    tide_node take = args >= 0 ? tsql_child(c->d, args, "take") : -1;
+    tide_node skip = args >= 0 ? tsql_child(c->d, args, "skip") : -1;
+    int many = r->kind == TIDE_REL_HAS_MANY || r->kind == TIDE_REL_MANY_TO_MANY;
+    int paged = take >= 0 || skip >= 0;
+    const tide_model *target = r->target;
+
+    tutil_buf_adds(c->b, "(SELECT ");
+    if (many && paged)
+        tutil_buf_adds(c->b, "coalesce(json_agg(");
+    /* the rows' objects and order, seen from inside (target as inner) */
+    c->m = target;
+    memcpy(c->alias, inner, sizeof c->alias);
+    if (many && paged) {
+        ident(c, rows);
+        tutil_buf_adds(c->b, ".\"j\" ORDER BY ");
+        ident(c, rows);
+        tutil_buf_adds(c->b, ".\"n\"), '[]'::json) FROM (SELECT ");
+    } else if (many) {
+        tutil_buf_adds(c->b, "coalesce(json_agg(");
+    }
+    json_object(c, args);
+    if (many && !paged) {
+        if (args >= 0)
+            order_by(c, args); /* inside the aggregate: " ORDER BY ..." */
+        tutil_buf_adds(c->b, "), '[]'::json)");
+    } else if (many) {
+        /* a window numbers the rows in their order; LIMIT keeps a page */
+        tutil_buf_adds(c->b, " AS \"j\", row_number() OVER (");
+        int ordered = tsql_child(c->d, args, "order_by") >= 0;
+        if (ordered) {
+            order_by(c, args);
+        } else if (target->npk > 0) {
+            tutil_buf_adds(c->b, "ORDER BY ");
+            for (int i = 0; i < target->npk; i++) {
+                if (i)
+                    tutil_buf_adds(c->b, ", ");
+                column(c, target->pk[i]);
+            }
+        }
+        tutil_buf_adds(c->b, ") AS \"n\"");
+    }
+    tutil_buf_adds(c->b, " FROM ");
+    related_from(c, r, outer_alias, inner, join);
+    if (where >= 0 && node(c, where)->count > 0) {
+        tutil_buf_adds(c->b, " AND (");
+        c->depth++; /* relation filters in it take the next aliases */
+        where_object(c, where);
+        c->depth--;
+        tutil_buf_addc(c->b, ')');
+    }
+    if (!many) {
+        tutil_buf_adds(c->b, " LIMIT 1");
+    } else if (paged) {
+        if (tsql_child(c->d, args, "order_by") >= 0) {
+            order_by(c, args);
+        } else if (target->npk > 0) {
+            tutil_buf_adds(c->b, " ORDER BY ");
+            for (int i = 0; i < target->npk; i++) {
+                if (i)
+                    tutil_buf_adds(c->b, ", ");
+                column(c, target->pk[i]);
+            }
+        }
+        take_skip(c, args, 0);
+        tutil_buf_adds(c->b, ") AS ");
+        ident(c, rows);
+    }
+    tutil_buf_addc(c->b, ')');
+    c->m = outer_model;
+    memcpy(c->alias, outer_alias, sizeof c->alias);
+    c->with_deleted = outer_deleted;
+    c->inc--;
+}
+
+/* The entries of include = { name = true | { ... } } of the row at c->alias:
+ * as columns ", (json) AS "name"" (jp NULL), or as pairs of an object. */
+static void include_entries(cc *c, tide_node inc, jpairs *jp)
+{
+    char h[160];
+    if (node(c, inc)->type != TSQL_OBJECT)
+        return fail(c, "include: expected { relation = true | { ... } }");
+    for (tide_node k = node(c, inc)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
+        const char *key = tsql_key(c->d, k);
+        const tide_relation *r = tide_model_relation(c->m, key);
+        if (!r && !strcmp(key, "_count"))
+            return fail(c, "include: _count is an option of the query (_count = ...), not a relation");
+        if (!r)
+            return fail(c, "include: unknown relation '%s' on %s%s", key, c->m->name,
+                        near_field(h, sizeof h, c->m, key, 1));
+        tide_node args;
+        if (!include_args(c, r, k, &args))
+            continue;
+        if (jp)
+            json_key(c, jp, r->name);
+        else
+            tutil_buf_adds(c->b, ", ");
+        include_value(c, r, args);
+        if (!jp) {
+            tutil_buf_adds(c->b, " AS ");
+            ident(c, r->name);
+        }
+    }
+}
+
+/* json_build_object('field', value, ..., 'relation', (...), '_count', ...)
+ * for the row of c->m at c->alias, shaped by args (-1: every field not
+ * omitted by the schema) */
+static void json_object(cc *c, tide_node args)
+{
+    tide_node sel, om;
+    if (!select_omit(c, args, &sel, &om))
+        return;
+    tide_node inc = args >= 0 ? tsql_child(c->d, args, "include") : -1;
+    tide_node cnt = args >= 0 ? tsql_child(c->d, args, "_count") : -1;
+    /* an upper bound on the pairs decides between one json_build_object
+     * and chunks of jsonb_build_object */
+    int bound = (cnt >= 0) + (inc >= 0 && node(c, inc)->type == TSQL_OBJECT ? node(c, inc)->count : 0);
+    for (int i = 0; i < c->m->nfields && !c->failed; i++)
+        bound += field_taken(c, sel, om, c->m->fields[i]);
+    jpairs jp = {0};
+    tutil_buf_adds(c->b, bound > 50 ? "(jsonb_build_object(" : "json_build_object(");
+    for (int i = 0; i < c->m->nfields && !c->failed; i++) {
+        const tide_field *f = c->m->fields[i];
+        if (!field_taken(c, sel, om, f))
+            continue;
+        json_key(c, &jp, f->name);
+        json_field(c, f);
+    }
+    if (inc >= 0)
+        include_entries(c, inc, &jp);
+    if (cnt >= 0)
+        count_columns(c, args, COUNT_JSON, &jp);
+    if (jp.n == 0 && !c->failed)
+        fail(c, "include: select picks nothing of %s", c->m->name);
+    tutil_buf_adds(c->b, bound > 50 ? "))" : ")");
 }
 
 /* ---- statements ------------------------------------------------------------ */
@@ -1899,7 +2263,10 @@ static void find(cc *c, tide_node root)
         tutil_buf_adds(c->b, ") ");
     }
     select_list(c, root);
-    count_columns(c, root, 0);
+    count_columns(c, root, COUNT_COLUMNS, NULL);
+    tide_node inc = tsql_child(c->d, root, "include");
+    if (inc >= 0)
+        include_entries(c, inc, NULL);
     from(c);
     int has_where = where_clause(c, root);
     int implicit_order = 0;
@@ -1962,17 +2329,20 @@ static tide_shape_result compile(cc *c, tide_node root)
     case TIDE_OP_FIND_UNIQUE:
         if (c->op == TIDE_OP_FIND_MANY) {
             OPTIONS("where", "select", "omit", "order_by", "take", "skip", "_via", "with_deleted", "_count",
-                    "cursor", "distinct");
+                    "cursor", "distinct", "include");
             tide_node vn = tsql_child(c->d, root, "_via");
+            if (vn >= 0 && tsql_child(c->d, root, "include") >= 0)
+                return fail(c, "_via loads one level: it takes no include"), 0;
             if (vn >= 0) {
                 find_via(c, root, vn);
                 return TIDE_RESULT_ROWS;
             }
         }
         else if (c->op == TIDE_OP_FIND_FIRST)
-            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted", "_count", "cursor", "distinct");
+            OPTIONS("where", "select", "omit", "order_by", "skip", "with_deleted", "_count", "cursor", "distinct",
+                    "include");
         else
-            OPTIONS("where", "select", "omit", "with_deleted", "_count");
+            OPTIONS("where", "select", "omit", "with_deleted", "_count", "include");
         if (c->op == TIDE_OP_FIND_UNIQUE)
             require_unique(c, root);
         find(c, root);
@@ -2073,7 +2443,7 @@ int tsql_compile(const tide_schema *s, const tide_model *m, tide_op op, const ti
 {
     tutil_buf b;
     tutil_buf_init(&b);
-    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0, 0};
+    cc c = {s, m, d, values, &tsql_postgres, op, &b, err, 0, 0, ALIAS, 0, 0, 0};
     tide_shape_result result = compile(&c, root);
     if (c.failed) {
         tutil_buf_free(&b);

@@ -371,9 +371,22 @@ static int l_ddl(lua_State *L)
     return 1;
 }
 
-/* schema:relation(model, name) -> { kind =, target =, key = } or nil: key is
- * the field of model whose values identify the related rows (nil for a
- * composite key). */
+/* A list of field names: the relation's key fields on one side. */
+static void push_names(lua_State *L, const tide_relation *r, int n,
+                       const tide_field *(*field)(const tide_relation *, int))
+{
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, tide_field_name(field(r, i)));
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+/* schema:relation(model, name) -> { kind =, target =, keys =, target_keys =,
+ * key =, target_key =, through = } or nil. keys are the fields of model
+ * whose values identify the related rows, target_keys the target's fields
+ * matched with them (several for a composite key, in order); key and
+ * target_key name the one field of a single-field key. */
 static int l_relation(lua_State *L)
 {
     static const char *const kinds[] = {"?", "belongs_to", "has_one", "has_many", "many_to_many"};
@@ -382,19 +395,23 @@ static int l_relation(lua_State *L)
     const tide_relation *r = m ? tide_model_relation(m, luaL_checkstring(L, 3)) : NULL;
     if (!r)
         return 0;
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 7);
     lua_pushstring(L, kinds[tide_relation_kind_of(r)]);
     lua_setfield(L, -2, "kind");
     lua_pushstring(L, tide_model_name(tide_relation_target(r)));
     lua_setfield(L, -2, "target");
-    if (tide_relation_key_count(r) == 1) {
+    int n = tide_relation_key_count(r), nt = tide_relation_target_key_count(r);
+    push_names(L, r, n, tide_relation_key_field);
+    lua_setfield(L, -2, "keys");
+    push_names(L, r, nt, tide_relation_target_key_field);
+    lua_setfield(L, -2, "target_keys");
+    if (n == 1) {
         lua_pushstring(L, tide_field_name(tide_relation_key_field(r, 0)));
         lua_setfield(L, -2, "key");
-        const tide_field *tk = tide_relation_target_key_field(r, 0);
-        if (tk) {
-            lua_pushstring(L, tide_field_name(tk));
-            lua_setfield(L, -2, "target_key");
-        }
+    }
+    if (nt == 1) {
+        lua_pushstring(L, tide_field_name(tide_relation_target_key_field(r, 0)));
+        lua_setfield(L, -2, "target_key");
     }
     lua_pushboolean(L, tide_relation_through(r) != NULL);
     lua_setfield(L, -2, "through");

@@ -93,7 +93,7 @@ end
 local connect_options = {
   url = "string", pool = "table", schema = "table", connect_timeout = "number", statement_timeout = "number",
   query_timeout = "number",
-  statement_cache = "number", application_name = "string",
+  statement_cache = "number", application_name = "string", relation_load_strategy = "string",
 }
 local pool_options = {
   min = "number", max = "number", acquire_timeout = "number", idle_timeout = "number",
@@ -369,7 +369,9 @@ end
 --- idle_timeout, max_lifetime, ping_idle }, connect_timeout,
 --- statement_timeout (the server's), query_timeout (tide's own deadline: a
 --- query with no answer by then fails with query_canceled; see
---- docs/guide/async.md), statement_cache, application_name.
+--- docs/guide/async.md), statement_cache, application_name,
+--- relation_load_strategy ("query", the default, or "join": how the model
+--- client loads include).
 function tide.connect(url, opts)
   if type(url) == "table" and opts == nil then
     opts, url = url, url.url
@@ -382,6 +384,11 @@ function tide.connect(url, opts)
     error(("bad argument #2 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
   end
   check_options("connect", 2, opts, connect_options)
+  local strategy = opts.relation_load_strategy
+  if strategy ~= nil and strategy ~= "query" and strategy ~= "join" then
+    error(("bad argument #2 to 'connect' (relation_load_strategy is 'query' or 'join', got '%s'%s)")
+      :format(strategy, util.did_you_mean(strategy, { "query", "join" })), 2)
+  end
   local p = opts.pool or {}
   check_options("connect", 2, p, pool_options)
   local pool = core.connect(url, {
@@ -398,6 +405,7 @@ function tide.connect(url, opts)
     application_name = opts.application_name,
   })
   local db = tide.wrap(pool)
+  db._relation_load_strategy = strategy
   if opts.schema then tide.attach(db, opts.schema) end
   return db
 end

@@ -194,13 +194,53 @@ end
 -- each row's parent key as __parent), stitched here. The number of
 -- statements depends on the include tree, never on the number of rows.
 
-local function relation_info(self, name, what)
-  local cache = self._schema.models[self._name]._relation_info
-  if not cache then cache = {}; self._schema.models[self._name]._relation_info = cache end
+-- The fields of the model's primary key: marked :primary(), or declared
+-- with tide.primary_key { ... }.
+local function pk_fields(self)
+  local m = self._schema.models[self._name]
+  if m._pk_fields then return m._pk_fields end
+  local pk = {}
+  for _, f in ipairs(m.fields) do if f.primary then pk[#pk + 1] = f.name end end
+  if #pk == 0 then
+    for _, ix in ipairs(m.indexes or {}) do
+      if ix.kind == "primary" then
+        for _, p in ipairs(ix.parts) do pk[#pk + 1] = p.field end
+      end
+    end
+  end
+  m._pk_fields = pk
+  return pk
+end
+
+local function pk_where(self, row)
+  local w = {}
+  for _, f in ipairs(pk_fields(self)) do w[f] = row[f] end
+  return w
+end
+
+-- The relation's description from the core (kind, target, keys,
+-- target_keys), cached per model; nil for a name that is not a relation.
+local function model_relation(schema, model_name, name)
+  local decl = schema.models[model_name]
+  local cache = decl._relation_info
+  if not cache then cache = {}; decl._relation_info = cache end
   local info = cache[name]
   if info then return info end
-  info = self._schema.core:relation(self._name, name)
-  if info then cache[name] = info; return info end
+  info = type(name) == "string" and schema.core:relation(model_name, name)
+  if not info then return nil end
+  -- the columns that carry each child row's parent key (see _via)
+  local cols = {}
+  for i = 1, #info.keys do cols[i] = #info.keys == 1 and "__parent" or "__parent_" .. i end
+  info.parent_columns = cols
+  cache[name] = info
+  return info
+end
+
+local function relation_of(self, name) return model_relation(self._schema, self._name, name) end
+
+local function relation_info(self, name, what)
+  local info = relation_of(self, name)
+  if info then return info end
   local names = {}
   for _, r in ipairs(self._schema.models[self._name].relations) do
     if r.name then names[#names + 1] = r.name end
@@ -208,6 +248,25 @@ local function relation_info(self, name, what)
   error(setmetatable({ code = "invalid_argument",
     message = ("%s: unknown relation '%s' on %s%s"):format(what, tostring(name), self._name,
       util.did_you_mean(name, names)) }, core.error_mt), 4)
+end
+
+-- The table key of the value of fields in row: for one field the value
+-- itself; for several, one string in which each part is tagged with its
+-- type and length-prefixed, so that different keys never read alike (1 and
+-- "1"; "ab" then "c" and "a" then "bc"). nil when a part is NULL: such a key
+-- references nothing, as in SQL.
+local function row_key(row, fields)
+  if #fields == 1 then return row[fields[1]] end
+  local parts = {}
+  for i, f in ipairs(fields) do
+    local v = row[f]
+    if v == nil or v == core.null then return nil end
+    local t = math.type(v)
+    if t == "float" and math.tointeger(v) then v, t = math.tointeger(v), "integer" end
+    local text = t == "float" and ("%.17g"):format(v) or tostring(v)
+    parts[i] = (t or type(v)):sub(1, 1) .. #text .. ":" .. text
+  end
+  return table.concat(parts)
 end
 
 -- Takes the relations out of args: returns the parents' args, the includes
@@ -225,7 +284,7 @@ local function split(self, args)
   if type(sel) == "table" then
     local s2
     for k, v in pairs(sel) do
-      if self._schema.core:relation(self._name, k) then
+      if relation_of(self, k) then
         s2 = s2 or shallow(sel)
         s2[k] = nil
         if v ~= false then includes[k] = v end
@@ -237,43 +296,55 @@ local function split(self, args)
   local added = {}
   for name in pairs(includes) do
     local info = relation_info(self, name, "include")
-    if not info.key then
-      error(setmetatable({ code = "invalid_argument", message = ("include: %s.%s: composite keys are not supported yet")
-        :format(self._name, name) }, core.error_mt), 4)
-    end
     relnames[name] = info
-    local key = info.key
-    if pargs.select and not pargs.select[key] then
-      pargs.select = shallow(pargs.select)
-      pargs.select[key] = true
-      added[key] = true
-    elseif pargs.omit and pargs.omit[key] then
-      pargs.omit = shallow(pargs.omit)
-      pargs.omit[key] = nil
-      added[key] = true
+    for _, key in ipairs(info.keys) do
+      if pargs.select and not pargs.select[key] then
+        pargs.select = shallow(pargs.select)
+        pargs.select[key] = true
+        added[key] = true
+      elseif pargs.omit and pargs.omit[key] then
+        pargs.omit = shallow(pargs.omit)
+        pargs.omit[key] = nil
+        added[key] = true
+      end
     end
   end
   return pargs, includes, relnames, added
 end
 
+-- The parents' distinct keys as _via wants them: one list of values for a
+-- single-field key; for a composite key one list per field (part i of
+-- every key in list i), each bound as one array. Keys with a NULL part are
+-- left out. Returns the keys and how many there are.
+local function parent_keys(rows, fields)
+  local seen, n = {}, 0
+  local single = #fields == 1
+  local keys = {}
+  if not single then
+    for i = 1, #fields do keys[i] = setmetatable({}, core.values_mt) end
+  end
+  for _, row in ipairs(rows) do
+    local k = row_key(row, fields)
+    if k ~= nil and not seen[k] then
+      seen[k] = true
+      n = n + 1
+      if single then keys[n] = k else for i, f in ipairs(fields) do keys[i][n] = row[f] end end
+    end
+  end
+  return keys, n
+end
+
 local function load(self, rows, includes, infos, added)
   for name, spec in pairs(includes) do
     local info = infos[name]
-    local keys, seen = {}, {}
-    for _, row in ipairs(rows) do
-      local k = row[info.key]
-      if k ~= nil and not seen[k] then
-        seen[k] = true
-        keys[#keys + 1] = k
-      end
-    end
+    local keys, nkeys = parent_keys(rows, info.keys)
     local many = info.kind == "has_many" or info.kind == "many_to_many"
     local cargs = spec == true and {} or shallow(spec)
     if not many and (cargs.take or cargs.skip or cargs.order_by) then
       error(("include %s: take, skip and order_by apply to lists; %s is a %s"):format(name, name, info.kind), 4)
     end
     local groups = {}
-    if #keys > 0 then
+    if nkeys > 0 then
       cargs._via = { model = self._name, relation = name, keys = keys }
       local children = rawget(self, "_children")
       if not children then children = {}; rawset(self, "_children", children) end
@@ -284,16 +355,20 @@ local function load(self, rows, includes, infos, added)
       end
       -- each row carries its parent's key (a middleware may filter or replace
       -- the list, so the key travels with the row, not beside the list)
+      local pcols = info.parent_columns
       for _, cr in ipairs(child:find_many(cargs)) do
-        local p = cr.__parent
-        cr.__parent = nil
-        local g = groups[p]
-        if not g then g = {}; groups[p] = g end
-        g[#g + 1] = cr
+        local p = row_key(cr, pcols)
+        for _, c in ipairs(pcols) do cr[c] = nil end
+        if p ~= nil then
+          local g = groups[p]
+          if not g then g = {}; groups[p] = g end
+          g[#g + 1] = cr
+        end
       end
     end
     for _, row in ipairs(rows) do
-      local g = groups[row[info.key]]
+      local k = row_key(row, info.keys)
+      local g = k ~= nil and groups[k] or nil
       if many then row[name] = g or setmetatable({}, core.array_mt) else row[name] = g and g[1] or nil end
     end
   end
@@ -319,9 +394,199 @@ local function lift_count(args)
   return a
 end
 
+-- Strategy "join": the whole include tree in one statement. The core
+-- compiles include into a JSON column per relation (json_agg of
+-- json_build_object per row, nested); rows come back with their relations
+-- already in place, and only need reading as the query strategy would give
+-- them (below). Chosen per call (relation_load_strategy = "join") or per
+-- db (tide.connect's relation_load_strategy); finds only.
+
+local strategies = { "query", "join" }
+local join_ops = { find_many = true, find_first = true, find_unique = true }
+
+local function strategy_of(self, args)
+  local s = args.relation_load_strategy
+  if s == nil then
+    local db = rawget(self, "_db")
+    return db and rawget(db, "_relation_load_strategy") or "query"
+  end
+  if s ~= "query" and s ~= "join" then
+    error(setmetatable({ code = "invalid_argument", message = ("relation_load_strategy: 'query' or 'join', got '%s'%s")
+      :format(tostring(s), util.did_you_mean(s, strategies)) }, core.error_mt), 4)
+  end
+  return s
+end
+
+-- A model's codecs that encode, per field (nil when none): an included
+-- level's where values are encoded as its own query's would be.
+local function encoders(schema, model_name)
+  local decl = schema.models[model_name]
+  if decl._encoders == nil then
+    local e = false
+    for _, f in ipairs(decl.fields) do
+      if f.codec and f.codec.encode then e = e or {}; e[f.name] = f.codec end
+    end
+    decl._encoders = e
+  end
+  return decl._encoders or nil
+end
+
+-- The include tree as the core takes it, and the plan to read the rows back
+-- ({ relation = { model =, many =, plan = } }). As in the query strategy,
+-- _count in include or select is the level's own _count, and relations
+-- named in select are included. At the top, a select left with no field
+-- reads the primary key, dropped again (drop).
+local function join_args(schema, model_name, args, top)
+  local a = shallow(args)
+  if top then a.relation_load_strategy = nil end
+  local enc = not top and encoders(schema, model_name)
+  if enc and type(a.where) == "table" then a.where = encode_table(enc, a.where) end
+  local inc, sel = args.include, args.select
+  -- _count in include or select is the level's own (select's wins)
+  if type(inc) == "table" and inc._count ~= nil then a._count = inc._count end
+  if type(sel) == "table" and sel._count ~= nil then a._count = sel._count end
+  local include = inc
+  if type(inc) == "table" then
+    include = {}
+    for k, v in pairs(inc) do if k ~= "_count" then include[k] = v end end
+  end
+  local drop
+  if type(sel) == "table" then
+    local fields, moved = {}, false
+    for k, v in pairs(sel) do
+      if k ~= "_count" and model_relation(schema, model_name, k) then
+        moved = true
+        if type(include) ~= "table" then include = {} end
+        include[k] = v
+      elseif k ~= "_count" then
+        fields[k] = v
+      end
+    end
+    if next(fields) ~= nil or moved then
+      a.select = fields
+      if moved and next(fields) == nil and top then
+        -- a row of relations only: its key is read, and dropped again
+        drop = pk_fields({ _schema = schema, _name = model_name })
+        if #drop == 0 then drop = { schema.models[model_name].fields[1].name } end
+        for _, f in ipairs(drop) do fields[f] = true end
+      end
+    else
+      a.select = nil -- select = { _count = ... } alone: every field
+    end
+  end
+  a.include = nil
+  local plan
+  if type(include) == "table" then
+    local inc2 = {}
+    for k, v in pairs(include) do
+      local info = model_relation(schema, model_name, k)
+      if info and v ~= false then
+        local sub
+        if type(v) == "table" then v, sub = join_args(schema, info.target, v, false) end
+        plan = plan or {}
+        plan[k] = { model = info.target, many = info.kind == "has_many" or info.kind == "many_to_many", plan = sub }
+      end
+      inc2[k] = v -- unknown names and bad values too: the core refuses them, naming the nearest
+    end
+    if next(inc2) ~= nil then a.include = inc2 end
+  elseif include ~= nil then
+    a.include = include
+  end
+  return a, plan, drop
+end
+
+-- What reading an included row needs beyond the JSON: the values whose JSON
+-- form differs from how tide reads the column, and codecs. Per model, once.
+local function from_hex(s)
+  return (s:sub(3):gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
+end
+local float_words = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
+-- a BC timestamp keeps its space in a column: "0044-03-15 10:00:00 BC"
+local function bc(v) return type(v) == "string" and v:sub(-3) == " BC" and (v:gsub("T", " ", 1)) or v end
+local readers = {
+  real = function(v) return float_words[v] or v + 0.0 end,
+  double = function(v) return float_words[v] or v + 0.0 end,
+  bytea = function(v) return type(v) == "string" and v:sub(1, 2) == "\\x" and from_hex(v) or v end,
+  -- "12:00:00+02", as the server writes a timetz, is "12:00:00+02:00" in a column
+  timetz = function(v) return type(v) == "string" and v:match("[+-]%d%d$") and v .. ":00" or v end,
+  timestamp = bc,
+  timestamptz = bc,
+}
+
+-- an array's elements, at any depth; NULL elements stay tide.null
+local function each_element(fn)
+  local function walk(v)
+    if type(v) ~= "table" or v == core.null then return v == core.null and v or fn(v) end
+    for i = 1, #v do v[i] = walk(v[i]) end
+    return v
+  end
+  return walk
+end
+
+local function row_readers(schema, model_name)
+  local decl = schema.models[model_name]
+  local r = decl._join_readers
+  if r then return r end
+  r = {}
+  for _, f in ipairs(decl.fields) do
+    local fn = readers[f.type]
+    if fn and f.array_dims > 0 then fn = each_element(fn) end
+    if fn then r[#r + 1] = { f.name, fn } end
+    if f.codec and f.codec.decode then r[#r + 1] = { f.name, f.codec.decode } end
+  end
+  decl._join_readers = r
+  return r
+end
+
+local function read_row(row, rd)
+  for k, v in pairs(row) do
+    if v == core.null then row[k] = nil end -- SQL NULL is absent, as in any row
+  end
+  for i = 1, #rd do
+    local name, fn = rd[i][1], rd[i][2]
+    local v = row[name]
+    if v ~= nil then row[name] = fn(v) end
+  end
+end
+
+local function read_joined(schema, plan, rows)
+  for name, p in pairs(plan) do
+    local rd = row_readers(schema, p.model)
+    for _, row in ipairs(rows) do
+      local v = row[name]
+      if v == core.null then
+        row[name] = nil
+      elseif v ~= nil then
+        local list = p.many and v or { v }
+        for i = 1, #list do read_row(list[i], rd) end
+        if p.plan then read_joined(schema, p.plan, list) end
+      end
+    end
+  end
+end
+
+local function load_joined(self, op, args, one)
+  local a, plan, drop = join_args(self._schema, self._name, args, true)
+  local r = run(self, op, a)
+  if r == nil then return nil end
+  local rows = one and { r } or r
+  if a._count ~= nil then for _, row in ipairs(rows) do fold(row) end end
+  if plan then read_joined(self._schema, plan, rows) end
+  if drop then
+    for _, row in ipairs(rows) do for _, f in ipairs(drop) do row[f] = nil end end
+  end
+  return r
+end
+
 local function with_relations(self, op, args, one)
-  if type(args) ~= "table" or (args.include == nil and args.select == nil and args._count == nil) then
+  if type(args) ~= "table" or (args.include == nil and args.select == nil and args._count == nil and
+      args.relation_load_strategy == nil) then
     return run(self, op, args) -- nothing to stitch: straight to the core
+  end
+  if join_ops[op] and strategy_of(self, args) == "join" then return load_joined(self, op, args, one) end
+  if args.relation_load_strategy == "query" and join_ops[op] then
+    args = shallow(args)
+    args.relation_load_strategy = nil
   end
   args = lift_count(args)
   local counts = args._count ~= nil
@@ -369,7 +634,7 @@ local function split_data(self, data)
   if not any then return data, nil end -- the usual case: plain fields only
   local plain, rels
   for k, v in pairs(data) do
-    local info = type(k) == "string" and names[k] and self._schema.core:relation(self._name, k)
+    local info = type(k) == "string" and names[k] and relation_of(self, k)
     if info then
       if type(v) ~= "table" then nested_error("data %s.%s: expected a table of nested writes", self._name, k) end
       local ok = {}
@@ -379,9 +644,6 @@ local function split_data(self, data)
           nested_error("data %s.%s: unknown nested write '%s'%s", self._name, k, tostring(op),
             util.did_you_mean(op, nested_ops[info.kind]))
         end
-      end
-      if not info.key or not info.target_key then
-        nested_error("data %s.%s: composite keys are not supported yet", self._name, k)
       end
       rels = rels or {}
       rels[k] = { info = info, ops = v }
@@ -403,15 +665,32 @@ local function in_transaction(self, fn)
   return fn(function(name) return M.client(self._schema, name, t, rawget(self, "_db")) end, nil)
 end
 
--- belongs_to writes come first: they give the foreign key's value.
+-- { to[i] = row[from[i]] ... }: the fields to, given the values of the
+-- fields from in row; nil when one of them is NULL (a key with a NULL part
+-- names no row). One field or several (a composite key).
+local function key_map(row, from, to)
+  local w = {}
+  for i, f in ipairs(from) do
+    local v = row[f]
+    if v == nil or v == core.null then return nil end
+    w[to[i]] = v
+  end
+  return w
+end
+
+-- "(a, b)" for messages
+local function names_of(fields) return "(" .. table.concat(fields, ", ") .. ")" end
+
+-- belongs_to writes come first: they give the foreign key's value (every
+-- field of it, for a composite key).
 local function write_parents(client, self, plain, rels, current)
   for name, r in pairs(rels) do
-    if r.info.kind == "belongs_to" then
-      local target, ops, row = client(r.info.target), r.ops, nil
+    local info = r.info
+    if info.kind == "belongs_to" then
+      local target, ops, row = client(info.target), r.ops, nil
       if ops.update or ops.upsert then
         -- the related row is the one the current foreign key names
-        local fk = current and current[r.info.key]
-        local w = fk ~= nil and { [r.info.target_key] = fk } or nil
+        local w = current and key_map(current, info.keys, info.target_keys)
         if ops.update then
           if not w then nested_error("data %s.%s: update needs an existing related row", self._name, name) end
           local u = ops.update
@@ -428,32 +707,52 @@ local function write_parents(client, self, plain, rels, current)
         local c = ops.connect_or_create
         row = target:find_unique{ where = c.where } or target:create{ data = c.create }
       end
-      if ops.disconnect then plain[r.info.key] = core.null
-      elseif row then plain[r.info.key] = row[r.info.target_key] end
+      if ops.disconnect then
+        for _, k in ipairs(info.keys) do plain[k] = core.null end
+      elseif row then
+        local fk = key_map(row, info.target_keys, info.keys)
+        if not fk then
+          nested_error("data %s.%s: the %s's key %s has a null part: nothing can refer to it", self._name, name,
+            info.target, names_of(info.target_keys))
+        end
+        for k, v in pairs(fk) do plain[k] = v end
+      end
       rels[name] = nil
     end
   end
 end
 
 -- Then the children, once the parent row (and its key) exists.
-local function write_children(client, self, key_value, rels, creating)
+local function write_children(client, self, parent, rels, creating)
   for name, r in pairs(rels) do
     local info, ops = r.info, r.ops
     local target = client(info.target)
-    local tk = info.target_key
-    local function key_of(row) return row[tk] end
+    -- this parent's key as the target's fields: { post_id = 7 }, or every
+    -- field of a composite key; nil when a part of the key is NULL
+    local key = key_map(parent, info.keys, info.target_keys)
+    local function need_key()
+      if not key then
+        nested_error("data %s.%s: this %s's key %s has a null part: no row can be linked to it", self._name, name,
+          self._name, names_of(info.keys))
+      end
+      return key
+    end
     if info.kind == "many_to_many" then
       if info.through then nested_error("data %s.%s: nested writes through an explicit model: write the join model", self._name, name) end
+      -- implicit: single-field keys on both sides
+      local tk = info.target_keys[1]
+      local function key_of(row) return row[tk] end
       local me = client(self._name)
-      local function link(to) core.model_query(me._target, me._schema.core, self._name, "link", { _relation = name, from = key_value, to = to }) end
+      local from = need_key()[tk]
+      local function link(to) core.model_query(me._target, me._schema.core, self._name, "link", { _relation = name, from = from, to = to }) end
       if ops.set then
-        core.model_query(me._target, me._schema.core, self._name, "unlink", { _relation = name, from = key_value })
+        core.model_query(me._target, me._schema.core, self._name, "unlink", { _relation = name, from = from })
         for _, w in ipairs(list(ops.set)) do link(key_of(target:find_unique_or_throw{ where = w })) end
       end
       if ops.disconnect then
         for _, w in ipairs(list(ops.disconnect)) do
           local row = target:find_unique{ where = w }
-          if row then core.model_query(me._target, me._schema.core, self._name, "unlink", { _relation = name, from = key_value, to = key_of(row) }) end
+          if row then core.model_query(me._target, me._schema.core, self._name, "unlink", { _relation = name, from = from, to = key_of(row) }) end
         end
       end
       for _, d in ipairs(ops.create and list(ops.create) or {}) do link(key_of(target:create{ data = d })) end
@@ -461,33 +760,36 @@ local function write_children(client, self, key_value, rels, creating)
       for _, c in ipairs(ops.connect_or_create and list(ops.connect_or_create) or {}) do
         link(key_of(target:find_unique{ where = c.where } or target:create{ data = c.create }))
       end
-    else -- has_one / has_many: the child holds the foreign key (tk)
+    else -- has_one / has_many: the child holds the foreign key (target_keys)
       local function with_key(d)
         local c = {}
         for k, v in pairs(d) do c[k] = v end
-        c[tk] = key_value
+        for k, v in pairs(need_key()) do c[k] = v end
         return c
       end
+      local unlinked = {}
+      for _, tk in ipairs(info.target_keys) do unlinked[tk] = core.null end
+      -- this parent's children (none, when its key has a NULL part), and
+      -- those of them that match w
+      local mine_only = key or { OR = {} }
+      local function mine(w) return w and { AND = { w, mine_only } } or mine_only end
       if ops.set then
-        target:update_many{ where = { [tk] = key_value }, data = { [tk] = core.null } }
-        for _, w in ipairs(list(ops.set)) do target:update{ where = w, data = { [tk] = key_value } } end
+        target:update_many{ where = mine(nil), data = unlinked }
+        for _, w in ipairs(list(ops.set)) do target:update{ where = w, data = need_key() } end
       end
       if ops.disconnect then
         if info.kind == "has_one" then
-          target:update_many{ where = { [tk] = key_value }, data = { [tk] = core.null } }
+          target:update_many{ where = mine(nil), data = unlinked }
         else
-          for _, w in ipairs(list(ops.disconnect)) do
-            local ww = { AND = { w, { [tk] = key_value } } }
-            target:update_many{ where = ww, data = { [tk] = core.null } }
-          end
+          for _, w in ipairs(list(ops.disconnect)) do target:update_many{ where = mine(w), data = unlinked } end
         end
       end
       if ops.delete then
-        if info.kind == "has_one" then target:delete_many{ where = { [tk] = key_value } }
-        else for _, w in ipairs(list(ops.delete)) do target:delete_many{ where = { AND = { w, { [tk] = key_value } } } } end end
+        if info.kind == "has_one" then target:delete_many{ where = mine(nil) }
+        else for _, w in ipairs(list(ops.delete)) do target:delete_many{ where = mine(w) } end end
       end
       if ops.delete_many then
-        for _, w in ipairs(list(ops.delete_many)) do target:delete_many{ where = { AND = { w, { [tk] = key_value } } } } end
+        for _, w in ipairs(list(ops.delete_many)) do target:delete_many{ where = mine(w) } end
       end
       for _, d in ipairs(ops.create and list(ops.create) or {}) do target:create{ data = with_key(d) } end
       if ops.create_many then
@@ -496,14 +798,13 @@ local function write_children(client, self, key_value, rels, creating)
         target:create_many{ data = rows, skip_duplicates = ops.create_many.skip_duplicates }
       end
       for _, w in ipairs(ops.connect and list(ops.connect) or {}) do
-        target:update{ where = w, data = { [tk] = key_value } }
+        target:update{ where = w, data = need_key() }
       end
       for _, c in ipairs(ops.connect_or_create and list(ops.connect_or_create) or {}) do
-        if target:find_unique{ where = c.where } then target:update{ where = c.where, data = { [tk] = key_value } }
+        if target:find_unique{ where = c.where } then target:update{ where = c.where, data = need_key() }
         else target:create{ data = with_key(c.create) } end
       end
       -- update, update_many and upsert touch only this parent's children
-      local function mine(w) return w and { AND = { w, { [tk] = key_value } } } or { [tk] = key_value } end
       if ops.update then
         if info.kind == "has_one" then
           local u = ops.update
@@ -528,13 +829,6 @@ local function write_children(client, self, key_value, rels, creating)
   end
 end
 
-local function pk_where(self, row)
-  local m = self._schema.models[self._name]
-  local w = {}
-  for _, f in ipairs(m.fields) do if f.primary then w[f.name] = row[f.name] end end
-  return w
-end
-
 local function result_args(args, where)
   return { where = where, select = args.select, include = args.include, omit = args.omit }
 end
@@ -547,7 +841,7 @@ local function nested_create(self, args)
     local me = client(self._name)
     local row = run(me, "create", { data = plain })
     for name, r in pairs(rels) do
-      write_children(client, self, row[r.info.key], { [name] = r }, true)
+      write_children(client, self, row, { [name] = r }, true)
     end
     if args.select or args.include or args.omit then
       return me:find_unique(result_args(args, pk_where(self, row)))
@@ -575,7 +869,7 @@ local function nested_update(self, args)
     else row = run(me, "find_unique", { where = args.where }) end
     if not row then error(not_found(self._name, "update"), 0) end
     for name, r in pairs(rels) do
-      write_children(client, self, row[r.info.key], { [name] = r }, false)
+      write_children(client, self, row, { [name] = r }, false)
     end
     return me:find_unique(result_args(args, pk_where(self, row)))
   end)
@@ -691,7 +985,8 @@ local direct = { find_many = true, find_first = true, find_unique = true, count 
 
 local function plain_args(self, op, args)
   if args == nil then return true end
-  if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil then return false end
+  if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil or
+      args.relation_load_strategy ~= nil then return false end
   local data = args.data
   if data ~= nil then
     if type(data) ~= "table" then return false end
@@ -729,8 +1024,11 @@ function methods:find_first_or_throw(args)
 end
 
 --- The SQL a call would run, and its number of parameters (runs nothing).
+--- A find with include shows the one statement of the "join" strategy.
 function methods:to_sql(op, args)
-  return core.model_sql(self._schema.core, self._name, op, args or {})
+  args = args or {}
+  if join_ops[op] and type(args) == "table" then args = (join_args(self._schema, self._name, args, true)) end
+  return core.model_sql(self._schema.core, self._name, op, args)
 end
 
 -- The fluent chain builds the same argument table as the table form ----------

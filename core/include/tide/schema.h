@@ -266,16 +266,21 @@ TIDE_API const tide_relation *tide_model_relation(const tide_model *m, const cha
 /* A resolved relation. The foreign key joins holder fields to referenced
  * fields: for belongs_to the holder is the relation's own model, for
  * has_one/has_many it is the target. tide_relation_key_field names, on the
- * relation's own model, the field whose values identify related rows (the
- * foreign key for belongs_to, the referenced key otherwise). */
+ * relation's own model, the fields whose values identify related rows (the
+ * foreign key for belongs_to, the referenced key otherwise; through a join
+ * model, what that model's foreign key references). Several for a composite
+ * key, in the foreign key's order. */
 TIDE_API const char *tide_relation_name(const tide_relation *r);
 TIDE_API tide_relation_kind tide_relation_kind_of(const tide_relation *r);
 TIDE_API const tide_model *tide_relation_target(const tide_relation *r);
 TIDE_API int tide_relation_key_count(const tide_relation *r);
 TIDE_API const tide_field *tide_relation_key_field(const tide_relation *r, int i);
-/* On the target: the field matched with key field i (belongs_to: the
- * referenced field; has_one/has_many: the target's foreign key;
- * many_to_many: the target's primary key). */
+/* On the target: the fields that identify it to this relation (belongs_to:
+ * the referenced fields; has_one/has_many: the target's foreign key, matched
+ * field for field with the key fields; many_to_many: the target's primary
+ * key, or through a model, what that model's foreign key to the target
+ * references, whose count may differ from the key count). */
+TIDE_API int tide_relation_target_key_count(const tide_relation *r);
 TIDE_API const tide_field *tide_relation_target_key_field(const tide_relation *r, int i);
 /* many_to_many through an explicit model: that model; else NULL. */
 TIDE_API const tide_model *tide_relation_through(const tide_relation *r);
