@@ -163,6 +163,7 @@ tide_pool *tide_pool_new(const tide_pool_options *opts, tide_error *err)
     p->co.connect_timeout_ms = opts->connect_timeout_ms;
     p->co.statement_timeout_ms = opts->statement_timeout_ms;
     p->co.stmt_cache_size = opts->stmt_cache_size;
+    p->co.no_prepare = opts->no_prepare;
 
     /* A throwaway handle validates the conninfo and names the target. */
     tide_conn *probe = tide_conn_new(&p->co, err);
