@@ -7,7 +7,8 @@
 # there and on a free loopback port, trusts local connections, and is stopped
 # and deleted when the command ends: on success, failure, Ctrl-C or TERM.
 # The command sees DATABASE_URL (and TIDE_TEST_URL, PGHOST, PGPORT, PGUSER,
-# PGDATABASE, TIDE_PG_DATA, TIDE_PG_BIN) pointing at it.
+# PGDATABASE, TIDE_PG_DATA, TIDE_PG_BIN, and TIDE_PG_RUN_AS: the prefix that
+# runs a command as the server's user) pointing at it.
 #
 # Only when asked (the other tests do not pay for them):
 #   TIDE_PG_REPLICA=1    also a physical streaming replica of it, made with
@@ -110,11 +111,17 @@ as_server "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/
   cat "$dir/server.log" >&2; exit 1; }
 
 export TIDE_PG_DATA="$dir/data" TIDE_PG_BIN="$pg_bin" TIDE_PG_DIR="$dir"
+# How to run the server's own commands (pg_ctl) from a test: as this user.
+if [ "$(id -u)" -eq 0 ]; then export TIDE_PG_RUN_AS="runuser -u $run_user --"; else export TIDE_PG_RUN_AS=""; fi
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=tide PGDATABASE=postgres
 export DATABASE_URL="postgresql://tide@127.0.0.1:$port/postgres"
 export TIDE_TEST_URL="$DATABASE_URL"
 
 if [ "${TIDE_PG_REPLICA:-0}" = 1 ]; then
+  # Commits are asynchronous (synchronous_commit = off): flush them often, so
+  # the replica is a few ms behind rather than the default 200.
+  echo "wal_writer_delay = 10ms" >>"$dir/data/postgresql.conf"
+  as_server "$pg_bin/pg_ctl" -D "$dir/data" reload >/dev/null
   # A physical copy that follows the primary's WAL (initdb's trust rules
   # already allow replication connections from the socket and loopback).
   rport=$(free_port)
