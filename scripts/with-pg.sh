@@ -16,7 +16,7 @@
 #                        waits until it streams, exports TIDE_TEST_REPLICA_URL
 #                        (and TIDE_PG_REPLICA_DATA, TIDE_PG_REPLICA_PORT)
 #   TIDE_PG_PGBOUNCER=1  also PgBouncer in transaction mode in front of the
-#                        primary (pool of 3 server connections); exports
+#                        primary (3 server connections, used round robin); exports
 #                        TIDE_TEST_PGBOUNCER_URL (and TIDE_PG_PGBOUNCER_PORT).
 #                        PgBouncer passes no startup options, so the role
 #                        gets the settings tide would have asked for
@@ -164,8 +164,9 @@ if [ "${TIDE_PG_PGBOUNCER:-0}" = 1 ]; then
   bport=$(free_port)
   while [ "$bport" = "$port" ]; do bport=$(free_port); done
   printf '"tide" ""\n' >"$dir/pgbouncer.users"
-  # pool_size 3: many client connections share few server connections, so a
-  # statement that depended on the previous round trip's server would fail.
+  # pool_size 3 and round robin: client connections share few server
+  # connections and each round trip may land on another one, so a statement
+  # that depended on the previous round trip's server would fail.
   cat >"$dir/pgbouncer.ini" <<INI
 [databases]
 * = host=$dir port=$port
@@ -177,6 +178,7 @@ auth_type = trust
 auth_file = $dir/pgbouncer.users
 pool_mode = transaction
 default_pool_size = 3
+server_round_robin = 1
 max_client_conn = 200
 ignore_startup_parameters = extra_float_digits
 logfile = $dir/pgbouncer.log
