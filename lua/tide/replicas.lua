@@ -96,7 +96,8 @@ local function pick(st)
 end
 
 -- Runs fn(target, ...) on a replica, or on the primary when none is up or
--- the replica fails with connection_failure.
+-- the replica fails with connection_failure. Callers tail-call it, so that
+-- level 2 here is their caller's line.
 local function on_replica(st, fn, ...)
   local r = pick(st)
   if not r then return fn(st.primary, ...) end
@@ -107,6 +108,10 @@ local function on_replica(st, fn, ...)
     r.failures = r.failures + 1
     return fn(st.primary, ...)
   end
+  -- a string error whose level landed on this module's frame (the pcall
+  -- stands between the model client and its caller): the caller's line
+  local moved = type(res[2]) == "string" and res[2]:match("^[^\n]-tide[/.]replicas%.lua:%d+: (.*)$")
+  if moved then error(moved, 2) end
   error(res[2], 0)
 end
 

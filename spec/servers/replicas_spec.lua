@@ -183,6 +183,20 @@ describe("read replicas", function()
     wrong:close()
   end)
 
+  it("names the caller's line in errors raised inside a routed read", function()
+    local ok, e = pcall(function()
+      local r = db.Book:find_many{ include = { author = { take = 1 } } }
+      return r
+    end)
+    assert.is_false(ok)
+    assert.matches("replicas_spec%.lua:%d+: include author", e)
+    ok, e = pcall(function()
+      local r = db.Book:count(7)
+      return r
+    end)
+    assert.matches("replicas_spec%.lua:%d+: bad argument #1 to 'count'", e)
+  end)
+
   it("checks its options", function()
     assert.matches("give the URL as url or as primary",
       helper.raises(tide.connect, P, { primary = P }))
