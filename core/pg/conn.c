@@ -1050,7 +1050,6 @@ static int step_query(tide_conn *c, tide_error *err)
             PQclear(c->last);
             c->last = NULL;
             if (trc != TIDE_OK) {
-                s->ready = 1; /* prepared on the server: cache_remove deallocates it */
                 cache_remove(c, s, 1);
                 c->state = TPG_IDLE;
                 return TIDE_ERROR;

@@ -105,7 +105,6 @@ local function on_replica(st, fn, ...)
   if res[1] then return table.unpack(res, 2, res.n) end
   if is_down_error(res[2]) then
     r.down_until = now() + st.retry
-    r.failures = r.failures + 1
     return fn(st.primary, ...)
   end
   -- a string error whose level landed on this module's frame (the pcall
@@ -172,7 +171,7 @@ function M.setup(db, urls, core_opts, chooser, retry, classes)
       close_all()
       error(pool, 0)
     end
-    st.list[i] = { pool = pool, down_until = down, failures = down and 1 or 0,
+    st.list[i] = { pool = pool, down_until = down,
       handle = setmetatable({ _pool = pool, _root = db, _class = classes.View }, classes.View) }
   end
   st.primary = setmetatable({ _pool = db._pool, _root = db, _class = classes.View }, classes.View)
