@@ -3,7 +3,7 @@
 # missing. Root runs apt-get directly; others go through sudo when they can.
 set -euo pipefail
 
-packages=(lua5.4 liblua5.4-dev libpq-dev postgresql lua-busted luarocks cmake
+packages=(lua5.4 liblua5.4-dev libpq-dev postgresql pgbouncer lua-busted luarocks cmake
           gcc make pkg-config lua-luv)
 missing=()
 for p in "${packages[@]}"; do

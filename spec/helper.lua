@@ -37,16 +37,16 @@ function helper.example_schema(name)
 end
 
 --- Runs pg_ctl on the test cluster (as the server's user), e.g.
---- helper.pg_ctl "restart -m fast". True when it succeeded.
-function helper.pg_ctl(args)
-  local user, data = os.getenv "TIDE_PG_RUN_USER", os.getenv "TIDE_PG_DATA"
+--- helper.pg_ctl "restart -m fast"; data: another cluster's directory (a
+--- replica's). True when it succeeded.
+function helper.pg_ctl(args, data)
+  data = data or os.getenv "TIDE_PG_DATA"
   assert(data, "TIDE_PG_DATA is not set: run under scripts/with-pg.sh")
-  local id = io.popen("id -u")
-  local root = id:read("l") == "0"
-  id:close()
-  -- without the sanitizer runtimes the ASan pass preloads into lua5.4
-  local cmd = ("env -u LD_PRELOAD %s'%s/pg_ctl' -D '%s' -l '%s/server.log' -w -t 60 %s >/dev/null 2>&1"):format(
-    root and ("runuser -u " .. user .. " -- ") or "", os.getenv "TIDE_PG_BIN", data, os.getenv "TIDE_PG_DIR", args)
+  -- without the sanitizer runtimes the ASan pass preloads into lua5.4: the
+  -- server must not inherit them
+  local cmd = ("env -u LD_PRELOAD -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS %s '%s/pg_ctl' -D '%s' "
+    .. "-l '%s/server.log' -w -t 60 %s >/dev/null 2>&1"):format(os.getenv "TIDE_PG_RUN_AS" or "",
+    os.getenv "TIDE_PG_BIN", data, data, args)
   return os.execute(cmd) == true
 end
 

@@ -110,8 +110,42 @@ static void free_params(tide_conn *c)
     c->keywords = c->values = NULL;
 }
 
+/* "h1:p1,h2:p2" from libpq's comma-separated host and port lists (one port
+ * may serve every host; an empty entry is the default). */
+static void describe_hosts(tutil_buf *d, const char *hosts, const char *ports)
+{
+    int single_port = ports && !strchr(ports, ',');
+    const char *h = hosts, *p = ports;
+    for (int first = 1;; first = 0) {
+        size_t hl = strcspn(h, ",");
+        if (!first)
+            tutil_buf_addc(d, ',');
+        tutil_buf_add(d, h, hl);
+        if (!hl)
+            tutil_buf_adds(d, "localhost");
+        if (p) {
+            size_t pl = strcspn(p, ",");
+            if (pl) {
+                tutil_buf_addc(d, ':');
+                tutil_buf_add(d, p, pl);
+            }
+            if (!single_port)
+                p = p[pl] ? p + pl + 1 : NULL;
+        }
+        if (!h[hl])
+            break;
+        h += hl + 1;
+    }
+}
+
 static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *err)
 {
+    if (o->no_prepare && o->statement_timeout_ms > 0) {
+        tutil_error_set(err, TIDE_E_INVALID_ARGUMENT,
+                        "statement_timeout is a startup option, which PgBouncer does not pass on: with no_prepare "
+                        "set it on the role or database (ALTER ROLE ... SET statement_timeout = ...)");
+        return TIDE_ERROR;
+    }
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(o->conninfo ? o->conninfo : "", &perr);
     if (!opts) {
@@ -155,19 +189,26 @@ static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *er
     }
     tutil_buf ob;
     tutil_buf_init(&ob);
-    if (options && *options) {
-        tutil_buf_adds(&ob, options);
-        tutil_buf_addc(&ob, ' ');
+    if (o->no_prepare) {
+        /* PgBouncer refuses a startup packet with options in it: only the
+         * caller's own go, and check_session verifies the settings instead. */
+        if (options)
+            tutil_buf_adds(&ob, options);
+    } else {
+        if (options && *options) {
+            tutil_buf_adds(&ob, options);
+            tutil_buf_addc(&ob, ' ');
+        }
+        tutil_buf_adds(&ob, tide_session_options);
+        if (o->statement_timeout_ms > 0)
+            tutil_buf_addf(&ob, " -c statement_timeout=%d", o->statement_timeout_ms);
     }
-    tutil_buf_adds(&ob, tide_session_options);
-    if (o->statement_timeout_ms > 0)
-        tutil_buf_addf(&ob, " -c statement_timeout=%d", o->statement_timeout_ms);
     char seconds[16];
     /* libpq's connect_timeout only governs its blocking calls; the real
      * deadline is ours (deadline_ms), this keeps DNS/TCP from hanging past it. */
     snprintf(seconds, sizeof seconds, "%d", o->connect_timeout_ms > 0 ? (o->connect_timeout_ms + 999) / 1000 : 0);
     const char *extra[][2] = {
-        {"options", tutil_buf_str(&ob)},
+        {"options", ob.len ? tutil_buf_str(&ob) : NULL},
         {"client_encoding", "UTF8"},
         {"connect_timeout", seconds},
         {"application_name", appname ? NULL : (o->application_name ? o->application_name : "tide")},
@@ -188,9 +229,8 @@ static int build_params(tide_conn *c, const tide_conn_options *o, tide_error *er
 
     tutil_buf d;
     tutil_buf_init(&d);
-    tutil_buf_addf(&d, "postgresql://%s@%s", user ? user : "", host ? host : "localhost");
-    if (port)
-        tutil_buf_addf(&d, ":%s", port);
+    tutil_buf_addf(&d, "postgresql://%s@", user ? user : "");
+    describe_hosts(&d, host ? host : "localhost", port);
     tutil_buf_addf(&d, "/%s", dbname ? dbname : (user ? user : ""));
     c->describe = d.broken ? NULL : tutil_strdup(tutil_buf_str(&d));
     tutil_buf_free(&d);
@@ -222,6 +262,7 @@ tide_conn *tide_conn_new(const tide_conn_options *o, tide_error *err)
     c->query_timeout_ms = o->query_timeout_ms > 0 ? o->query_timeout_ms : 0;
     /* at least the statement in flight */
     c->stmt_cache_size = o->stmt_cache_size < 1 ? 1 : o->stmt_cache_size;
+    c->no_prepare = o->no_prepare != 0;
     if (build_params(c, o, err) != TIDE_OK) {
         tide_conn_free(c);
         return NULL;
@@ -353,6 +394,21 @@ static int check_session(tide_conn *c, tide_error *err)
         c->state = TPG_IDLE;
         return TIDE_ERROR;
     }
+    if (c->no_prepare) {
+        /* tide could not ask for these at startup: the server must have them */
+        const char *ds = PQparameterStatus(c->pg, "DateStyle");
+        const char *is = PQparameterStatus(c->pg, "IntervalStyle");
+        if (!ds || strncmp(ds, "ISO", 3) != 0 || !is || strcmp(is, "iso_8601") != 0) {
+            tutil_error_setf(err, TIDE_E_CONNECTION_FAILURE,
+                             "server session refused: without startup options (no_prepare) tide needs the server "
+                             "to have DateStyle=ISO and IntervalStyle=iso_8601 (got %s, %s); set them with "
+                             "ALTER DATABASE ... SET or ALTER ROLE ... SET",
+                             ds ? ds : "?", is ? is : "?");
+            c->broken = 1;
+            c->state = TPG_IDLE;
+            return TIDE_ERROR;
+        }
+    }
     if (PQsetnonblocking(c->pg, 1) != 0)
         return fail_broken(c, err, NULL);
     /* libpq prints notices to stderr by default; a library must not. */
@@ -447,7 +503,7 @@ static int cache_remove(tide_conn *c, tpg_stmt *s, int on_server)
         c->cur = NULL;
     if (c->hot == s)
         c->hot = NULL;
-    int rc = on_server && s->ready ? push_pending(c, s->name) : TIDE_OK;
+    int rc = on_server && s->ready && !c->no_prepare ? push_pending(c, s->name) : TIDE_OK;
     stmt_free(s);
     return rc;
 }
@@ -589,6 +645,40 @@ static int save_params(tide_conn *c, const tide_value *params, int n, tide_error
     return TIDE_OK;
 }
 
+/* Declared types for a Parse: those learnt before, else the caller's. Sets
+ * *declared when any is non-zero. NULL on out of memory. */
+static Oid *declared_types(tide_conn *c, const tpg_stmt *s, size_t *size, int *declared)
+{
+    *size = (size_t)(c->nparams ? c->nparams : 1) * sizeof(Oid);
+    Oid *types = tutil_malloc(*size);
+    if (!types)
+        return NULL;
+    *declared = 0;
+    for (int i = 0; i < c->nparams; i++) {
+        types[i] = s->types && i < s->nparams ? s->types[i] : c->saved[i].type;
+        *declared |= types[i] != 0;
+    }
+    return types;
+}
+
+/* Keeps the parameter types a Describe result reports with statement s. */
+static int take_types(tpg_stmt *s, const PGresult *described, tide_error *err)
+{
+    int n = PQnparams(described);
+    tutil_free(s->types, (size_t)s->nparams * sizeof(Oid));
+    s->types = tutil_malloc((size_t)(n ? n : 1) * sizeof(Oid));
+    if (!s->types) {
+        s->nparams = 0;
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    s->nparams = n;
+    for (int i = 0; i < n; i++)
+        s->types[i] = PQparamtype(described, i);
+    s->ready = 1;
+    return TIDE_OK;
+}
+
 static int sent(tide_conn *c, int ok, tide_error *err)
 {
     if (!ok)
@@ -619,17 +709,13 @@ static int send_prepare(tide_conn *c, tide_error *err)
     }
     tpg_stmt *s = c->cur;
     /* declared types: those learnt before (a re-prepare), else the caller's */
-    size_t tsize = (size_t)(c->nparams ? c->nparams : 1) * sizeof(Oid);
-    Oid *types = tutil_malloc(tsize);
+    size_t tsize;
+    int declared;
+    Oid *types = declared_types(c, s, &tsize, &declared);
     if (!types) {
         c->state = TPG_IDLE;
         tutil_error_oom(err);
         return TIDE_ERROR;
-    }
-    int declared = 0;
-    for (int i = 0; i < c->nparams; i++) {
-        types[i] = s->types && i < s->nparams ? s->types[i] : c->saved[i].type;
-        declared |= types[i] != 0;
     }
     c->state = TPG_PREPARE;
     /* With no declared types the server counts the parameters itself, so a
@@ -637,6 +723,153 @@ static int send_prepare(tide_conn *c, tide_error *err)
     int ok = PQsendPrepare(c->pg, s->name, s->sql, declared ? c->nparams : 0, types);
     tutil_free(types, tsize);
     return sent(c, ok, err);
+}
+
+/* ---- no_prepare: unnamed statements, for transaction poolers --------------
+ *
+ * Behind PgBouncer in transaction mode each round trip that ends outside a
+ * transaction may land on another server connection, so no round trip may
+ * rely on an earlier one's server state. A statement runs as one
+ * PQsendQueryParams (Parse, Bind, Describe, Execute, Sync of the unnamed
+ * statement). Its parameter types are learnt the first time its text is
+ * seen on this connection, by a Parse and Describe of the unnamed statement
+ * sent together with one Sync (a pipeline), so they reach one server
+ * connection as one unit; the types are kept client-side in the statement
+ * cache, where they stay true whichever server connection runs the text. */
+
+static int finish_error(tide_conn *c, tide_error *err);
+
+static int send_unnamed(tide_conn *c, tide_error *err)
+{
+    c->state = TPG_SIMPLE;
+    tpg_stmt *s = c->cur;
+    int ok = PQsendQueryParams(c->pg, s->sql, c->nparams, c->nparams ? s->types : NULL, c->pvals, c->plens,
+                               c->pfmts, 0);
+    return sent(c, ok, err);
+}
+
+static int send_learn(tide_conn *c, tide_error *err)
+{
+    size_t tsize;
+    int declared;
+    Oid *types = declared_types(c, c->cur, &tsize, &declared);
+    if (!types) {
+        c->state = TPG_IDLE;
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    c->state = TPG_LEARN;
+    int ok = PQenterPipelineMode(c->pg) && PQsendPrepare(c->pg, "", c->cur->sql, declared ? c->nparams : 0, types) &&
+             PQsendDescribePrepared(c->pg, "") && PQpipelineSync(c->pg);
+    tutil_free(types, tsize);
+    return sent(c, ok, err);
+}
+
+/* Reads the learning pipeline's results up to its Sync: the Describe's
+ * result in c->last, the first error in c->errres. */
+static int drain_learn(tide_conn *c, tide_error *err)
+{
+    if (c->wants == TIDE_WANT_WRITE) {
+        int f = PQflush(c->pg);
+        if (f < 0)
+            return fail_broken(c, err, NULL);
+        if (f > 0)
+            return TIDE_PENDING;
+        c->wants = TIDE_WANT_READ;
+    }
+    if (!PQconsumeInput(c->pg))
+        return fail_broken(c, err, NULL);
+    for (int ends = 0;;) {
+        if (PQisBusy(c->pg)) {
+            c->wants = TIDE_WANT_READ;
+            return TIDE_PENDING;
+        }
+        PGresult *r = PQgetResult(c->pg);
+        if (!r) {
+            /* the end of one command's results; the next follows (three
+             * commands: more ends than that means the queue is lost) */
+            if (++ends > 3 || PQstatus(c->pg) == CONNECTION_BAD)
+                return fail_broken(c, err, NULL);
+            continue;
+        }
+        switch (PQresultStatus(r)) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(r);
+            if (!PQexitPipelineMode(c->pg))
+                return fail_broken(c, err, NULL);
+            return TIDE_OK;
+        case PGRES_FATAL_ERROR:
+        case PGRES_NONFATAL_ERROR:
+        case PGRES_BAD_RESPONSE:
+            if (!c->errres)
+                c->errres = r;
+            else
+                PQclear(r);
+            break;
+        case PGRES_COMMAND_OK: /* the Parse's, then the Describe's */
+            PQclear(c->last);
+            c->last = r;
+            break;
+        default: /* PGRES_PIPELINE_ABORTED after an error */
+            PQclear(r);
+        }
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            return fail_broken(c, err, NULL);
+    }
+}
+
+static int step_learn(tide_conn *c, tide_error *err)
+{
+    int rc = drain_learn(c, err);
+    if (rc != TIDE_OK)
+        return rc;
+    tpg_stmt *s = c->cur;
+    if (c->errres) {
+        int e = finish_error(c, err);
+        cache_remove(c, s, 0);
+        return e;
+    }
+    rc = c->last ? take_types(s, c->last, err) : TIDE_ERROR;
+    PQclear(c->last);
+    c->last = NULL;
+    if (rc != TIDE_OK) {
+        if (!tide_error_code(err))
+            tutil_error_set(err, TIDE_E_DATABASE, "the server did not describe the statement");
+        cache_remove(c, s, 0);
+        c->state = TPG_IDLE;
+        return TIDE_ERROR;
+    }
+    if (encode_params(c, s, c->saved, c->nparams, err) != TIDE_OK) {
+        c->state = TPG_IDLE;
+        return TIDE_ERROR;
+    }
+    return send_unnamed(c, err);
+}
+
+static int start_unnamed(tide_conn *c, const char *sql, size_t len, const tide_value *params, int nparams,
+                         tide_error *err)
+{
+    uint64_t h = hash_sql(sql, len);
+    tpg_stmt *s = cache_find(c, sql, len, h);
+    if (!s) {
+        if (!(s = cache_add(c, sql, len, h, err)))
+            return TIDE_ERROR;
+        if (nparams == 0)
+            s->ready = 1; /* no parameters: nothing to learn */
+    } else if (s != c->lru_head) {
+        lru_unlink(c, s);
+        lru_push_front(c, s);
+    }
+    c->cur = s;
+    c->effects |= s->effects;
+    if (s->ready) {
+        if (encode_params(c, s, params, nparams, err) != TIDE_OK)
+            return TIDE_ERROR;
+        return send_unnamed(c, err);
+    }
+    if (save_params(c, params, nparams, err) != TIDE_OK)
+        return TIDE_ERROR;
+    return send_learn(c, err);
 }
 
 int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide_value *params, int flags,
@@ -682,6 +915,8 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
         c->state = TPG_SIMPLE;
         return sent(c, PQsendQuery(c->pg, sql), err);
     }
+    if (c->no_prepare)
+        return start_unnamed(c, sql, len, params, nparams, err);
     uint64_t h = hash_sql(sql, len);
     tpg_stmt *s = cache_find(c, sql, len, h);
     if (s && s->ready) {
@@ -812,24 +1047,14 @@ static int step_query(tide_conn *c, tide_error *err)
                 return e;
             }
             tpg_stmt *s = c->cur;
-            int n = PQnparams(c->last);
-            tutil_free(s->types, (size_t)s->nparams * sizeof(Oid));
-            s->types = tutil_malloc((size_t)(n ? n : 1) * sizeof(Oid));
-            if (!s->types) {
-                s->nparams = 0;
-                PQclear(c->last);
-                c->last = NULL;
-                cache_remove(c, s, 1);
-                c->state = TPG_IDLE;
-                tutil_error_oom(err);
-                return TIDE_ERROR;
-            }
-            s->nparams = n;
-            for (int i = 0; i < n; i++)
-                s->types[i] = PQparamtype(c->last, i);
-            s->ready = 1;
+            int trc = take_types(s, c->last, err);
             PQclear(c->last);
             c->last = NULL;
+            if (trc != TIDE_OK) {
+                cache_remove(c, s, 1);
+                c->state = TPG_IDLE;
+                return TIDE_ERROR;
+            }
             if (!c->retried && encode_params(c, s, c->saved, c->nparams, err) != TIDE_OK) {
                 c->state = TPG_IDLE;
                 return TIDE_ERROR;
@@ -915,6 +1140,8 @@ int tide_conn_step(tide_conn *c, tide_error *err)
     case TPG_IDLE:
     case TPG_DONE:
         return TIDE_OK;
+    case TPG_LEARN:
+        return step_learn(c, err);
     default:
         return step_query(c, err);
     }

@@ -53,7 +53,8 @@ enum tpg_state {
     TPG_PREPARE,
     TPG_DESCRIBE,
     TPG_EXEC,        /* a prepared statement's results */
-    TPG_SIMPLE,      /* a simple-protocol query's results */
+    TPG_SIMPLE,      /* a simple-protocol query's results, or an unnamed statement's (no_prepare) */
+    TPG_LEARN,       /* no_prepare: Parse and Describe of the unnamed statement, in a pipeline */
     TPG_DONE
 };
 
@@ -66,6 +67,7 @@ struct tide_conn {
     int connect_timeout_ms;
     int stmt_cache_size;
     int query_timeout_ms;
+    int no_prepare;             /* behind a transaction pooler: unnamed statements only */
 
     enum tpg_state state;
     int wants;

@@ -220,6 +220,7 @@ tide_pool *tide_pool_new(const tide_pool_options *opts, tide_error *err)
     p->co.stmt_cache_size = opts->stmt_cache_size;
     p->co.query_timeout_ms = opts->query_timeout_ms;
     p->jitter = (unsigned)tpg_now_us() ^ (unsigned)(uintptr_t)p;
+    p->co.no_prepare = opts->no_prepare;
 
     /* A throwaway handle validates the conninfo and names the target. */
     tide_conn *probe = tide_conn_new(&p->co, err);

@@ -55,7 +55,7 @@ static int opt_int(lua_State *L, int t, const char *name, int def)
     return v;
 }
 
-/* core.connect(conninfo, { min_size=, max_size=, ... all in ms }) */
+/* core.connect(conninfo, { min_size=, max_size=, ... all in ms, no_prepare= }) */
 static int l_connect(lua_State *L)
 {
     const char *conninfo = luaL_checkstring(L, 1);
@@ -75,6 +75,8 @@ static int l_connect(lua_State *L)
         o.stmt_cache_size = opt_int(L, 2, "stmt_cache_size", o.stmt_cache_size);
         if (lua_getfield(L, 2, "application_name") == LUA_TSTRING)
             o.application_name = lua_tostring(L, -1);
+        lua_getfield(L, 2, "no_prepare");
+        o.no_prepare = lua_toboolean(L, -1);
     }
     tlua_pool *p = tlua_push_pool(L, NULL, 1);
     p->pool = tide_pool_new(&o, p->err);

@@ -94,6 +94,8 @@ local connect_options = {
   url = "string", pool = "table", schema = "table", connect_timeout = "number", statement_timeout = "number",
   query_timeout = "number",
   statement_cache = "number", application_name = "string", relation_load_strategy = "string",
+  pgbouncer = "boolean", primary = "string", replicas = "table", replica_chooser = "function",
+  replica_retry = "number",
 }
 local pool_options = {
   min = "number", max = "number", acquire_timeout = "number", idle_timeout = "number",
@@ -349,6 +351,13 @@ end
 --- tide.poll, for a program that holds only its db.
 function DB:poll(timeout) return async.poll(timeout) end
 
+--- The primary's handle. Without replicas that is db itself; with them, a
+--- handle whose reads go to the primary too (see tide/replicas.lua).
+function DB:primary() return self end
+
+--- The replicas' handles (none without replicas).
+function DB:replicas() return {} end
+
 function DB:close()
   self._pool:close()
 end
@@ -364,24 +373,32 @@ function tide.wrap(pool)
   return setmetatable({ _pool = pool }, DB)
 end
 
+local replicas = require "tide.replicas"
+local Routed, View
+
 --- Connects: tide.connect(url [, options]) or tide.connect{ url = ..., ... }.
 --- Times are in seconds. Options: pool = { min, max, acquire_timeout,
 --- idle_timeout, max_lifetime, ping_idle }, connect_timeout,
 --- statement_timeout (the server's), query_timeout (tide's own deadline: a
 --- query with no answer by then fails with query_canceled; see
---- docs/guide/async.md), statement_cache, application_name,
+--- docs/guide/async.md), statement_cache, application_name, pgbouncer;
 --- relation_load_strategy ("query", the default, or "join": how the model
---- client loads include).
+--- client loads include); primary (the url's other name), replicas =
+--- { url, ... }, replica_chooser, replica_retry (see tide/replicas.lua).
 function tide.connect(url, opts)
   if type(url) == "table" and opts == nil then
     opts, url = url, url.url
   end
-  if type(url) ~= "string" then
-    error(("bad argument #1 to 'connect' (string expected, got %s)"):format(type(url)), 2)
-  end
   opts = opts or {}
   if type(opts) ~= "table" then
     error(("bad argument #2 to 'connect' (table expected, got %s)"):format(type(opts)), 2)
+  end
+  if opts.primary ~= nil then
+    if url ~= nil then error("bad argument #1 to 'connect' (give the URL as url or as primary, not both)", 2) end
+    url = opts.primary
+  end
+  if type(url) ~= "string" then
+    error(("bad argument #1 to 'connect' (string expected, got %s)"):format(type(url)), 2)
   end
   check_options("connect", 2, opts, connect_options)
   local strategy = opts.relation_load_strategy
@@ -391,7 +408,7 @@ function tide.connect(url, opts)
   end
   local p = opts.pool or {}
   check_options("connect", 2, p, pool_options)
-  local pool = core.connect(url, {
+  local core_opts = {
     min_size = whole("connect", "min", p.min),
     max_size = whole("connect", "max", p.max),
     acquire_timeout_ms = ms(p.acquire_timeout),
@@ -403,9 +420,22 @@ function tide.connect(url, opts)
     query_timeout_ms = ms(opts.query_timeout),
     stmt_cache_size = whole("connect", "statement_cache", opts.statement_cache),
     application_name = opts.application_name,
-  })
-  local db = tide.wrap(pool)
+    no_prepare = opts.pgbouncer,
+  }
+  local db = tide.wrap(core.connect(url, core_opts))
   db._relation_load_strategy = strategy
+  if opts.replicas and #opts.replicas > 0 then
+    if not Routed then Routed, View = replicas.classes(DB, tide.attach) end
+    local ok, e = pcall(replicas.setup, db, opts.replicas, core_opts, opts.replica_chooser, opts.replica_retry,
+      { Routed = Routed, View = View })
+    if not ok then
+      db:close()
+      error(e, tide.is_error(e) and 0 or 2)
+    end
+  elseif opts.replica_chooser or opts.replica_retry then
+    db:close()
+    error("bad argument #2 to 'connect' (replica_chooser and replica_retry need replicas)", 2)
+  end
   if opts.schema then tide.attach(db, opts.schema) end
   return db
 end
@@ -414,17 +444,21 @@ end
 function tide.attach(db, s)
   s:finish()
   db.schema = s
-  -- a method table of this db's own: DB's methods and one client per model,
-  -- so both stay plain table lookups; only an unknown model name reaches the
-  -- function, which names the nearest one
+  -- a method table of this db's own: its class's methods (DB's, or those of
+  -- a db with replicas) and one client per model, so both stay plain table
+  -- lookups; only an unknown model name reaches the function, which names
+  -- the nearest one
+  local class = rawget(db, "_class") or DB
+  local client = class._client or model.client
   local own = {}
-  for k, v in pairs(DB) do own[k] = v end
-  for name in pairs(s.models) do own[name] = model.client(s, name, db, db) end
+  for k, v in pairs(class) do own[k] = v end
+  for name in pairs(s.models) do own[name] = client(s, name, db, db) end
   setmetatable(own, { __index = function(_, key) return model.lookup(s, own, db, key, db) end })
   local mt = {}
-  for k, v in pairs(DB) do if k:sub(1, 2) == "__" then mt[k] = v end end
+  for k, v in pairs(class) do if k:sub(1, 2) == "__" then mt[k] = v end end
   mt.__index = own
   setmetatable(db, mt)
+  if class._attached then class._attached(db, s) end
   return db
 end
 

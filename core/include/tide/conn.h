@@ -37,6 +37,17 @@ typedef struct tide_conn_options {
                                   cancelled; one still silent after as long
                                   again (a stopped server) is given up and the
                                   connection closed. A loop closes at once. */
+    /* 1: the server is reached through a transaction-pooling proxy
+     * (PgBouncer in transaction mode), where consecutive round trips may
+     * land on different server connections. No named prepared statements:
+     * each statement is one round trip (Parse, Bind, Execute of the unnamed
+     * statement); a statement's parameter types are learnt once per
+     * connection with a Parse and Describe of the unnamed statement in a
+     * round trip of their own, and kept by SQL text. No startup options
+     * either (PgBouncer refuses them): the server's DateStyle must be ISO
+     * and IntervalStyle iso_8601 (set them on the database or role), and
+     * statement_timeout_ms must be 0. */
+    int no_prepare;
 } tide_conn_options;
 
 TIDE_API void tide_conn_options_init(tide_conn_options *opts);

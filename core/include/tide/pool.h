@@ -42,6 +42,7 @@ typedef struct tide_pool_options {
     int stmt_cache_size;       /* per connection; default 256 */
     const char *application_name;
     int query_timeout_ms;      /* default 0: none (see tide_conn_options) */
+    int no_prepare;            /* behind PgBouncer in transaction mode: see tide_conn_options */
 } tide_pool_options;
 
 TIDE_API void tide_pool_options_init(tide_pool_options *opts);
