@@ -18,7 +18,13 @@
 -- run as separate transactions; optional) runs before each tool, to undo
 -- what the previous one changed; `setup` (SQL, optional) runs once before
 -- the workload's first tool; after its last, `reset` runs once more, then
--- `cleanup` (SQL, optional).
+-- `cleanup` (SQL, optional). `also_ratio_to` (a tool's name, optional) adds a
+-- comment line under the table with every tool's ratio to that tool too.
+--
+-- After the workloads, the tick-jitter run (id TICK for BENCH_ONLY): the
+-- examples/game-server host (BENCH_BIN/game_server, built by run.sh) for
+-- BENCH_TICK_SECONDS (default 10, scaled by BENCH_SCALE) in each of its modes,
+-- each against a fresh database, and a small table of how late its ticks were.
 
 local env = function(k, d)
   local v = os.getenv(k)
@@ -94,6 +100,23 @@ local workloads = {
       { name = "tide C API", cmd = C "w5_tide" },
       { name = "tide Lua query", cmd = LUA "w5.lua" },
       { name = "tide model client", cmd = LUA "w5_model.lua" },
+    },
+  },
+  {
+    id = "W6",
+    what = "1,000 coroutines each doing a point lookup (W1's query and key sequence) over a pool of 8 connections",
+    iterations = 20000, -- lookups per run: 20 waves of 1,000 in flight
+    -- the table's ratio is to the pipelining baseline; a second line under the
+    -- table gives each tool's ratio to the same work done one at a time
+    also_ratio_to = "libpq sequential (C)",
+    tools = {
+      { name = "libpq pipeline (C)", cmd = C "w6_libpq_pipeline" },
+      { name = "libpq pipeline, 8 conns", cmd = C "w6_libpq_pipeline8" },
+      { name = "libpq sequential (C)", cmd = C "w1_libpq" },
+      { name = "tide C API, tide_loop", cmd = C "w6_tide_loop" },
+      { name = "tide model, sequential", cmd = LUA "w1_model.lua" },
+      { name = "tide model, coroutines", cmd = LUA "w6_model.lua" },
+      { name = "tide Lua, coroutines", cmd = LUA "w6.lua" },
     },
   },
 }
@@ -194,6 +217,7 @@ end
 
 local rows = {}
 local failed = false
+local also = {} -- workload id -> { tool = name, ops = its ops/s } (also_ratio_to)
 
 -- sql: a string, or a list of strings run one after another (each its own
 -- transaction, so VACUUM can be one of them)
@@ -276,6 +300,7 @@ for _, w in ipairs(workloads) do
         row.ratio = base and row.ops / base or nil
       end
       rows[#rows + 1] = row
+      if w.also_ratio_to == tool.name and row.ops then also[w.id] = { tool = tool.name, ops = row.ops } end
     end
     -- leave the data as the workload found it
     run_sql(w, "reset", w.reset)
@@ -296,12 +321,75 @@ for _, r in ipairs(rows) do
     lines[#lines + 1] = fmt:format(r.workload, r.tool, "FAILED", "-", "-", "-")
   end
 end
+for _, w in ipairs(workloads) do
+  local a = also[w.id]
+  if a then
+    local parts = {}
+    for _, r in ipairs(rows) do
+      if r.workload == w.id and r.ops then parts[#parts + 1] = ("%s %.2f"):format(r.tool, r.ops / a.ops) end
+    end
+    lines[#lines + 1] = ("# %s ratio to %s: %s"):format(w.id, a.tool, table.concat(parts, "; "))
+  end
+end
 
 print("")
 for _, l in ipairs(lines) do print(l) end
 print("")
 print("# ops/s: median of the measured runs; spread: (max - min) / median of ops/s;")
 print("# cpu_us/op: median client CPU (user + system) per operation; ratio: ops/s / the baseline's (first row).")
+
+-- Tick jitter ----------------------------------------------------------------------
+-- examples/game-server: a 20 Hz C host whose Lua script loads and saves 16
+-- players through the model client in coroutines (pool of 8). It prints how
+-- late its ticks started; "slow" makes every save take 200 ms on the server.
+
+local function url_with_database(name)
+  local base, query = url:match("^(postgres[%w]*://[^/?]*)/?[^?]*(%??.*)$")
+  assert(base, "driver.lua: DATABASE_URL is not a postgresql:// URL")
+  return base .. "/" .. name .. query
+end
+
+if wanted("TICK") then
+  local seconds = math.max(1, math.floor((tonumber(env("BENCH_TICK_SECONDS", "10")) or 10) * scale + 0.5))
+  local tick = { id = "TICK" }
+  local tfmt = "%-9s %-24s %10s %10s %10s  %s"
+  local first = #lines + 1
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = ("# tick jitter: examples/game-server, 20 Hz, 16 players, pool of 8, %d s per mode, "
+    .. "each against a fresh database; how late the ticks started (ms)"):format(seconds)
+  lines[#lines + 1] = tfmt:format("tick", "mode", "p50_ms", "p99_ms", "max_ms", "what the script did")
+  for _, mode in ipairs { { name = "normal" }, { name = "slow", arg = "slow", what = "slow (200 ms saves)" } } do
+    local dbname = "bench_tick_" .. mode.name
+    local line
+    if run_sql(tick, mode.name .. " setup", { "set client_min_messages = warning",
+      "drop database if exists " .. dbname, "create database " .. dbname }) then
+      local argv = { bin .. "/game_server", url_with_database(dbname), "examples/game-server/game.lua",
+        tostring(seconds), mode.arg }
+      log("TICK %s: %s", mode.name, shell(argv))
+      local f = io.popen(shell(argv))
+      local p50, p99, max, script
+      for l in f:lines() do
+        raw:write("TICK\t", mode.name, "\t", l, "\n")
+        local a, b, c = l:match("^ticks %d+ late_p50_ms (%S+) late_p99_ms (%S+) late_max_ms (%S+)")
+        if a then p50, p99, max = a, b, c end
+        if l:match("^loads ") then script = l end
+      end
+      raw:flush()
+      local ok, _, code = f:close()
+      if ok and p50 then
+        log("  late p50 %s ms, p99 %s ms, max %s ms; %s", p50, p99, max, script or "?")
+        line = tfmt:format("TICK", mode.what or mode.name, p50, p99, max, script or "?")
+      else
+        log("TICK %s FAILED (exit %s)", mode.name, tostring(code))
+        failed = true
+      end
+      run_sql(tick, mode.name .. " cleanup", "drop database if exists " .. dbname)
+    end
+    line = line or tfmt:format("TICK", mode.what or mode.name, "FAILED", "-", "-", "-")
+    lines[#lines + 1] = line
+  end
+  for i = first, #lines do print(lines[i]) end
+end
 
 local f = assert(io.open(out_dir .. "/results.txt", "w"))
 for _, l in ipairs(header) do f:write(l, "\n") end

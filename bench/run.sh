@@ -27,7 +27,9 @@ done
 # ---- build ------------------------------------------------------------------
 echo "bench: building tide (Release) in $build" >&2
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTIDE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" -j2 --target tide_static tide_cli >/dev/null
+# tide_lua (libtide_lua.a: the Lua binding with tide's Lua modules embedded)
+# is what a C host links, as the game-server example below does.
+cmake --build "$build" -j2 --target tide_static tide_lua tide_cli >/dev/null
 
 mkdir -p "$bin"
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11"
@@ -41,6 +43,12 @@ for src in bench/w*_*.c; do
   cc $CFLAGS -Ibench -Icore/include $pq_cflags -o "$bin/$name" "$src" \
     "$build/libtide.a" $pq_libs -lpthread
 done
+# The tick-jitter host: examples/game-server (CMake builds it only with the
+# tests), linked as its CMakeLists.txt links it: tide_lua, tide, Lua, libpq.
+# shellcheck disable=SC2086
+cc $CFLAGS -Icore/include -Ilua/include $lua_cflags $pq_cflags -o "$bin/game_server" \
+  examples/game-server/server.c "$build/libtide_lua.a" "$build/libtide.a" \
+  $(pkg-config --libs lua5.4) $pq_libs -lpthread -lm -ldl
 # The wall clock for the Lua tool programs.
 # shellcheck disable=SC2086
 cc $CFLAGS -shared -fPIC $lua_cflags -o "$bin/benchclock.so" bench/clock.c
