@@ -11,9 +11,16 @@
  * CLEAN (rollback, session reset, then back to the pool). The callback is
  * queued when the caller's part is over (a query's result is in) and called
  * from poll, while the operation may go on cleaning up; it is freed when
- * both are over. */
+ * both are over.
+ *
+ * A poll's work must not grow with the number of operations waiting for a
+ * connection (a thousand coroutines over a pool of eight): those wait on a
+ * list of their own, sorted by deadline, and the pool hands them over by
+ * pushing them onto the loop's "handed" stack, so a pass looks only at the
+ * operations that hold a connection, the handed ones and the list's head. */
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -49,12 +56,22 @@ struct tide_job {
     int ended;               /* the callback was called, or cancelled */
     int owns_conn;           /* a held connection given back mid-query: clean it after */
     int resetting;           /* the CLEAN statement in flight is the session reset */
-    struct tide_job *prev, *next, *ready_next;
+    int waiting;             /* on the wait list (else the active one) */
+    int on_handed;           /* on the handed stack: not freed until it leaves it */
+    struct tide_job *prev, *next, *ready_next, *handed_next;
 };
 
 struct tide_loop {
-    tide_job *head;
+    tide_job *head;          /* active: every job not waiting for a connection */
+    tide_job *wait_head, *wait_tail; /* waiting, soonest deadline first */
     tide_job *ready_head, *ready_tail;
+    int njobs;
+
+    pthread_mutex_t mu;      /* guards handed and thread */
+    tide_job *handed;
+    pthread_t thread;        /* the one that polls */
+    int has_thread;
+
     int wake_fd;
     int in_poll;
     tide_error *scratch;
@@ -73,6 +90,7 @@ tide_loop *tide_loop_new(tide_error *err)
         tutil_error_oom(err);
         return NULL;
     }
+    pthread_mutex_init(&l->mu, NULL);
     l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     l->scratch = tide_error_new();
     l->oom = tide_error_new();
@@ -88,18 +106,77 @@ tide_loop *tide_loop_new(tide_error *err)
     return l;
 }
 
-void tpg_loop_wake(tide_loop *l)
+void tpg_loop_handed(tide_loop *l, tpg_waiter *w)
 {
-    uint64_t one = 1;
-    ssize_t n = write(l->wake_fd, &one, sizeof one);
-    (void)n; /* EAGAIN: the counter is already non-zero, so it is awake */
+    tide_job *op = (tide_job *)((char *)w - offsetof(tide_job, w));
+    pthread_mutex_lock(&l->mu);
+    if (!op->on_handed) {
+        op->on_handed = 1;
+        op->handed_next = l->handed;
+        l->handed = op;
+    }
+    /* the polling thread itself looks at the stack before it blocks */
+    int elsewhere = !l->has_thread || !pthread_equal(l->thread, pthread_self());
+    pthread_mutex_unlock(&l->mu);
+    if (elsewhere) {
+        uint64_t one = 1;
+        ssize_t n = write(l->wake_fd, &one, sizeof one);
+        (void)n; /* EAGAIN: the counter is already non-zero, so it is awake */
+    }
+}
+
+/* When a waiting job must be looked at even if nothing is handed to it. */
+static int64_t wake_ms(const tide_job *op)
+{
+    int64_t a = op->deadline_ms, b = op->due_ms;
+    if (!a)
+        return b ? b : INT64_MAX;
+    return b && b < a ? b : a;
+}
+
+static void list_unlink(tide_job *op)
+{
+    tide_loop *l = op->loop;
+    tide_job **head = op->waiting ? &l->wait_head : &l->head;
+    if (op->prev) op->prev->next = op->next; else *head = op->next;
+    if (op->next) op->next->prev = op->prev;
+    else if (op->waiting) l->wait_tail = op->prev;
+    op->prev = op->next = NULL;
+}
+
+static void list_active(tide_job *op)
+{
+    tide_loop *l = op->loop;
+    list_unlink(op);
+    op->waiting = 0;
+    op->next = l->head;
+    if (l->head)
+        l->head->prev = op;
+    l->head = op;
+}
+
+/* Sorted by wake_ms, from the tail: a new job's deadline is usually the
+ * latest, so this is one step. */
+static void list_waiting(tide_job *op)
+{
+    tide_loop *l = op->loop;
+    list_unlink(op);
+    op->waiting = 1;
+    int64_t t = wake_ms(op);
+    tide_job *after = l->wait_tail;
+    while (after && wake_ms(after) > t)
+        after = after->prev;
+    op->prev = after;
+    op->next = after ? after->next : l->wait_head;
+    if (op->next) op->next->prev = op; else l->wait_tail = op;
+    if (after) after->next = op; else l->wait_head = op;
 }
 
 static void op_free(tide_job *op)
 {
     tide_loop *l = op->loop;
-    if (op->prev) op->prev->next = op->next; else l->head = op->next;
-    if (op->next) op->next->prev = op->prev;
+    list_unlink(op);
+    l->njobs--;
     tide_result_free(op->res);
     tide_error_free(op->err);
     if (op->sql)
@@ -113,7 +190,7 @@ static void op_free(tide_job *op)
 /* Freed once its callback is over and its connection is back. */
 static void maybe_free(tide_job *op)
 {
-    if (op->ended && !op->queued && op->state == S_DONE)
+    if (op->ended && !op->queued && op->state == S_DONE && !op->on_handed)
         op_free(op);
 }
 
@@ -132,6 +209,7 @@ static tide_job *op_new(tide_loop *l, enum op_kind kind, tide_error *err)
     if (l->head)
         l->head->prev = op;
     l->head = op;
+    l->njobs++;
     return op;
 }
 
@@ -321,6 +399,7 @@ static void start_acquire(tide_job *op)
         op->state = S_WAIT;
         int t = tpg_pool_acquire_timeout(op->pool);
         op->deadline_ms = t >= 0 ? tpg_now_ms() + t : 0;
+        list_waiting(op);
     } else {
         op->state = S_DONE;
         fail(op, err);
@@ -338,6 +417,7 @@ static void advance(tide_job *op)
         int slot;
         if (!tpg_pool_waited(op->pool, &op->w, give_up, &c, &slot))
             return;
+        list_active(op);
         if (c || slot) {
             got(op, c, slot, 1);
             return;
@@ -443,6 +523,7 @@ static void expire(tide_job *op)
         tide_conn *handed;
         int slot;
         tpg_pool_waited(op->pool, &op->w, 1, &handed, &slot); /* gives up its place */
+        list_active(op);
         op->state = S_DONE;
         fail(op, err);
         if (handed) { /* handed over just now: straight back */
@@ -657,12 +738,7 @@ static int wants_socket(const tide_job *op)
 
 int tide_loop_pending(const tide_loop *l)
 {
-    if (!l)
-        return 0;
-    int n = 0;
-    for (const tide_job *op = l->head; op; op = op->next)
-        n += op->state != S_DONE || op->queued;
-    return n;
+    return l ? l->njobs : 0;
 }
 
 int tide_loop_fds(tide_loop *l, tide_pollfd *fds, int max)
@@ -690,11 +766,11 @@ int tide_loop_timeout(const tide_loop *l)
     if (l->ready_head)
         return 0;
     int64_t now = tpg_now_ms(), best = -1;
+    if (l->wait_head && wake_ms(l->wait_head) != INT64_MAX)
+        best = wake_ms(l->wait_head);
     for (const tide_job *op = l->head; op; op = op->next) {
         int64_t d = 0;
-        if (op->state == S_WAIT)
-            d = op->deadline_ms;
-        else if (op->state == S_CONNECT && op->conn)
+        if (op->state == S_CONNECT && op->conn)
             d = op->conn->deadline_ms;
         if (d && (best < 0 || d < best))
             best = d;
@@ -765,6 +841,41 @@ static int dispatch(tide_loop *l)
     return called;
 }
 
+/* The waiting jobs that need a look: those the pool handed something (or
+ * told it is closing), then those whose deadline has passed. */
+static void look_at_waiting(tide_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    tide_job *h = l->handed;
+    l->handed = NULL;
+    pthread_mutex_unlock(&l->mu);
+    while (h) {
+        tide_job *op = h;
+        h = op->handed_next;
+        op->on_handed = 0;
+        if (op->state == S_WAIT)
+            advance(op);
+        maybe_free(op);
+    }
+    int64_t now = tpg_now_ms();
+    while (l->wait_head && wake_ms(l->wait_head) <= now) {
+        tide_job *op = l->wait_head; /* leaves the list either way */
+        if (expirable(op) && now >= op->due_ms)
+            expire(op);
+        else
+            advance(op);
+        maybe_free(op);
+    }
+}
+
+static int handed_pending(tide_loop *l)
+{
+    pthread_mutex_lock(&l->mu);
+    int any = l->handed != NULL;
+    pthread_mutex_unlock(&l->mu);
+    return any;
+}
+
 int tide_loop_poll(tide_loop *l, int timeout_ms)
 {
     if (!l)
@@ -772,17 +883,21 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
     if (l->in_poll)
         return TIDE_MISUSE;
     l->in_poll = 1;
+    pthread_mutex_lock(&l->mu);
+    l->thread = pthread_self();
+    l->has_thread = 1;
+    pthread_mutex_unlock(&l->mu);
     /* the precise clock: the coarse one's few ms would overrun a frame */
     int64_t until = timeout_ms >= 0 ? tpg_now_us() + (int64_t)timeout_ms * 1000 : -1;
     int called = 0;
     for (;;) {
+        look_at_waiting(l);
         called += dispatch(l);
         /* nothing in flight: return, unless told how long to wait (a tick
          * host sleeps here; only the wake-up descriptor can end it early) */
-        if (called > 0 || (!l->head && until < 0))
+        if (called > 0 || (!l->njobs && until < 0))
             break;
-        int64_t now = tpg_now_ms();
-        int wait = tide_loop_timeout(l);
+        int wait = handed_pending(l) ? 0 : tide_loop_timeout(l);
         if (until >= 0) {
             int64_t now_us = tpg_now_us();
             int left = until > now_us ? (int)((until - now_us + 999) / 1000) : 0;
@@ -814,25 +929,26 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
             ssize_t got = read(l->wake_fd, &v, sizeof v);
             (void)got;
         }
-        /* sockets that are ready; then whatever waits on the pool or a clock
-         * (cheap: a look under the pool's lock, a clock read) */
-        for (int i = 1; i < n && r > 0; i++)
-            if (l->pfds[i].revents)
+        for (int i = 1; i < n && r > 0; i++) {
+            if (l->pfds[i].revents) {
                 advance(l->pops[i]);
-        now = tpg_now_ms();
+                maybe_free(l->pops[i]);
+            }
+        }
+        /* deadlines of those holding a connection (a few: one per connection) */
+        int64_t now = tpg_now_ms();
         for (tide_job *op = l->head, *next; op; op = next) {
             next = op->next;
             if (expirable(op) && now >= op->due_ms)
                 expire(op);
-            else if (op->state == S_WAIT || (op->state == S_CONNECT && op->conn && op->conn->deadline_ms &&
-                                             now >= op->conn->deadline_ms))
+            else if (op->state == S_CONNECT && op->conn && op->conn->deadline_ms && now >= op->conn->deadline_ms)
                 advance(op);
-        }
-        for (tide_job *op = l->head, *next; op; op = next) {
-            next = op->next;
+            else
+                continue;
             maybe_free(op);
         }
         if (until >= 0 && tpg_now_us() >= until) {
+            look_at_waiting(l);
             called += dispatch(l);
             break;
         }
@@ -846,8 +962,13 @@ void tide_loop_free(tide_loop *l)
     if (!l)
         return;
     l->ready_head = l->ready_tail = NULL;
-    while (l->head) {
-        tide_job *op = l->head;
+    pthread_mutex_lock(&l->mu);
+    for (tide_job *op = l->handed; op; op = op->handed_next)
+        op->on_handed = 0;
+    l->handed = NULL;
+    pthread_mutex_unlock(&l->mu);
+    while (l->head || l->wait_head) {
+        tide_job *op = l->wait_head ? l->wait_head : l->head;
         op->ended = 1; /* no callbacks */
         op->queued = 0;
         if (op->state == S_WAIT)
@@ -874,6 +995,7 @@ void tide_loop_free(tide_loop *l)
     }
     if (l->wake_fd >= 0)
         close(l->wake_fd);
+    pthread_mutex_destroy(&l->mu);
     tide_error_free(l->scratch);
     tide_error_free(l->oom);
     if (l->pfds)

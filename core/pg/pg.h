@@ -122,7 +122,8 @@ typedef struct tpg_waiter {
     pthread_cond_t cond;
     tide_conn *conn;           /* handed over by release */
     int slot;                  /* or: a slot to open a new connection in */
-    struct tpg_waiter *next;
+    struct tpg_waiter *next, *prev;
+    int linked;                /* in the pool's queue */
     tide_loop *loop;           /* NULL for a thread */
 } tpg_waiter;
 
@@ -148,8 +149,10 @@ void tpg_pool_connect_dropped(tide_pool *p);   /* an attempt given up: no verdic
 int tpg_pool_query_timeout(const tide_pool *p);
 int tpg_pool_acquire_timeout(const tide_pool *p);
 int tpg_pool_timeout_error(tide_pool *p, tide_error *err);
-/* Wakes a loop blocked in poll (any thread). */
-void tpg_loop_wake(tide_loop *loop);
+/* Tells a loop that its waiter w was handed something (or that the pool is
+ * closing), from any thread, under the pool's lock: the loop looks at it on
+ * its next pass, and wakes if it is blocked in poll on another thread. */
+void tpg_loop_handed(tide_loop *loop, tpg_waiter *w);
 /* A held connection given back with a loop's query in flight (pool.c). */
 void tpg_loop_detach(struct tide_job *op);
 

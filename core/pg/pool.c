@@ -255,7 +255,7 @@ tide_pool *tide_pool_new(const tide_pool_options *opts, tide_error *err)
 static void wake(waiter *w)
 {
     if (w->loop)
-        tpg_loop_wake(w->loop);
+        tpg_loop_handed(w->loop, w);
     else
         pthread_cond_signal(&w->cond);
 }
@@ -285,9 +285,12 @@ static int hand_to_waiter(tide_pool *p, tide_conn *c)
     if (!w)
         return 0;
     p->wait_head = w->next;
-    if (!p->wait_head)
+    if (p->wait_head)
+        p->wait_head->prev = NULL;
+    else
         p->wait_tail = NULL;
-    w->next = NULL;
+    w->next = w->prev = NULL;
+    w->linked = 0;
     if (c)
         w->conn = c;
     else
@@ -298,16 +301,12 @@ static int hand_to_waiter(tide_pool *p, tide_conn *c)
 
 static void unlink_waiter(tide_pool *p, waiter *w)
 {
-    waiter **pp = &p->wait_head, *prev = NULL;
-    while (*pp && *pp != w) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    if (!*pp)
+    if (!w->linked)
         return; /* already handed something and unlinked */
-    *pp = w->next;
-    if (p->wait_tail == w)
-        p->wait_tail = prev;
+    if (w->prev) w->prev->next = w->next; else p->wait_head = w->next;
+    if (w->next) w->next->prev = w->prev; else p->wait_tail = w->prev;
+    w->next = w->prev = NULL;
+    w->linked = 0;
 }
 
 static void abs_deadline(struct timespec *ts, int ms)
@@ -372,8 +371,11 @@ static int take_locked(tide_pool *p, tide_conn **c, int *slot, tide_conn **dead)
 
 static void enqueue_locked(tide_pool *p, waiter *w)
 {
+    w->next = NULL;
+    w->prev = p->wait_tail;
     if (p->wait_tail) p->wait_tail->next = w; else p->wait_head = w;
     p->wait_tail = w;
+    w->linked = 1;
     p->nwaiting++;
 }
 
