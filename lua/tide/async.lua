@@ -41,15 +41,20 @@ local function ended(task, r)
   for _, co in ipairs(task.joiners or {}) do wake(co) end
 end
 
--- Runs co until it waits on tide, yields on its own, or ends.
-local function step(co, ...)
-  local r = table.pack(coroutine.resume(co, ...))
-  local task = tasks[co]
+-- What a resume came back with (varargs: no table for the usual case, a
+-- coroutine that yields tide.pending again).
+local function resumed(co, ok, first, ...)
   if coroutine.status(co) == "dead" then
-    if task then ended(task, r) elseif not r[1] then report(r[2], co) end
-  elseif task and r[2] ~= pending then
+    local task = tasks[co]
+    if task then ended(task, table.pack(ok, first, ...)) elseif not ok then report(first, co) end
+  elseif first ~= pending and tasks[co] then
     again[#again + 1] = co -- a plain coroutine.yield(): its turn comes again
   end
+end
+
+-- Runs co until it waits on tide, yields on its own, or ends.
+local function step(co, ...)
+  return resumed(co, coroutine.resume(co, ...))
 end
 
 -- The loop's callback lands here: tide's tasks are resumed at once; other
