@@ -72,6 +72,10 @@ struct tide_loop {
     pthread_t thread;        /* the one that polls */
     int has_thread;
 
+    void (*prepare)(void *ud);
+    void *prepare_ud;
+    int prepare_wanted;
+
     int wake_fd;
     int in_poll;
     tide_error *scratch;
@@ -730,6 +734,20 @@ void tpg_loop_detach(tide_job *op)
 
 /* ---- polling --------------------------------------------------------------- */
 
+void tide_loop_set_prepare(tide_loop *l, void (*fn)(void *ud), void *ud)
+{
+    if (!l)
+        return;
+    l->prepare = fn;
+    l->prepare_ud = ud;
+}
+
+void tide_loop_request_prepare(tide_loop *l)
+{
+    if (l)
+        l->prepare_wanted = 1;
+}
+
 static int wants_socket(const tide_job *op)
 {
     return (op->state == S_CONNECT || op->state == S_PING || op->state == S_RUN || op->state == S_CLEAN) &&
@@ -738,7 +756,7 @@ static int wants_socket(const tide_job *op)
 
 int tide_loop_pending(const tide_loop *l)
 {
-    return l ? l->njobs : 0;
+    return l ? l->njobs + (l->prepare_wanted && l->prepare) : 0;
 }
 
 int tide_loop_fds(tide_loop *l, tide_pollfd *fds, int max)
@@ -763,7 +781,7 @@ int tide_loop_timeout(const tide_loop *l)
 {
     if (!l)
         return -1;
-    if (l->ready_head)
+    if (l->ready_head || (l->prepare_wanted && l->prepare))
         return 0;
     int64_t now = tpg_now_ms(), best = -1;
     if (l->wait_head && wake_ms(l->wait_head) != INT64_MAX)
@@ -891,6 +909,10 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
     int64_t until = timeout_ms >= 0 ? tpg_now_us() + (int64_t)timeout_ms * 1000 : -1;
     int called = 0;
     for (;;) {
+        if (l->prepare_wanted && l->prepare) {
+            l->prepare_wanted = 0;
+            l->prepare(l->prepare_ud);
+        }
         look_at_waiting(l);
         called += dispatch(l);
         /* nothing in flight: return, unless told how long to wait (a tick

@@ -21,6 +21,7 @@ static const char state_key = 0;     /* registry: the tlua_state */
 static const char waiting_key = 0;   /* registry: { [lightuserdata wait] = coroutine } (weak values) */
 static const char scheduler_key = 0; /* registry: function(co) */
 static const char pending_key = 0;   /* the value a waiting coroutine yields */
+static const char flush_key = 0;     /* registry: function() run by the loop's prepare */
 
 struct tlua_state {
     tide_loop *loop;
@@ -35,6 +36,8 @@ struct tlua_state {
 static int state_gc(lua_State *L)
 {
     tlua_state *S = lua_touserdata(L, 1);
+    if (S->loop && !S->owned)
+        tide_loop_set_prepare(S->loop, NULL, NULL); /* the host's loop outlives us */
     if (S->owned)
         tide_loop_free(S->loop); /* cancels what is left: no callbacks */
     if (S->owned)
@@ -136,13 +139,37 @@ static tlua_wait *push_wait(lua_State *L, tlua_state *S, tlua_finish finish, lua
     return w;
 }
 
+/* Where the loop's callbacks run Lua: in the thread polling from Lua, or
+ * the main thread when a C host polls. */
+static lua_State *calling_state(tlua_state *S)
+{
+    return S->running ? S->running : S->main;
+}
+
+/* The loop's prepare: runs the Lua flush function (merged lookups). */
+static void run_flush(void *ud)
+{
+    tlua_state *S = ud;
+    lua_State *L = calling_state(S);
+    if (!lua_checkstack(L, 2))
+        return;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &flush_key) != LUA_TFUNCTION) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        fprintf(stderr, "tide: flush: %s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+}
+
 /* The work is over: find the coroutine and hand it to the scheduler. */
 static void wake(tlua_wait *w)
 {
     tlua_state *S = w->S;
     w->done = 1;
     w->job = NULL;
-    lua_State *L = S->running ? S->running : S->main;
+    lua_State *L = calling_state(S);
     if (!lua_checkstack(L, 4))
         return;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &waiting_key);
@@ -349,6 +376,33 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* core.set_flush(fn): fn() runs at the start of the next poll after
+ * core.request_flush(). */
+static int l_set_flush(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    tlua_state_of(L);
+    lua_settop(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &flush_key);
+    return 0;
+}
+
+static int l_request_flush(lua_State *L)
+{
+    tlua_state *S = tlua_state_of(L);
+    tide_loop *loop = loop_of(L, S);
+    tide_loop_set_prepare(loop, run_flush, S);
+    tide_loop_request_prepare(loop);
+    return 0;
+}
+
+/* core.will_yield(): whether a query made here would yield. */
+static int l_will_yield(lua_State *L)
+{
+    lua_pushboolean(L, tlua_should_yield(L));
+    return 1;
+}
+
 static int l_set_async(lua_State *L)
 {
     tlua_state_of(L)->off = !lua_toboolean(L, 1);
@@ -372,6 +426,9 @@ void tlua_open_async(lua_State *L)
         {"fds", l_fds},
         {"set_scheduler", l_set_scheduler},
         {"set_async", l_set_async},
+        {"set_flush", l_set_flush},
+        {"request_flush", l_request_flush},
+        {"will_yield", l_will_yield},
         {"now", l_now},
         {NULL, NULL},
     };

@@ -66,6 +66,10 @@ wake = function(co)
 end
 core.set_scheduler(function(co) return wake(co) end)
 
+--- Hands a coroutine waiting on tide back to its scheduler (for tide's own
+--- modules that make coroutines wait on something else, e.g. a batch).
+function M.wake(co) return wake(co) end
+
 --- Starts fn(...) as a task: it runs at once until its first query waits.
 function M.spawn(fn, ...)
   if type(fn) ~= "function" then

@@ -877,7 +877,103 @@ end
 
 function impl.find_many(self, args) return with_relations(self, "find_many", args, false) end
 function impl.find_first(self, args) return with_relations(self, "find_first", args, true) end
-function impl.find_unique(self, args) return with_relations(self, "find_unique", args, true) end
+-- Batching find_unique (Prisma's dataloader) ---------------------------------
+--
+-- Inside coroutines, lookups by the same single unique field of the same
+-- model, made before the loop next polls, become one statement:
+-- `where field IN (...)`, one round trip for a thousand coroutines. Only
+-- the plainest shape is merged (a where of one integer or text field, nothing
+-- else: no select, include, omit or codec), against a db (not inside a
+-- transaction, whose one connection takes one statement at a time).
+
+local async = require "tide.async"
+local batch_types = { smallint = true, integer = true, bigint = true, smallserial = true, serial = true,
+  bigserial = true, text = true, varchar = true }
+local batches = {}   -- target -> model and field -> { client =, field =, values = {}, slots = {} }
+local nbatches = 0
+
+-- The field a where looks up by, when the call can join a batch.
+local function batch_field(self, args)
+  if type(args) ~= "table" or type(self._target) ~= "table" or rawget(self, "_codecs") then return nil end
+  local where = args.where
+  if type(where) ~= "table" or next(args, next(args)) ~= nil then return nil end -- where alone
+  local field, value = next(where)
+  if field == nil or next(where, field) ~= nil then return nil end
+  local vt = math.type(value) == "integer" and "integer" or type(value)
+  if vt ~= "integer" and vt ~= "string" then return nil end
+  local m = self._schema.models[self._name]
+  local info = m._batch_fields
+  if not info then
+    info = {}
+    local pk = pk_fields(self)
+    for _, f in ipairs(m.fields) do
+      local unique = f.unique or (#pk == 1 and pk[1] == f.name)
+      if unique and batch_types[f.type] and not f.omit and (f.array_dims or 0) == 0 then
+        info[f.name] = (f.type == "text" or f.type == "varchar") and "string" or "integer"
+      end
+    end
+    m._batch_fields = info
+  end
+  if info[field] ~= vt or not core.will_yield() then return nil end
+  return field, value
+end
+
+local function run_batch(b)
+  local ok, rows = pcall(run, b.client, "find_many", { where = { [b.field] = { in_ = b.values } } })
+  local by_value = {}
+  if ok then for _, row in ipairs(rows) do by_value[row[b.field]] = row end end
+  for i, slot in ipairs(b.slots) do
+    if ok then
+      slot.row = by_value[b.values[i]]
+    elseif #b.values == 1 then
+      slot.err = rows
+    else
+      -- one bad value fails the merged statement: each lookup alone, so
+      -- every caller gets its own answer
+      local one_ok, row = pcall(run, b.client, "find_unique", { where = { [b.field] = b.values[i] } })
+      if one_ok then slot.row = row else slot.err = row end
+    end
+    slot.done = true
+    async.wake(slot.co)
+  end
+end
+
+-- Called by the loop before it next looks at anything.
+core.set_flush(function()
+  local list = batches
+  batches, nbatches = {}, 0
+  for _, per_target in pairs(list) do
+    for _, b in pairs(per_target) do async.spawn(run_batch, b) end
+  end
+end)
+
+local function batched(self, field, value)
+  local key = self._name .. "\0" .. field
+  local targets = batches[self._target]
+  if not targets then
+    targets = {}
+    batches[self._target] = targets
+  end
+  local b = targets[key]
+  if not b then
+    b = { client = self, field = field, values = {}, slots = {} }
+    targets[key] = b
+    nbatches = nbatches + 1
+    if nbatches == 1 then core.request_flush() end
+  end
+  local slot = { co = coroutine.running() }
+  b.values[#b.values + 1] = value
+  b.slots[#b.slots + 1] = slot
+  repeat coroutine.yield(async.pending) until slot.done
+  if slot.err then error(slot.err, 0) end
+  return slot.row
+end
+
+function impl.find_unique(self, args)
+  local field, value = batch_field(self, args)
+  if field then return batched(self, field, value) end
+  return with_relations(self, "find_unique", args, true)
+end
 function impl.count(self, args) return run(self, "count", args) end
 
 function impl.aggregate(self, args)
@@ -1002,6 +1098,10 @@ for op, fn in pairs(impl) do
     methods[op] = function(self, args)
       local db = rawget(self, "_db")
       if not (db and rawget(db, "_middleware")) and not rawget(self, "_codecs") and plain_args(self, op, args) then
+        if op == "find_unique" then
+          local field, value = batch_field(self, args)
+          if field then return batched(self, field, value) end
+        end
         return core.model_query(self._target, self._schema.core, self._name, op, args)
       end
       return dispatch(self, op, args, fn)

@@ -81,8 +81,16 @@ TIDE_API void tide_loop_cancel(tide_loop *loop, tide_job *op);
  * number of callbacks called, or TIDE_MISUSE when called from inside a
  * callback. */
 TIDE_API int tide_loop_poll(tide_loop *loop, int timeout_ms);
-/* Operations not yet ended (callbacks not yet called), cleanups included. */
+/* Operations not yet ended (callbacks not yet called), cleanups included,
+ * plus one while a prepare is requested. */
 TIDE_API int tide_loop_pending(const tide_loop *loop);
+
+/* A function the next poll calls first, before it looks at anything, once
+ * tide_loop_request_prepare has asked for it: the place to submit work
+ * gathered since the last poll (lookups merged into one statement). A poll
+ * with a prepare requested does not wait first. */
+TIDE_API void tide_loop_set_prepare(tide_loop *loop, void (*fn)(void *ud), void *ud);
+TIDE_API void tide_loop_request_prepare(tide_loop *loop);
 
 typedef struct tide_pollfd {
     int fd;
