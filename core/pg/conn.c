@@ -611,6 +611,29 @@ static int encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *para
 }
 
 /* Keeps a copy of the parameters while the statement is being prepared. */
+int tpg_params_copy(tide_value *dst, tutil_buf *text, const tide_value *src, int n)
+{
+    tutil_buf_reset(text);
+    for (int i = 0; i < n; i++) {
+        dst[i] = src[i];
+        tide_kind k = src[i].kind;
+        if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC)
+            tutil_buf_add(text, src[i].as.s.ptr, src[i].as.s.len);
+    }
+    if (text->broken)
+        return -1;
+    /* pointed at only now: the buffer may have moved while it grew */
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        tide_kind k = dst[i].kind;
+        if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC) {
+            dst[i].as.s.ptr = text->data ? text->data + off : "";
+            off += dst[i].as.s.len;
+        }
+    }
+    return 0;
+}
+
 static int save_params(tide_conn *c, const tide_value *params, int n, tide_error *err)
 {
     if (n > c->saved_cap) {
@@ -622,24 +645,9 @@ static int save_params(tide_conn *c, const tide_value *params, int n, tide_error
         c->saved = v;
         c->saved_cap = n;
     }
-    tutil_buf_reset(&c->saved_text);
-    for (int i = 0; i < n; i++) {
-        c->saved[i] = params[i];
-        tide_kind k = params[i].kind;
-        if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC)
-            tutil_buf_add(&c->saved_text, params[i].as.s.ptr, params[i].as.s.len);
-    }
-    if (c->saved_text.broken) {
+    if (tpg_params_copy(c->saved, &c->saved_text, params, n) != 0) {
         tutil_error_oom(err);
         return TIDE_ERROR;
-    }
-    size_t off = 0;
-    for (int i = 0; i < n; i++) {
-        tide_kind k = c->saved[i].kind;
-        if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC) {
-            c->saved[i].as.s.ptr = c->saved_text.data ? c->saved_text.data + off : "";
-            off += c->saved[i].as.s.len;
-        }
     }
     c->nparams = n;
     return TIDE_OK;

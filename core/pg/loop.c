@@ -285,24 +285,8 @@ static int copy_query(tide_job *op, const char *sql, int nparams, const tide_val
     op->nparams = nparams;
     if (nparams > 0) {
         op->params = tutil_malloc((size_t)nparams * sizeof *op->params);
-        if (!op->params)
+        if (!op->params || tpg_params_copy(op->params, &op->text, params, nparams) != 0)
             goto oom;
-        for (int i = 0; i < nparams; i++) {
-            op->params[i] = params[i];
-            tide_kind k = params[i].kind;
-            if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC)
-                tutil_buf_add(&op->text, params[i].as.s.ptr, params[i].as.s.len);
-        }
-        if (op->text.broken)
-            goto oom;
-        size_t off = 0;
-        for (int i = 0; i < nparams; i++) {
-            tide_kind k = op->params[i].kind;
-            if (k == TIDE_KIND_TEXT || k == TIDE_KIND_BYTEA || k == TIDE_KIND_JSON || k == TIDE_KIND_NUMERIC) {
-                op->params[i].as.s.ptr = op->text.data ? op->text.data + off : "";
-                off += op->params[i].as.s.len;
-            }
-        }
     }
     return TIDE_OK;
 oom:

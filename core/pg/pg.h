@@ -168,6 +168,9 @@ int tpg_conn_ping(tide_conn *conn, int timeout_ms, tide_error *err);
  * (usually that it is going away): 0 when it still looks healthy. */
 int tpg_conn_check_idle(tide_conn *conn);
 void tpg_conn_clear_cache(tide_conn *conn);
+/* Copies n parameters into dst, their strings' bytes into text (reset
+ * first), so they outlive the caller's; -1 when out of memory. */
+int tpg_params_copy(tide_value *dst, tutil_buf *text, const tide_value *src, int n);
 /* Closes the socket of a connection that cannot be trusted any more (a
  * statement that never answered): it stays allocated, broken. */
 void tpg_conn_abandon(tide_conn *conn);

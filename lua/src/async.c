@@ -357,13 +357,19 @@ static int l_fds(lua_State *L)
     return 2;
 }
 
-static int l_set_scheduler(lua_State *L)
+static int set_hook(lua_State *L, const void *key)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     tlua_state_of(L);
     lua_settop(L, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &scheduler_key);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
     return 0;
+}
+
+/* core.set_scheduler(fn): fn(co) when a coroutine's work is over. */
+static int l_set_scheduler(lua_State *L)
+{
+    return set_hook(L, &scheduler_key);
 }
 
 /* core.now(): seconds on the monotonic clock (Lua has only whole seconds
@@ -380,11 +386,7 @@ static int l_now(lua_State *L)
  * core.request_flush(). */
 static int l_set_flush(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TFUNCTION);
-    tlua_state_of(L);
-    lua_settop(L, 1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &flush_key);
-    return 0;
+    return set_hook(L, &flush_key);
 }
 
 static int l_request_flush(lua_State *L)
