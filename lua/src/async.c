@@ -36,12 +36,12 @@ struct tlua_state {
 static int state_gc(lua_State *L)
 {
     tlua_state *S = lua_touserdata(L, 1);
-    if (S->loop && !S->owned)
-        tide_loop_set_prepare(S->loop, NULL, NULL); /* the host's loop outlives us */
-    if (S->owned)
+    if (S->owned) {
         tide_loop_free(S->loop); /* cancels what is left: no callbacks */
-    if (S->owned)
         S->loop = NULL;
+    } else if (S->loop) {
+        tide_loop_set_prepare(S->loop, NULL, NULL); /* the host's loop outlives us */
+    }
     tide_error_free(S->err);
     S->err = NULL;
     return 0;
