@@ -1259,6 +1259,12 @@ T_CASE(saas_on_the_server)
                                " FROM app_users u, tide_ddl_saas.organizations o", 0, NULL, 0, &r, err) != TIDE_OK);
     T_EQ_INT(tide_error_code(err), TIDE_E_UNIQUE_VIOLATION);
     T_EQ_STR(tide_error_get(err, TIDE_FIELD_CONSTRAINT), "one_membership");
+    /* the key's columns, read from the detail, and the fields they hold */
+    const char *col;
+    size_t len;
+    T_CHECK(tide_error_key_column(err, 0, &col, &len) && len == 7 && !memcmp(col, "user_id", 7));
+    T_CHECK(tide_error_key_column(err, 1, &col, &len) && len == 15 && !memcmp(col, "organization_id", 15));
+    T_CHECK(!tide_error_key_column(err, 2, &col, &len));
     T_CHECK(exec(c, "INSERT INTO projects (organization_id, name) SELECT id, 'Web'"
                     " FROM tide_ddl_saas.organizations") == 0);
     T_CHECK(tide_conn_query(c, "INSERT INTO projects (organization_id, name) SELECT id, 'Web'"

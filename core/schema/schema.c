@@ -643,6 +643,17 @@ const tide_field *tide_model_field_at(const tide_model *m, int i)
     return m && i >= 0 && i < m->nfields ? m->fields[i] : NULL;
 }
 
+const tide_field *tide_model_field_by_column(const tide_model *m, const char *col, size_t len)
+{
+    for (int i = 0; i < tide_model_field_count(m); i++) {
+        const tide_field *f = tide_model_field_at(m, i);
+        const char *c = tide_field_column(f);
+        if (strlen(c) == len && !memcmp(c, col, len))
+            return f;
+    }
+    return NULL;
+}
+
 const tide_field *tide_model_field(const tide_model *m, const char *name)
 {
     for (int i = 0; m && name && i < m->nfields; i++)

@@ -159,3 +159,38 @@ tide_code tide_code_from_sqlstate(const char *s)
         return TIDE_E_CONNECTION_FAILURE;
     return TIDE_E_DATABASE;
 }
+
+int tide_error_key_column(const tide_error *err, int i, const char **name, size_t *len)
+{
+    const char *detail = tide_error_get(err, TIDE_FIELD_DETAIL);
+    const char *open = detail ? strstr(detail, "Key (") : NULL;
+    const char *close = open ? strstr(open, ")=(") : NULL;
+    if (!close || i < 0)
+        return 0;
+    const char *p = open + 5;
+    for (int n = 0; p < close; n++) {
+        while (p < close && (*p == ' ' || *p == ','))
+            p++;
+        const char *start = p;
+        size_t l;
+        if (*p == '"') { /* a quoted column name */
+            start = ++p;
+            while (p < close && *p != '"')
+                p++;
+            l = (size_t)(p - start);
+            p++;
+        } else {
+            while (p < close && *p != ',')
+                p++;
+            l = (size_t)(p - start);
+        }
+        if (!l)
+            return 0;
+        if (n == i) {
+            *name = start;
+            *len = l;
+            return 1;
+        }
+    }
+    return 0;
+}

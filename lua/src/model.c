@@ -329,49 +329,21 @@ static int raise_query_error(lua_State *L, tide_schema *schema, const char *mode
     tlua_push_error(L, err);
     if (tide_error_code(err) != TIDE_E_UNIQUE_VIOLATION)
         return lua_error(L);
-    const tide_model *m = tide_schema_model(schema, model);
-    const char *detail = tide_error_get(err, TIDE_FIELD_DETAIL);
-    const char *open = detail ? strstr(detail, "Key (") : NULL;
-    const char *close = open ? strstr(open, ")=(") : NULL;
     lua_pushstring(L, model);
     lua_setfield(L, -2, "model");
-    if (!m || !open || !close)
+    const tide_model *m = tide_schema_model(schema, model);
+    const char *col;
+    size_t len;
+    if (!m || !tide_error_key_column(err, 0, &col, &len))
         return lua_error(L);
     lua_newtable(L);
-    int n = 0;
-    const char *p = open + 5;
-    while (p < close) {
-        while (p < close && (*p == ' ' || *p == ','))
-            p++;
-        const char *start = p;
-        size_t len;
-        if (*p == '"') { /* a quoted column name */
-            start = ++p;
-            while (p < close && *p != '"')
-                p++;
-            len = (size_t)(p - start);
-            p++;
-        } else {
-            while (p < close && *p != ',')
-                p++;
-            len = (size_t)(p - start);
-        }
-        if (!len)
-            break;
-        const char *name = NULL;
-        for (int i = 0; i < tide_model_field_count(m) && !name; i++) {
-            const tide_field *f = tide_model_field_at(m, i);
-            const char *col = tide_field_column(f);
-            if (strlen(col) == len && !memcmp(col, start, len))
-                name = tide_field_name(f);
-        }
-        if (name) {
-            lua_pushstring(L, name);
-            lua_rawseti(L, -2, ++n);
-        } else {
-            lua_pushlstring(L, start, len); /* an expression index: its text */
-            lua_rawseti(L, -2, ++n);
-        }
+    for (int i = 0; tide_error_key_column(err, i, &col, &len); i++) {
+        const tide_field *f = tide_model_field_by_column(m, col, len);
+        if (f)
+            lua_pushstring(L, tide_field_name(f));
+        else
+            lua_pushlstring(L, col, len); /* an expression index: its text */
+        lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "fields");
     return lua_error(L);

@@ -56,6 +56,11 @@ TIDE_API const char *tide_error_code_name(tide_code code);
 /* The field's text, or NULL when absent. Valid until err is next written.
  * TIDE_FIELD_MESSAGE is never NULL for an error that is set. */
 TIDE_API const char *tide_error_get(const tide_error *err, tide_error_field field);
+/* The i-th column (from 0) of the key a unique or foreign key violation
+ * names in its detail ("Key (email, org_id)=(...)"): its text and length,
+ * unquoted; an expression index's column is the expression's text. 0 when
+ * there is no such column. */
+TIDE_API int tide_error_key_column(const tide_error *err, int i, const char **name, size_t *len);
 TIDE_API const char *tide_error_message(const tide_error *err);
 /* Copies every field of src into dst. Returns TIDE_OK or TIDE_ERROR on OOM. */
 TIDE_API int tide_error_copy(tide_error *dst, const tide_error *src);

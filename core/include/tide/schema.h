@@ -256,6 +256,8 @@ TIDE_API const char *tide_model_table(const tide_model *m);
 TIDE_API int tide_model_field_count(const tide_model *m);
 TIDE_API const tide_field *tide_model_field_at(const tide_model *m, int i);
 TIDE_API const tide_field *tide_model_field(const tide_model *m, const char *name);
+/* The field stored in column col (len bytes, not NUL-terminated), or NULL. */
+TIDE_API const tide_field *tide_model_field_by_column(const tide_model *m, const char *col, size_t len);
 TIDE_API const char *tide_field_name(const tide_field *f);
 TIDE_API const char *tide_field_column(const tide_field *f);
 TIDE_API tide_type tide_field_type(const tide_field *f);
