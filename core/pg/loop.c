@@ -26,8 +26,8 @@
 #include <unistd.h>
 #include "pg.h"
 
-enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE };
-enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE };
+enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE, K_TIMER };
+enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE, S_TIMER };
 
 struct tide_job {
     tide_loop *loop;
@@ -49,6 +49,7 @@ struct tide_job {
 
     tide_query_cb qcb;
     tide_acquire_cb acb;
+    tide_timer_cb tcb;
     void *ud;
     tide_result *res;
     tide_error *err;         /* set when it failed */
@@ -479,6 +480,7 @@ static void advance(tide_job *op)
         start_clean(op);            /* next: the reset after a rollback, or back to the pool */
         return;
     case S_DONE:
+    case S_TIMER: /* the wait list's deadline ends it */
         return;
     }
 }
@@ -617,6 +619,25 @@ int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparam
     return TIDE_OK;
 }
 
+int tide_loop_timer(tide_loop *l, int ms, tide_timer_cb cb, void *ud, tide_job **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (submit_check(l, l, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    tide_job *op = op_new(l, K_TIMER, err);
+    if (!op)
+        return TIDE_ERROR;
+    op->tcb = cb;
+    op->ud = ud;
+    op->state = S_TIMER;
+    op->deadline_ms = tpg_now_ms() + (ms > 0 ? ms : 0);
+    list_waiting(op);
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
 int tide_loop_acquire(tide_loop *l, tide_pool *pool, tide_acquire_cb cb, void *ud, tide_job **out, tide_error *err)
 {
     if (out)
@@ -682,6 +703,10 @@ void tide_loop_cancel(tide_loop *l, tide_job *op)
     switch (op->state) {
     case S_WAIT:
         advance(op); /* gives up its place (or what it was just handed) */
+        break;
+    case S_TIMER:
+        list_active(op);
+        op->state = S_DONE;
         break;
     case S_CONNECT:
         op->conn->op = NULL;
@@ -817,7 +842,10 @@ static int dispatch(tide_loop *l)
             op->ended = 1;
             const tide_error *err = op->err ? op->err : l->oom;
             int ok = !op->err && (op->kind != K_QUERY && op->kind != K_CONN_QUERY ? 1 : op->res != NULL);
-            if (op->kind == K_ACQUIRE) {
+            if (op->kind == K_TIMER) {
+                if (op->tcb)
+                    op->tcb(op->ud);
+            } else if (op->kind == K_ACQUIRE) {
                 tide_conn *c = ok ? op->conn : NULL;
                 op->conn = NULL;
                 if (op->acb)
@@ -862,7 +890,11 @@ static void look_at_waiting(tide_loop *l)
     int64_t now = tpg_now_ms();
     while (l->wait_head && wake_ms(l->wait_head) <= now) {
         tide_job *op = l->wait_head; /* leaves the list either way */
-        if (expirable(op) && now >= op->due_ms)
+        if (op->state == S_TIMER) {
+            list_active(op);
+            op->state = S_DONE;
+            finish(op);
+        } else if (expirable(op) && now >= op->due_ms)
             expire(op);
         else
             advance(op);

@@ -215,6 +215,11 @@ static void on_acquire(void *ud, tide_conn *conn, const tide_error *err)
     wake(w);
 }
 
+static void on_timer(void *ud)
+{
+    wake(ud);
+}
+
 static int k_wait(lua_State *L, int status, lua_KContext ctx)
 {
     (void)status;
@@ -279,6 +284,33 @@ int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KC
     w->pool = pool;
     int widx = lua_gettop(L);
     if (tide_loop_acquire(loop, pool, on_acquire, w, &w->job, S->err) != TIDE_OK)
+        return tlua_raise(L, S->err);
+    return yield_on(L, w, widx);
+}
+
+static int finish_nothing(lua_State *L, tlua_wait *w)
+{
+    (void)L;
+    (void)w;
+    return 0;
+}
+
+/* core.sleep(seconds): yields until then inside a coroutine; blocks outside. */
+static int l_sleep(lua_State *L)
+{
+    lua_Number t = luaL_checknumber(L, 1);
+    int ms = t <= 0 ? 0 : t * 1000 > 2147483647.0 ? 2147483647 : (int)(t * 1000 + 0.5);
+    if (!tlua_should_yield(L)) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+        return 0;
+    }
+    tlua_state *S = tlua_state_of(L);
+    tide_loop *loop = loop_of(L, S);
+    tlua_wait *w = push_wait(L, S, finish_nothing, 0);
+    int widx = lua_gettop(L);
+    if (tide_loop_timer(loop, ms, on_timer, w, &w->job, S->err) != TIDE_OK)
         return tlua_raise(L, S->err);
     return yield_on(L, w, widx);
 }
@@ -431,6 +463,7 @@ void tlua_open_async(lua_State *L)
         {"set_flush", l_set_flush},
         {"request_flush", l_request_flush},
         {"will_yield", l_will_yield},
+        {"sleep", l_sleep},
         {"now", l_now},
         {NULL, NULL},
     };

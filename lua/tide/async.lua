@@ -151,6 +151,10 @@ end
 --- of their own (see tide.luv): { { fd =, read =, write = }, ... }, seconds.
 M.fds = core.fds
 
+--- Waits seconds: yields inside a coroutine (the loop goes on), blocks
+--- outside one.
+M.sleep = core.sleep
+
 --- Seconds on a monotonic clock, with sub-millisecond precision.
 M.clock = core.now
 

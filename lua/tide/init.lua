@@ -59,7 +59,7 @@ async.hooks = tide -- tide.on_ready, tide.on_error
 tide.pending = async.pending
 tide.spawn, tide.run, tide.poll = async.spawn, async.run, async.poll
 tide.pending_count, tide.set_async, tide.fds = async.pending_count, async.set_async, async.fds
-tide.clock = async.clock
+tide.clock, tide.sleep = async.clock, async.sleep
 
 tide.json_encode = core.json_encode
 tide.json_decode = core.json_decode
@@ -124,7 +124,8 @@ local isolation_levels = {
   read_committed = "READ COMMITTED",
   read_uncommitted = "READ UNCOMMITTED",
 }
-local tx_options = { isolation = "string", read_only = "boolean", deferrable = "boolean" }
+local tx_options = { isolation = "string", read_only = "boolean", deferrable = "boolean", retry = "number",
+  context = "table" }
 
 local function begin_sql(fname, argn, opts)
   if opts == nil then return "BEGIN" end
@@ -165,6 +166,30 @@ end
 local function live(tx)
   if tx._done then error("the transaction has already ended", 3) end
   return tx._conn
+end
+
+-- Session variables for this transaction only (set_config(..., true)),
+-- for row-level security policies that read current_setting(name).
+local function set_context(conn, fname, context)
+  for name, value in pairs(context) do
+    if type(name) ~= "string" then
+      error(("bad argument to '%s' (context names are strings, got %s)"):format(fname, type(name)), 4)
+    end
+    local t = type(value)
+    if t ~= "string" and t ~= "number" and t ~= "boolean" then
+      error(("bad argument to '%s' (context '%s': a string, number or boolean, got %s)"):format(fname, name, t), 4)
+    end
+    conn:exec("select set_config($1, $2, true)", name, tostring(value))
+  end
+end
+
+--- Sets session variables until the transaction ends:
+--- tx:set_context{ ["app.tenant"] = 42 }.
+function Tx:set_context(context)
+  if type(context) ~= "table" then
+    error(("bad argument #1 to 'set_context' (table expected, got %s)"):format(type(context)), 2)
+  end
+  set_context(live(self), "set_context", context)
 end
 
 function Tx:query(sql, ...) return live(self):query(sql, ...) end
@@ -271,18 +296,17 @@ DB.stats, DB.describe = pool_methods.stats, pool_methods.describe
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.
-function DB:transaction(fn, opts)
-  if type(fn) ~= "function" then
-    error(("bad argument #1 to 'transaction' (function expected, got %s)"):format(type(fn)), 2)
-  end
-  local sql = begin_sql("transaction", 2, opts)
-  local conn = self._pool:acquire()
+-- One attempt: BEGIN, the context, fn(tx), COMMIT; raises what failed.
+local function attempt(db, fn, sql, context)
+  local conn = db._pool:acquire()
   local ok, e = pcall(conn.exec, conn, sql)
+  if ok and context then ok, e = pcall(set_context, conn, "transaction", context) end
   if not ok then
+    finish_failed(conn)
     conn:release()
     error(e, 0)
   end
-  local tx = new_tx(self, conn, 0, false)
+  local tx = new_tx(db, conn, 0, false)
   local r = table.pack(pcall(fn, tx))
   tx._done = true
   if not r[1] then
@@ -293,16 +317,50 @@ function DB:transaction(fn, opts)
   local cok, cerr = pcall(commit, conn)
   conn:release()
   if not cok then error(cerr, 0) end
-  return table.unpack(r, 2, r.n)
+  return r
+end
+
+-- What a retry may run again: the whole transaction lost a race.
+local retryable = { serialization_failure = true, deadlock_detected = true }
+
+--- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
+--- re-raises fn's error when it raises. Returns what fn returns. Options:
+--- isolation, read_only, deferrable; retry = n (run the whole of fn again,
+--- up to n times, after a serialization failure or deadlock, with jittered
+--- backoff); context = { name = value } (set_config for this transaction).
+function DB:transaction(fn, opts)
+  if type(fn) ~= "function" then
+    error(("bad argument #1 to 'transaction' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local sql = begin_sql("transaction", 2, opts)
+  local retries = opts and opts.retry or 0
+  if math.type(retries) ~= "integer" or retries < 0 then
+    error("bad argument #2 to 'transaction' (retry must be a whole number >= 0)", 2)
+  end
+  local context = opts and opts.context
+  for n = 0, retries do
+    local ok, r = pcall(attempt, self, fn, sql, context)
+    if ok then return table.unpack(r, 2, r.n) end
+    if n == retries or not (tide.is_error(r) and retryable[r.code]) then error(r, 0) end
+    -- 10 ms doubling to 1 s, each between half and all of it: the racers
+    -- that collided should not collide again
+    local delay = math.min(0.01 * 2 ^ n, 1)
+    tide.sleep(delay * (0.5 + math.random() / 2))
+  end
 end
 
 --- An explicit transaction: `local tx <close> = db:begin()`, then
 --- tx:commit(). Leaving the block without committing rolls back.
 function DB:begin(opts)
   local sql = begin_sql("begin", 1, opts)
+  if opts and opts.retry then
+    error("bad argument #1 to 'begin' (retry needs the whole transaction as a function: db:transaction(fn, { retry = n }))", 2)
+  end
   local conn = self._pool:acquire()
   local ok, e = pcall(conn.exec, conn, sql)
+  if ok and opts and opts.context then ok, e = pcall(set_context, conn, "begin", opts.context) end
   if not ok then
+    finish_failed(conn)
     conn:release()
     error(e, 0)
   end

@@ -66,6 +66,11 @@ TIDE_API int tide_loop_conn_query(tide_loop *loop, tide_conn *conn, const char *
                                   tide_error *err);
 TIDE_API int tide_loop_acquire(tide_loop *loop, struct tide_pool *pool, tide_acquire_cb cb, void *ud,
                                tide_job **op, tide_error *err);
+/* Calls cb(ud) from poll once ms milliseconds have passed (a coroutine's
+ * sleep, a retry's backoff). */
+typedef void (*tide_timer_cb)(void *ud);
+TIDE_API int tide_loop_timer(tide_loop *loop, int ms, tide_timer_cb cb, void *ud, tide_job **job, tide_error *err);
+
 /* Gives a held connection back to its pool without blocking: one left
  * mid-transaction or with session state is cleaned up by the loop first;
  * one with an operation in flight has it cancelled. */
