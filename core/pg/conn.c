@@ -1381,6 +1381,25 @@ int tpg_conn_reset_session(tide_conn *c, tide_error *err)
     return rc;
 }
 
+int tpg_conn_notifies(tide_conn *c, int consume,
+                      void (*fn)(void *ud, const char *channel, const char *payload, int pid), void *ud)
+{
+    if (tide_conn_is_broken(c))
+        return -1;
+    if (consume && c->state == TPG_IDLE && !PQconsumeInput(c->pg)) {
+        c->broken = 1;
+        return -1;
+    }
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(c->pg))) {
+        fn(ud, note->relname, note->extra, note->be_pid);
+        PQfreemem(note);
+        n++;
+    }
+    return PQstatus(c->pg) == CONNECTION_OK ? n : -1;
+}
+
 void tpg_conn_abandon(tide_conn *c)
 {
     if (c->pg)

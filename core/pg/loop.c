@@ -26,8 +26,8 @@
 #include <unistd.h>
 #include "pg.h"
 
-enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE, K_TIMER };
-enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE, S_TIMER };
+enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE, K_TIMER, K_LISTEN };
+enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE, S_TIMER, S_LISTEN };
 
 struct tide_job {
     tide_loop *loop;
@@ -50,6 +50,8 @@ struct tide_job {
     tide_query_cb qcb;
     tide_acquire_cb acb;
     tide_timer_cb tcb;
+    tide_notify_cb ncb;
+    tide_conn *listened;     /* K_LISTEN: the connection it watches (not owned) */
     void *ud;
     tide_result *res;
     tide_error *err;         /* set when it failed */
@@ -59,6 +61,7 @@ struct tide_job {
     int resetting;           /* the CLEAN statement in flight is the session reset */
     int waiting;             /* on the wait list (else the active one) */
     int on_handed;           /* on the handed stack: not freed until it leaves it */
+    int delivering;          /* K_LISTEN inside its callbacks: not freed meanwhile */
     struct tide_job *prev, *next, *ready_next, *handed_next;
 };
 
@@ -67,6 +70,7 @@ struct tide_loop {
     tide_job *wait_head, *wait_tail; /* waiting, soonest deadline first */
     tide_job *ready_head, *ready_tail;
     int njobs;
+    int nlisten;             /* listeners: in njobs, but not pending */
 
     pthread_mutex_t mu;      /* guards handed and thread */
     tide_job *handed;
@@ -182,6 +186,8 @@ static void op_free(tide_job *op)
     tide_loop *l = op->loop;
     list_unlink(op);
     l->njobs--;
+    if (op->kind == K_LISTEN)
+        l->nlisten--;
     tide_result_free(op->res);
     tide_error_free(op->err);
     if (op->sql)
@@ -195,7 +201,7 @@ static void op_free(tide_job *op)
 /* Freed once its callback is over and its connection is back. */
 static void maybe_free(tide_job *op)
 {
-    if (op->ended && !op->queued && op->state == S_DONE && !op->on_handed)
+    if (op->ended && !op->queued && op->state == S_DONE && !op->on_handed && !op->delivering)
         op_free(op);
 }
 
@@ -480,7 +486,8 @@ static void advance(tide_job *op)
         start_clean(op);            /* next: the reset after a rollback, or back to the pool */
         return;
     case S_DONE:
-    case S_TIMER: /* the wait list's deadline ends it */
+    case S_TIMER:  /* the wait list's deadline ends it */
+    case S_LISTEN: /* read by poll (listen_read) */
         return;
     }
 }
@@ -638,6 +645,60 @@ int tide_loop_timer(tide_loop *l, int ms, tide_timer_cb cb, void *ud, tide_job *
     return TIDE_OK;
 }
 
+int tide_loop_listen(tide_loop *l, tide_conn *c, tide_notify_cb cb, void *ud, tide_job **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (submit_check(l, c, err) != TIDE_OK || !cb)
+        return TIDE_MISUSE;
+    tide_job *op = op_new(l, K_LISTEN, err);
+    if (!op)
+        return TIDE_ERROR;
+    if (c->listener) {
+        tutil_error_set(err, TIDE_E_MISUSE, "a listener is already reading this connection");
+        op->state = S_DONE;
+        op->ended = 1;
+        op_free(op);
+        return TIDE_MISUSE;
+    }
+    op->listened = c;
+    c->listener = op;
+    l->nlisten++;
+    op->ncb = cb;
+    op->ud = ud;
+    op->state = S_LISTEN;
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+static void deliver_note(void *ud, const char *channel, const char *payload, int pid)
+{
+    tide_job *op = ud;
+    if (!op->ended)
+        op->ncb(op->ud, channel, payload, pid);
+}
+
+/* What a listening connection has: read when its socket is readable,
+ * handed out on every pass (those that came in during a query). */
+static int listen_read(tide_job *op, int readable)
+{
+    op->delivering++;
+    int n = tpg_conn_notifies(op->listened, readable, deliver_note, op);
+    op->delivering--;
+    if (n >= 0)
+        return n;
+    /* lost: say so once, and end */
+    if (!op->ended)
+        op->ncb(op->ud, NULL, NULL, 0);
+    op->ended = 1;
+    op->state = S_DONE;
+    if (op->listened)
+        op->listened->listener = NULL;
+    op->listened = NULL;
+    return 1;
+}
+
 int tide_loop_acquire(tide_loop *l, tide_pool *pool, tide_acquire_cb cb, void *ud, tide_job **out, tide_error *err)
 {
     if (out)
@@ -708,6 +769,11 @@ void tide_loop_cancel(tide_loop *l, tide_job *op)
         list_active(op);
         op->state = S_DONE;
         break;
+    case S_LISTEN:
+        op->listened->listener = NULL;
+        op->listened = NULL;
+        op->state = S_DONE;
+        break;
     case S_CONNECT:
         op->conn->op = NULL;
         tide_conn_free(op->conn);
@@ -741,6 +807,15 @@ void tpg_loop_detach(tide_job *op)
     maybe_free(op);
 }
 
+void tpg_loop_unlisten(tide_job *op)
+{
+    op->listened->listener = NULL;
+    op->listened = NULL;
+    op->ended = 1;
+    op->state = S_DONE;
+    maybe_free(op);
+}
+
 /* ---- polling --------------------------------------------------------------- */
 
 void tide_loop_set_prepare(tide_loop *l, void (*fn)(void *ud), void *ud)
@@ -757,15 +832,28 @@ void tide_loop_request_prepare(tide_loop *l)
         l->prepare_wanted = 1;
 }
 
+/* The descriptor a job waits on, and what for. */
+static int job_socket(const tide_job *op, int *events)
+{
+    if (op->state == S_LISTEN) {
+        *events = TIDE_WANT_READ;
+        return tide_conn_socket(op->listened);
+    }
+    *events = tide_conn_wants(op->conn);
+    return tide_conn_socket(op->conn);
+}
+
 static int wants_socket(const tide_job *op)
 {
+    if (op->state == S_LISTEN) /* only while nothing else reads it */
+        return op->listened->state == TPG_IDLE && tide_conn_socket(op->listened) >= 0;
     return (op->state == S_CONNECT || op->state == S_PING || op->state == S_RUN || op->state == S_CLEAN) &&
            op->conn && tide_conn_wants(op->conn) != TIDE_WANT_NOTHING && tide_conn_socket(op->conn) >= 0;
 }
 
 int tide_loop_pending(const tide_loop *l)
 {
-    return l ? l->njobs + (l->prepare_wanted && l->prepare) : 0;
+    return l ? l->njobs - l->nlisten + (l->prepare_wanted && l->prepare) : 0;
 }
 
 int tide_loop_fds(tide_loop *l, tide_pollfd *fds, int max)
@@ -779,8 +867,11 @@ int tide_loop_fds(tide_loop *l, tide_pollfd *fds, int max)
     for (tide_job *op = l->head; op; op = op->next) {
         if (!wants_socket(op))
             continue;
-        if (n < max)
-            fds[n] = (tide_pollfd){.fd = tide_conn_socket(op->conn), .events = tide_conn_wants(op->conn)};
+        if (n < max) {
+            int ev;
+            int fd = job_socket(op, &ev);
+            fds[n] = (tide_pollfd){.fd = fd, .events = ev};
+        }
         n++;
     }
     return n;
@@ -902,6 +993,32 @@ static void look_at_waiting(tide_loop *l)
     }
 }
 
+/* Notifications that came in while their connection ran a query. */
+static int drain_listeners(tide_loop *l)
+{
+    if (!l->nlisten || grow(l, l->nlisten) != 0)
+        return 0;
+    /* a snapshot, held alive: a callback may cancel any of them */
+    int k = 0;
+    for (tide_job *op = l->head; op && k < l->pcap; op = op->next) {
+        if (op->state == S_LISTEN) {
+            op->delivering++;
+            l->pops[k++] = op;
+        }
+    }
+    int n = 0;
+    for (int i = 0; i < k; i++) {
+        tide_job *op = l->pops[i];
+        if (op->state == S_LISTEN && !op->ended && op->listened->state == TPG_IDLE)
+            n += listen_read(op, 0);
+    }
+    for (int i = 0; i < k; i++) {
+        l->pops[i]->delivering--;
+        maybe_free(l->pops[i]);
+    }
+    return n;
+}
+
 static int handed_pending(tide_loop *l)
 {
     pthread_mutex_lock(&l->mu);
@@ -931,6 +1048,7 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
         }
         look_at_waiting(l);
         called += dispatch(l);
+        called += drain_listeners(l);
         /* nothing in flight: return, unless told how long to wait (a tick
          * host sleeps here; only the wake-up descriptor can end it early) */
         if (called > 0 || (!l->njobs && until < 0))
@@ -953,8 +1071,9 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
         for (tide_job *op = l->head; op; op = op->next) {
             if (!wants_socket(op))
                 continue;
-            int w = tide_conn_wants(op->conn);
-            l->pfds[n] = (struct pollfd){.fd = tide_conn_socket(op->conn),
+            int w;
+            int fd = job_socket(op, &w);
+            l->pfds[n] = (struct pollfd){.fd = fd,
                                          .events = (short)((w & TIDE_WANT_READ ? POLLIN : 0) |
                                                            (w & TIDE_WANT_WRITE ? POLLOUT : 0))};
             l->pops[n++] = op;
@@ -967,9 +1086,22 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
             ssize_t got = read(l->wake_fd, &v, sizeof v);
             (void)got;
         }
+        /* the ready ones, held alive while a listener's callback runs */
+        for (int i = 1; i < n && r > 0; i++)
+            if (l->pfds[i].revents)
+                l->pops[i]->delivering++;
+        for (int i = 1; i < n && r > 0; i++) {
+            if (!l->pfds[i].revents)
+                continue;
+            tide_job *op = l->pops[i];
+            if (op->state == S_LISTEN && !op->ended)
+                called += listen_read(op, 1);
+            else if (op->state != S_LISTEN)
+                advance(op);
+        }
         for (int i = 1; i < n && r > 0; i++) {
             if (l->pfds[i].revents) {
-                advance(l->pops[i]);
+                l->pops[i]->delivering--;
                 maybe_free(l->pops[i]);
             }
         }
@@ -1011,6 +1143,8 @@ void tide_loop_free(tide_loop *l)
         op->queued = 0;
         if (op->state == S_WAIT)
             advance(op); /* gives up its place, or what it was just handed */
+        if (op->kind == K_LISTEN && op->listened)
+            op->listened->listener = NULL;
         if (op->conn) {
             /* cleanup or a held connection's query cut short: the pool
              * closes a connection with a statement in flight */

@@ -111,6 +111,7 @@ struct tide_conn {
     int64_t created_ms, idle_since_ms;
     int64_t released_us;        /* precise time of the last release */
     struct tide_job *op;         /* a loop's operation running on it */
+    struct tide_job *listener;   /* a loop's listener on it (tide_loop_listen) */
 };
 
 /* Counts one statement sent on a pooled connection (pool.c). */
@@ -155,6 +156,8 @@ int tpg_pool_timeout_error(tide_pool *p, tide_error *err);
 void tpg_loop_handed(tide_loop *loop, tpg_waiter *w);
 /* A held connection given back with a loop's query in flight (pool.c). */
 void tpg_loop_detach(struct tide_job *op);
+/* ... and a listener on a connection given back: it ends, silently. */
+void tpg_loop_unlisten(struct tide_job *op);
 
 /* Blocking helpers for the pool. */
 int tpg_conn_reset_session(tide_conn *conn, tide_error *err);
@@ -168,6 +171,11 @@ int tpg_conn_ping(tide_conn *conn, int timeout_ms, tide_error *err);
  * (usually that it is going away): 0 when it still looks healthy. */
 int tpg_conn_check_idle(tide_conn *conn);
 void tpg_conn_clear_cache(tide_conn *conn);
+/* Hands the notifications libpq has (reading what the socket holds first
+ * when consume is set and no statement is in flight) to fn; the number
+ * handed, or -1 when the connection is lost. */
+int tpg_conn_notifies(tide_conn *conn, int consume, void (*fn)(void *ud, const char *channel, const char *payload,
+                                                                int pid), void *ud);
 /* Copies n parameters into dst, their strings' bytes into text (reset
  * first), so they outlive the caller's; -1 when out of memory. */
 int tpg_params_copy(tide_value *dst, tutil_buf *text, const tide_value *src, int n);

@@ -596,6 +596,8 @@ void tide_pool_release(tide_pool *p, tide_conn *c)
         return;
     if (c->op)
         tpg_loop_detach(c->op); /* a loop's query on it: it fails now */
+    if (c->listener)
+        tpg_loop_unlisten(c->listener);
     pthread_mutex_lock(&p->mu);
     if (!c->checked_out) {
         pthread_mutex_unlock(&p->mu); /* released twice: nothing to do */

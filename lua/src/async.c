@@ -16,6 +16,7 @@
 
 #define TLUA_STATE "tide.state"
 #define TLUA_WAIT "tide.wait"
+#define TLUA_LISTENER "tide.listener"
 
 static const char state_key = 0;     /* registry: the tlua_state */
 static const char waiting_key = 0;   /* registry: { [lightuserdata wait] = coroutine } (weak values) */
@@ -325,6 +326,82 @@ void tlua_release(tlua_state *S, tide_pool *pool, tide_conn *conn)
         tide_pool_release(pool, conn);
 }
 
+/* ---- listeners ----------------------------------------------------------------- */
+
+typedef struct tlua_listener {
+    tlua_state *S;
+    tide_job *job;
+    int fn;  /* registry reference: fn(channel, payload, pid); fn(nil) when lost */
+} tlua_listener;
+
+static void on_note(void *ud, const char *channel, const char *payload, int pid)
+{
+    tlua_listener *li = ud;
+    lua_State *L = calling_state(li->S);
+    if (!lua_checkstack(L, 4))
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, li->fn);
+    if (channel) {
+        lua_pushstring(L, channel);
+        lua_pushstring(L, payload ? payload : "");
+        lua_pushinteger(L, pid);
+    } else {
+        li->job = NULL; /* the loop ends it */
+        lua_pushnil(L);
+        lua_pushnil(L);
+        lua_pushnil(L);
+    }
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+        fprintf(stderr, "tide: listener: %s\n", luaL_tolstring(L, -1, NULL));
+        lua_pop(L, 2);
+    }
+}
+
+static int listener_close(lua_State *L)
+{
+    tlua_listener *li = luaL_checkudata(L, 1, TLUA_LISTENER);
+    if (li->job && li->S->loop)
+        tide_loop_cancel(li->S->loop, li->job);
+    li->job = NULL;
+    if (li->fn != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, li->fn);
+    li->fn = LUA_NOREF;
+    return 0;
+}
+
+/* core.listen(conn, fn): fn(channel, payload, pid) for each notification
+ * that arrives on conn (which has run LISTEN), from poll; fn(nil) once if
+ * the connection is lost. Returns a listener with :close(). */
+static int l_listen(lua_State *L)
+{
+    tlua_conn *c = luaL_checkudata(L, 1, TLUA_CONN);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (!c->pool)
+        return luaL_error(L, "the connection was released");
+    tlua_state *S = tlua_state_of(L);
+    tide_loop *loop = loop_of(L, S);
+    tlua_listener *li = lua_newuserdatauv(L, sizeof *li, 0);
+    li->S = S;
+    li->job = NULL;
+    li->fn = LUA_NOREF;
+    if (luaL_newmetatable(L, TLUA_LISTENER)) {
+        lua_pushcfunction(L, listener_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, listener_close);
+        lua_setfield(L, -2, "__close");
+        lua_newtable(L);
+        lua_pushcfunction(L, listener_close);
+        lua_setfield(L, -2, "close");
+        lua_setfield(L, -2, "__index");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, 2);
+    li->fn = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (tide_loop_listen(loop, c->conn, on_note, li, &li->job, S->err) != TIDE_OK)
+        return tlua_raise(L, S->err);
+    return 1;
+}
+
 /* ---- tide.core functions ------------------------------------------------------ */
 
 /* core.poll(timeout_seconds): runs what is due; waits up to the timeout
@@ -464,6 +541,7 @@ void tlua_open_async(lua_State *L)
         {"request_flush", l_request_flush},
         {"will_yield", l_will_yield},
         {"sleep", l_sleep},
+        {"listen", l_listen},
         {"now", l_now},
         {NULL, NULL},
     };

@@ -406,6 +406,76 @@ function DB:use(fn)
   return self
 end
 
+-- LISTEN/NOTIFY -----------------------------------------------------------------
+--
+-- One connection of the db's own listens for every channel; notifications are
+-- handed to the handlers whenever the program polls (tide.poll, tide.run, a
+-- task's wait) or a C host polls the loop.
+
+local function listener(db)
+  local l = rawget(db, "_listen")
+  if l then return l end
+  l = { conn = db._pool:acquire(true), channels = {}, quoted = {} }
+  l.reader = core.listen(l.conn, function(channel, payload, pid)
+    if channel == nil then -- the connection was lost: listen again to resume
+      rawset(db, "_listen", nil)
+      pcall(l.conn.release, l.conn)
+      local lost = tide.error("connection_failure", "the connection listening for notifications was lost")
+      for _, handlers in pairs(l.channels) do
+        for _, h in ipairs(handlers) do if h.on_lost then h.on_lost(lost) end end
+      end
+      return
+    end
+    for _, h in ipairs(l.channels[channel] or {}) do h.fn(payload, channel, pid) end
+  end)
+  rawset(db, "_listen", l)
+  return l
+end
+
+--- Calls fn(payload, channel, pid) for every notification on channel.
+--- Returns a subscription: sub:unlisten() stops it. options: on_lost =
+--- fn(err), called if the listening connection is lost.
+function DB:listen(channel, fn, options)
+  if type(channel) ~= "string" then
+    error(("bad argument #1 to 'listen' (string expected, got %s)"):format(type(channel)), 2)
+  end
+  if type(fn) ~= "function" then
+    error(("bad argument #2 to 'listen' (function expected, got %s)"):format(type(fn)), 2)
+  end
+  local l = listener(self)
+  if not l.channels[channel] then
+    -- an identifier, quoted by the server: LISTEN takes no parameters
+    local q = l.conn:one("select quote_ident($1) as q", channel).q
+    l.conn:exec("LISTEN " .. q)
+    l.channels[channel], l.quoted[channel] = {}, q
+  end
+  local entry = { fn = fn, on_lost = options and options.on_lost }
+  table.insert(l.channels[channel], entry)
+  local db = self
+  return {
+    unlisten = function()
+      local handlers = l.channels[channel]
+      if not handlers then return end
+      for i, h in ipairs(handlers) do if h == entry then table.remove(handlers, i) break end end
+      if #handlers > 0 then return end
+      l.channels[channel] = nil
+      if rawget(db, "_listen") ~= l then return end
+      if next(l.channels) then
+        l.conn:exec("UNLISTEN " .. l.quoted[channel])
+      else -- the last one: the connection goes back (its session reset)
+        rawset(db, "_listen", nil)
+        l.reader:close()
+        l.conn:release()
+      end
+    end,
+  }
+end
+
+--- Sends a notification: pg_notify(channel, payload), both bound.
+function DB:notify(channel, payload)
+  self:exec("select pg_notify($1, $2)", channel, payload or "")
+end
+
 --- tide.poll, for a program that holds only its db.
 function DB:poll(timeout) return async.poll(timeout) end
 
@@ -417,6 +487,12 @@ function DB:primary() return self end
 function DB:replicas() return {} end
 
 function DB:close()
+  local l = rawget(self, "_listen")
+  if l then
+    rawset(self, "_listen", nil)
+    l.reader:close()
+    pcall(l.conn.release, l.conn)
+  end
   self._pool:close()
 end
 DB.__close = DB.close

@@ -71,6 +71,16 @@ TIDE_API int tide_loop_acquire(tide_loop *loop, struct tide_pool *pool, tide_acq
 typedef void (*tide_timer_cb)(void *ud);
 TIDE_API int tide_loop_timer(tide_loop *loop, int ms, tide_timer_cb cb, void *ud, tide_job **job, tide_error *err);
 
+/* Notifications (LISTEN/NOTIFY) on a connection the caller holds and has
+ * run LISTEN on: each one that arrives is passed to cb(ud, channel, payload,
+ * pid) from poll, until the job is cancelled. If the connection is lost,
+ * cb is called once with channel NULL and the job ends. The connection may
+ * still run queries meanwhile (more LISTENs): notifications that arrive
+ * during them are delivered at the next poll. */
+typedef void (*tide_notify_cb)(void *ud, const char *channel, const char *payload, int pid);
+TIDE_API int tide_loop_listen(tide_loop *loop, tide_conn *conn, tide_notify_cb cb, void *ud, tide_job **job,
+                              tide_error *err);
+
 /* Gives a held connection back to its pool without blocking: one left
  * mid-transaction or with session state is cleaned up by the loop first;
  * one with an operation in flight has it cancelled. */
