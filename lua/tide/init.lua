@@ -61,6 +61,9 @@ tide.spawn, tide.run, tide.poll = async.spawn, async.run, async.poll
 tide.pending_count, tide.set_async, tide.fds = async.pending_count, async.set_async, async.fds
 tide.clock, tide.sleep = async.clock, async.sleep
 
+--- tide.seed(db, plan): deterministic synthetic rows (see tide/seed.lua).
+tide.seed = require "tide.seed"
+
 tide.json_encode = core.json_encode
 tide.json_decode = core.json_decode
 
