@@ -12,6 +12,11 @@ commands:
   db push SCHEMA.lua [--url URL]
                          create the schema (a Lua file returning tide.schema())
                          on an empty database: DATABASE_URL, or --url
+  dev [stop|url]         start (or stop) a throwaway PostgreSQL for this
+                         project under .tide/; prints its URL, which the
+                         other commands use when DATABASE_URL is not set
+  console [--schema SCHEMA.lua] [--url URL]
+                         a Lua REPL with db connected (and the models)
   version                print tide's version
   help                   print this help
 
@@ -35,6 +40,7 @@ local function run(args)
   _G.arg = script_arg
   _G.tide = tide
   local url = os.getenv "DATABASE_URL"
+  if not url or url == "" then url = require("tide.dev").url() end
   local db
   local ok, e = xpcall(function(...)
     if url and url ~= "" then
@@ -56,6 +62,7 @@ end
 
 local function db_push(args)
   local file, url = nil, os.getenv "DATABASE_URL"
+  if not url or url == "" then url = require("tide.dev").url() end
   local i = 1
   while args[i] do
     if args[i] == "--url" then url = args[i + 1]; i = i + 2
@@ -94,6 +101,10 @@ function cli.main(args)
     return run({ table.unpack(args, 2) })
   elseif cmd == "db" and args[2] == "push" then
     return db_push({ table.unpack(args, 3) })
+  elseif cmd == "dev" then
+    return require("tide.dev").main({ table.unpack(args, 2) })
+  elseif cmd == "console" then
+    return require("tide.console").main({ table.unpack(args, 2) })
   elseif cmd == "version" or cmd == "--version" or cmd == "-v" then
     print("tide " .. tide.version)
     return 0
@@ -103,7 +114,7 @@ function cli.main(args)
   end
   local util = require "tide.util"
   io.stderr:write(("tide: unknown command '%s'%s\n\n"):format(cmd,
-    util.did_you_mean(cmd, { "run", "db", "version", "help" })))
+    util.did_you_mean(cmd, { "run", "db", "dev", "console", "version", "help" })))
   io.stderr:write(usage)
   return 2
 end

@@ -1,0 +1,76 @@
+-- tide dev (a throwaway cluster under .tide/ that the other commands find)
+-- and tide console (a REPL whose results print as tables).
+local helper = require "helper"
+
+local tide_cmd = helper.build_dir() .. "/tide"
+
+local function sh(cmd)
+  local f = io.popen(cmd .. " 2>&1")
+  local out = f:read("a")
+  local ok = f:close()
+  return ok, out
+end
+
+describe("tide dev and tide console", function()
+  local proj
+  setup(function()
+    local _, d = sh("mktemp -d /tmp/tide-proj.XXXXXX")
+    proj = d:gsub("%s+$", "")
+    sh("chmod 755 '" .. proj .. "'") -- the server's user (as root: postgres) must reach it
+    if not tide_cmd:match("^/") then tide_cmd = os.getenv("PWD") .. "/" .. tide_cmd end
+  end)
+  teardown(function()
+    sh(("cd '%s' && env -u DATABASE_URL '%s' dev stop"):format(proj, tide_cmd))
+    sh("rm -rf '" .. proj .. "'")
+  end)
+
+  local function in_proj(args, input)
+    local cmd = ("cd '%s' && env -u DATABASE_URL '%s' %s"):format(proj, tide_cmd, args)
+    if input then cmd = ("printf '%%s' %s | (%s)"):format("'" .. input:gsub("'", "'\\''") .. "'", cmd) end
+    return sh(cmd)
+  end
+
+  it("starts a dev database the other commands use, and stops it", function()
+    local ok, out = in_proj("dev")
+    assert.is_true(ok, out)
+    local url = out:match("(postgresql://%S+)")
+    assert.is_truthy(url, out)
+    -- started again: the same one
+    local ok2, out2 = in_proj("dev")
+    assert.is_true(ok2)
+    assert.are.equal(url, out2:match("(postgresql://%S+)"))
+    local f = assert(io.open(proj .. "/script.lua", "w"))
+    f:write('print("got " .. db:one("select 40 + 2 as n").n)\n')
+    f:close()
+    local ok3, out3 = in_proj("run script.lua")
+    assert.is_true(ok3, out3)
+    assert.matches("got 42", out3)
+  end)
+
+  it("runs a console whose query results print as tables", function()
+    local ok, out = in_proj("console", table.concat({
+      "db:query(\"select 1 as id, 'ann' as name union all select 2, 'bob'\")",
+      "x = 0",
+      "for i = 1, 3 do",
+      "  x = x + i",
+      "end",
+      "x * 7",
+      "db:one('select 1/0')",
+      "",
+    }, "\n"))
+    assert.is_true(ok, out)
+    assert.matches(" id | name", out, 1, true)
+    assert.matches(" 2  | bob", out, 1, true)
+    assert.matches("(2 rows)", out, 1, true)
+    assert.matches("\n42\n", out, 1, true)
+    assert.matches("division by zero", out, 1, true)
+  end)
+
+  it("stops it", function()
+    local ok, out = in_proj("dev stop")
+    assert.is_true(ok, out)
+    local ok2, out2 = in_proj("dev url")
+    assert.is_falsy(ok2)
+    assert.matches("no dev database", out2)
+  end)
+end)
