@@ -35,7 +35,7 @@ local function format_rows(rows)
   local function line(values)
     local t = {}
     for c, v in ipairs(values) do t[c] = " " .. v .. (" "):rep(w[c] - width(v)) .. " " end
-    return table.concat(t, "|")
+    return (table.concat(t, "|"):gsub("%s+$", ""))
   end
   local out = { line(cols) }
   local sep = {}
