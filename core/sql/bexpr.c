@@ -339,7 +339,7 @@ static void expr_in(bc *c, tide_node e, int top, int setop)
         tutil_buf_addc(c->b, ')');
     } else if (!strcmp(k, "is_null") || !strcmp(k, "is_not_null")) {
         operand(c, e, "e", k);
-        tutil_buf_adds(c->b, k[3] == 'n' ? " IS NOT NULL" : " IS NULL");
+        tutil_buf_adds(c->b, !strcmp(k, "is_not_null") ? " IS NOT NULL" : " IS NULL");
     } else if (!strcmp(k, "between") || !strcmp(k, "not_between")) {
         operand(c, e, "e", k);
         tutil_buf_adds(c->b, k[0] == 'n' ? " NOT BETWEEN " : " BETWEEN ");
@@ -355,8 +355,15 @@ static void expr_in(bc *c, tide_node e, int top, int setop)
         subquery(c, e, "a subquery");
     else if (!strcmp(k, "agg"))
         aggregate(c, e);
-    else if (!strcmp(k, "sql"))
+    else if (!strcmp(k, "sql")) {
+        /* the programmer's text as an operand: parenthesised, so that its
+         * own operators cannot bind with the ones around it */
+        if (!top)
+            tutil_buf_addc(c->b, '(');
         fragment(c, e);
+        if (!top)
+            tutil_buf_addc(c->b, ')');
+    }
     else if (!strcmp(k, "raw"))
         raw_text(c, e, "t");
     else if (!strcmp(k, "ref"))

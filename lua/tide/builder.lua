@@ -136,7 +136,7 @@ local function list_value(list, near, what)
   for i = 1, n do
     local v = list[i]
     if type(v) == "table" and v ~= null then
-      bad(3, "bad argument #2 to '%s' (element %d is a %s: a list of plain values expected)", what, i, describe(v))
+      bad(3, "bad argument #2 to '%s' (element %d is %s: a list of plain values expected)", what, i, describe(v))
     end
     out[i] = enc and v ~= null and enc(v) or v
   end
@@ -285,10 +285,12 @@ end
 local methods = {}
 for _, o in ipairs { "eq", "ne", "gt", "gte", "lt", "lte", "like", "ilike", "not_like", "not_ilike", "contains",
   "contained", "overlaps", "in_list", "not_in_list", "is_null", "is_not_null", "between", "not_between",
-  "count", "count_distinct", "sum", "avg", "min", "max", "asc", "desc" } do
+  "count", "count_distinct", "sum", "avg", "min", "max", "asc", "desc", "and_", "or_" } do
   methods[o] = ops[o]
 end
 function methods.not_(e) return ops.not_(e) end
+function methods.and_(...) return ops.and_(...) end
+function methods.or_(...) return ops.or_(...) end
 Expr.__index = function(self, key)
   local m = methods[key]
   if m then return m end
@@ -451,7 +453,7 @@ local function decoders(t, schema, sources)
       if getmetatable(e) == Node and e.k == "star" then add_model(schema.models[e.m], alias) end
     end
   end
-  if t.cols then add_cols(t.cols)
+  if t.k == "select" and t.cols then add_cols(t.cols)
   elseif t.ret then add_cols(t.ret)
   elseif t.ret_all then add_model(schema.models[t.m])
   elseif t.k == "select" and sources then
