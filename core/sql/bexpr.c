@@ -345,7 +345,7 @@ static void expr_in(bc *c, tide_node e, int top, int setop)
         tutil_buf_adds(c->b, k[0] == 'n' ? " NOT BETWEEN " : " BETWEEN ");
         operand(c, e, "lo", k);
         tutil_buf_adds(c->b, " AND ");
-        operand(c, e, "hi", k);
+        operand(c, e, "up", k);
     } else if (!strcmp(k, "in") || !strcmp(k, "not_in"))
         in_list(c, e, k[0] == 'n');
     else if (!strcmp(k, "exists") || !strcmp(k, "not_exists")) {

@@ -165,7 +165,7 @@ local function between(k)
   return function(a, lo, hi)
     a = to_expr(a, nil, k, 2)
     local near = is_column(a) and a or nil
-    return expr({ k = k, e = a, lo = to_expr(lo, near, k, 2), hi = to_expr(hi, near, k, 2) })
+    return expr({ k = k, e = a, lo = to_expr(lo, near, k, 2), up = to_expr(hi, near, k, 2) })
   end
 end
 ops.between = between("between")

@@ -127,12 +127,15 @@ TIDE_API tide_shape_result tide_compiled_result(const tide_compiled *c);
  *   { k = "cmp", o = "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|"like"|"ilike"|"not_like"|
  *     "not_ilike"|"contains"|"contained"|"overlaps", l = e, r = e }
  *   { k = "and"|"or", x = [e] } | { k = "not", e } | { k = "is_null"|"is_not_null", e }
- *   { k = "between"|"not_between", e, lo, hi }
- *   { k = "in"|"not_in", e, v = list } (one array parameter) or { ..., q = query }
+ *   { k = "between"|"not_between", e, lo, up }
+ *   { k = "in"|"not_in", e, r = { k = "val", v = list } | { k = "ph", v } } (one
+ *     array parameter) or { k = "in"|"not_in", e, q = query }
  *   { k = "exists"|"not_exists", q } | { k = "sub", q } (a scalar subquery)
  *   { k = "agg", f = "count"|"count_distinct"|"sum"|"avg"|"min"|"max", e }
  *   { k = "sql", p = [{ t = text } | { e = e }] } | { k = "raw", t = text }
  *   { k = "excluded", m, f } (ON CONFLICT DO UPDATE: the row proposed)
+ * Values are numbered $1, $2 ... in the canonical walk's order (object keys
+ * sorted), which is not always the order they appear in the SQL text.
  * Names are checked against the schema (unknown ones are refused with the
  * nearest valid name); aliases and CTE names are quoted identifiers of at most
  * 63 bytes. SQL text under t is the programmer's own, written as is. */
