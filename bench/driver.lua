@@ -57,6 +57,16 @@ local workloads = {
     },
   },
   {
+    id = "W2",
+    what = "the 20 newest published posts of a random author, each with the author's name",
+    iterations = 5000,
+    tools = {
+      { name = "libpq (C)", cmd = C "w2_libpq" },
+      { name = "tide builder", cmd = LUA "w2_builder.lua" },
+      { name = "tide builder, prepared", cmd = LUA "w2_prepared.lua" },
+    },
+  },
+  {
     id = "W3",
     what = "a random user with all their posts, each with its 5 newest comments, as a nested result",
     iterations = 2000,

@@ -59,43 +59,16 @@ static int grow(tsql_cache *c)
     return 0;
 }
 
-int tide_model_query(const tide_schema *cs, const char *model, tide_op op, const tide_desc *cd, tide_node root,
-                     const tide_value *values, int nvalues, const tide_compiled **out, tide_error *err)
+/* The cache itself: the shape key in d->shape (with what names the query
+ * appended), then a hit, or compile() and keep what it made. */
+typedef int (*compile_fn)(const tide_schema *s, const tide_model *m, tide_op op, const tide_desc *d,
+                          tide_node root, const tide_value *values, tutil_arena *arena, tide_compiled **out,
+                          tide_error *err);
+
+static int cached(tide_schema *s, const tide_model *m, tide_op op, tide_desc *d, tide_node root,
+                  const tide_value *values, compile_fn compile, const tide_compiled **out, tide_error *err)
 {
-    tide_schema *s = (tide_schema *)cs; /* the cache is the only part that changes */
-    tide_desc *d = (tide_desc *)cd;    /* so is the walk's numbering */
-    if (!s || !d || !out || !model) {
-        tutil_error_set(err, TIDE_E_MISUSE, "model_query: bad arguments");
-        return TIDE_MISUSE;
-    }
-    *out = NULL;
-    if (!s->finished) {
-        tutil_error_set(err, TIDE_E_MISUSE, "model_query: the schema is not finished");
-        return TIDE_MISUSE;
-    }
-    const tide_model *m = tide_schema_model(s, model);
-    if (!m) {
-        const char *names[300];
-        int n = 0;
-        for (int i = 0; i < s->nmodels && n < 300; i++)
-            names[n++] = s->models[i]->name;
-        const char *near = tide_nearest(model, names, n);
-        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "unknown model '%s'%s%s%s", model,
-                         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
-        return TIDE_ERROR;
-    }
-    if (d->broken) {
-        tutil_error_oom(err);
-        return TIDE_ERROR;
-    }
-    int rc = tsql_canonical(d, root, values, nvalues, err);
-    if (rc != TIDE_OK)
-        return rc;
-    /* the key: model, operation, shape */
     tutil_buf *sh = &d->shape;
-    tutil_buf_addc(sh, '|');
-    tutil_buf_adds(sh, m->name);
-    tutil_buf_addf(sh, "|%d", (int)op);
     if (sh->broken) {
         tutil_error_oom(err);
         return TIDE_ERROR;
@@ -126,7 +99,7 @@ int tide_model_query(const tide_schema *cs, const char *model, tide_op op, const
         }
     }
     tide_compiled *comp = NULL;
-    rc = tsql_compile(s, m, op, d, root, values, &c->arena, &comp, err);
+    int rc = compile(s, m, op, d, root, values, &c->arena, &comp, err);
     if (rc == TIDE_OK) {
         s->compiled++;
         centry *e = tutil_arena_alloc(&c->arena, sizeof *e);
@@ -146,6 +119,80 @@ int tide_model_query(const tide_schema *cs, const char *model, tide_op op, const
     }
     pthread_mutex_unlock(&s->cache_mu);
     return rc;
+}
+
+int tide_model_query(const tide_schema *cs, const char *model, tide_op op, const tide_desc *cd, tide_node root,
+                     const tide_value *values, int nvalues, const tide_compiled **out, tide_error *err)
+{
+    tide_schema *s = (tide_schema *)cs; /* the cache is the only part that changes */
+    tide_desc *d = (tide_desc *)cd;    /* so is the walk's numbering */
+    if (!s || !d || !out || !model) {
+        tutil_error_set(err, TIDE_E_MISUSE, "model_query: bad arguments");
+        return TIDE_MISUSE;
+    }
+    *out = NULL;
+    if (!s->finished) {
+        tutil_error_set(err, TIDE_E_MISUSE, "model_query: the schema is not finished");
+        return TIDE_MISUSE;
+    }
+    const tide_model *m = tide_schema_model(s, model);
+    if (!m) {
+        const char *names[300];
+        int n = 0;
+        for (int i = 0; i < s->nmodels && n < 300; i++)
+            names[n++] = s->models[i]->name;
+        const char *near = tide_nearest(model, names, n);
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "unknown model '%s'%s%s%s", model,
+                         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+        return TIDE_ERROR;
+    }
+    if (d->broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    int rc = tsql_canonical(d, root, values, nvalues, 0, err);
+    if (rc != TIDE_OK)
+        return rc;
+    /* the key: model, operation, shape */
+    tutil_buf *sh = &d->shape;
+    tutil_buf_addc(sh, '|');
+    tutil_buf_adds(sh, m->name);
+    tutil_buf_addf(sh, "|%d", (int)op);
+    return cached(s, m, op, d, root, values, tsql_compile, out, err);
+}
+
+static int compile_builder(const tide_schema *s, const tide_model *m, tide_op op, const tide_desc *d,
+                           tide_node root, const tide_value *values, tutil_arena *arena, tide_compiled **out,
+                           tide_error *err)
+{
+    (void)m;
+    (void)op;
+    return tsql_builder_compile(s, d, root, values, arena, out, err);
+}
+
+int tide_builder_query(const tide_schema *cs, const tide_desc *cd, tide_node root, const tide_value *values,
+                       int nvalues, const tide_compiled **out, tide_error *err)
+{
+    tide_schema *s = (tide_schema *)cs;
+    tide_desc *d = (tide_desc *)cd;
+    if (!s || !d || !out) {
+        tutil_error_set(err, TIDE_E_MISUSE, "builder_query: bad arguments");
+        return TIDE_MISUSE;
+    }
+    *out = NULL;
+    if (!s->finished) {
+        tutil_error_set(err, TIDE_E_MISUSE, "builder_query: the schema is not finished");
+        return TIDE_MISUSE;
+    }
+    if (d->broken) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    int rc = tsql_canonical(d, root, values, nvalues, 1, err);
+    if (rc != TIDE_OK)
+        return rc;
+    tutil_buf_adds(&d->shape, "|builder"); /* never a model's key: those end in |<op number> */
+    return cached(s, NULL, 0, d, root, values, compile_builder, out, err);
 }
 
 void tide_schema_cache_stats(const tide_schema *s, long *compiled, long *hits)

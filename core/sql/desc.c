@@ -141,7 +141,9 @@ typedef enum ctx {
     CTX_DATA,     /* data, create, update, columns, cursor: every leaf a value */
     CTX_VIA,      /* _via: model and relation are options, keys a value */
     CTX_INCLUDE,  /* include: keys are relations */
-    CTX_REL       /* an included relation: true/false (an option), or a query's own keys */
+    CTX_REL,      /* an included relation: true/false (an option), or a query's own keys */
+    CTX_B,        /* a builder tree: every leaf an option (names, kinds, aliases) ... */
+    CTX_BVALUE    /* ... except under the key "v", where it is a value */
 } ctx;
 
 /* Keys of CTX_TOP whose leaves are options. */
@@ -205,6 +207,9 @@ static ctx child_ctx(ctx c, const char *key)
         return !strcmp(key, "keys") ? CTX_DATA : CTX_OPTION;
     case CTX_INCLUDE:
         return CTX_REL;
+    case CTX_B:
+    case CTX_BVALUE:
+        return key[0] == 'v' && key[1] == '\0' ? CTX_BVALUE : CTX_B;
     case CTX_REL:
         return child_ctx(CTX_TOP, key);
     default:
@@ -217,6 +222,7 @@ typedef struct walk {
     const tide_value *values;
     int nvalues;
     int bad;                  /* 1: a slot outside the values; 2: too deep; 3: NUL in a name */
+    int max_depth;
 } walk;
 
 /* Children by key: an insertion sort (objects have a handful of keys), with
@@ -275,7 +281,7 @@ static void canon(walk *w, tide_node n, ctx c, int depth)
     tide_desc *d = w->d;
     tsql_node *node = &d->nodes[n];
     tutil_buf *b = &d->shape;
-    if (depth > 64) {
+    if (depth > w->max_depth) {
         w->bad = 2;
         return;
     }
@@ -285,7 +291,7 @@ static void canon(walk *w, tide_node n, ctx c, int depth)
             return;
         }
         const tide_value *v = &w->values[node->slot];
-        if (c == CTX_OPTION || c == CTX_VIA || c == CTX_REL || c == CTX_INCLUDE) {
+        if (c == CTX_OPTION || c == CTX_VIA || c == CTX_REL || c == CTX_INCLUDE || c == CTX_B) {
             /* the option's text is part of the shape, length first so that
              * no text can imitate the shape's own punctuation */
             tutil_buf_addc(b, '\'');
@@ -376,7 +382,8 @@ static void canon(walk *w, tide_node n, ctx c, int depth)
     tutil_buf_addc(b, '}');
 }
 
-int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int nvalues, tide_error *err)
+int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int nvalues, int builder,
+                   tide_error *err)
 {
     tutil_buf_reset(&d->shape);
     d->norder = 0;
@@ -384,17 +391,18 @@ int tsql_canonical(tide_desc *d, tide_node root, const tide_value *values, int n
     for (int i = 0; i < d->n; i++)
         d->nodes[i].param = 0;
     if (root < 0 || root >= d->n || d->nodes[root].type != TSQL_OBJECT) {
-        tutil_error_set(err, TIDE_E_MISUSE, "a model query's description must be an object");
+        tutil_error_set(err, TIDE_E_MISUSE, builder ? "a builder query's description must be an object"
+                                                    : "a model query's description must be an object");
         return TIDE_MISUSE;
     }
-    walk w = {d, values, nvalues, 0};
-    canon(&w, root, CTX_TOP, 0);
+    walk w = {d, values, nvalues, 0, builder ? TSQL_BUILDER_MAX_DEPTH : 64};
+    canon(&w, root, builder ? CTX_B : CTX_TOP, 0);
     if (w.bad == 3) {
         tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "a name or option in the query contains a NUL byte");
         return TIDE_ERROR;
     }
     if (w.bad == 2) {
-        tutil_error_set(err, TIDE_E_INVALID_ARGUMENT, "the query is nested more than 64 levels deep");
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "the query is nested more than %d levels deep", w.max_depth);
         return TIDE_ERROR;
     }
     if (w.bad) {

@@ -8,18 +8,6 @@
 #include <string.h>
 #include "tlua.h"
 
-typedef struct qstate {
-    tide_desc *desc;
-    tide_value *values;
-    int nvalues, cap;
-    tide_value *params;
-    int pcap;
-    tide_error *err;
-    tide_result *pending;
-    int anchor;     /* stack index of a table keeping JSON texts alive */
-    int nanchored;
-} qstate;
-
 #define TLUA_QSTATE "tide.qstate"               /* the metatable */
 #define TLUA_QSTATE_KEY "tide.qstate.instance"  /* the one per lua_State */
 
@@ -40,7 +28,7 @@ static int qstate_gc(lua_State *L)
 }
 
 /* One per lua_State, kept in the registry and reused by every call. */
-static qstate *get_qstate(lua_State *L)
+qstate *tlua_qstate(lua_State *L)
 {
     if (lua_getfield(L, LUA_REGISTRYINDEX, TLUA_QSTATE_KEY) == LUA_TUSERDATA) {
         qstate *q = lua_touserdata(L, -1);
@@ -59,7 +47,7 @@ static qstate *get_qstate(lua_State *L)
     return q;
 }
 
-static tide_value *grow(lua_State *L, tide_value **arr, int *cap, int need)
+tide_value *tlua_grow_values(lua_State *L, tide_value **arr, int *cap, int need)
 {
     if (need <= *cap)
         return *arr;
@@ -76,9 +64,9 @@ static tide_value *grow(lua_State *L, tide_value **arr, int *cap, int need)
     return p;
 }
 
-static int new_slot(lua_State *L, qstate *q)
+int tlua_new_slot(lua_State *L, qstate *q)
 {
-    grow(L, &q->values, &q->cap, q->nvalues + 1);
+    tlua_grow_values(L, &q->values, &q->cap, q->nvalues + 1);
     q->values[q->nvalues].type = 0;
     return q->nvalues++;
 }
@@ -90,7 +78,7 @@ static int list_key(const char *k)
                  !strcmp(k, "has_every"));
 }
 
-static int has_metatable(lua_State *L, int idx, const char *name)
+int tlua_has_metatable(lua_State *L, int idx, const char *name)
 {
     int marked = 0;
     if (lua_getmetatable(L, idx)) {
@@ -103,7 +91,7 @@ static int has_metatable(lua_State *L, int idx, const char *name)
 
 static int is_array_marked(lua_State *L, int idx)
 {
-    return has_metatable(L, idx, TLUA_ARRAY) || has_metatable(L, idx, TLUA_VALUES);
+    return tlua_has_metatable(L, idx, TLUA_ARRAY) || tlua_has_metatable(L, idx, TLUA_VALUES);
 }
 
 /* A sequence of scalars (or a marked/empty list where a list belongs) is one
@@ -112,7 +100,7 @@ static int is_value_list(lua_State *L, int idx, const char *key)
 {
     if (tide_desc_option_key(key))
         return 0; /* a list of names: by = { "a", "b" } */
-    if (has_metatable(L, idx, TLUA_VALUES))
+    if (tlua_has_metatable(L, idx, TLUA_VALUES))
         return 1;
     if (is_array_marked(L, idx)) {
         /* tide.array{...}: one value, unless it is a list of tables (a list
@@ -142,7 +130,7 @@ static int is_value_list(lua_State *L, int idx, const char *key)
  * ({1,2,NULL}, {"a","b\"c"}): the JSON detour (encode, then parse again in
  * the encoder) is most of bulk insert's per-row cost. 0 when the column
  * holds tables (json values), which keep the JSON route. */
-static int push_array_literal(lua_State *L, int idx)
+int tlua_push_array_literal(lua_State *L, int idx)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
@@ -242,12 +230,12 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
     int slot;
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
-        slot = new_slot(L, q);
+        slot = tlua_new_slot(L, q);
         q->values[slot].kind = TIDE_KIND_TEXT;
         q->values[slot].as.s.ptr = lua_tolstring(L, idx, &q->values[slot].as.s.len);
         return tide_desc_leaf(q->desc, slot);
     case LUA_TNUMBER:
-        slot = new_slot(L, q);
+        slot = tlua_new_slot(L, q);
         if (lua_isinteger(L, idx)) {
             q->values[slot].kind = TIDE_KIND_INT;
             q->values[slot].as.i = lua_tointeger(L, idx);
@@ -257,7 +245,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         }
         return tide_desc_leaf(q->desc, slot);
     case LUA_TBOOLEAN:
-        slot = new_slot(L, q);
+        slot = tlua_new_slot(L, q);
         q->values[slot].kind = TIDE_KIND_BOOL;
         q->values[slot].as.b = lua_toboolean(L, idx);
         return tide_desc_leaf(q->desc, slot);
@@ -265,7 +253,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         break;
     default:
         if (tlua_is_null(L, idx)) {
-            slot = new_slot(L, q);
+            slot = tlua_new_slot(L, q);
             q->values[slot].kind = TIDE_KIND_NULL;
             return tide_desc_leaf(q->desc, slot);
         }
@@ -273,18 +261,18 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
                    luaL_typename(L, idx));
         return -1;
     }
-    if (has_metatable(L, idx, TLUA_VALUES) && push_array_literal(L, idx)) {
+    if (tlua_has_metatable(L, idx, TLUA_VALUES) && tlua_push_array_literal(L, idx)) {
         /* a text parameter the server reads as the column's array type */
-        slot = new_slot(L, q);
+        slot = tlua_new_slot(L, q);
         q->values[slot].kind = TIDE_KIND_TEXT;
         q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
         lua_rawseti(L, q->anchor, ++q->nanchored);
         return tide_desc_leaf(q->desc, slot);
     }
     if (is_value_list(L, idx, key) || (data_value == 1 && lua_rawlen(L, idx) == 0 && !is_atomic_update(L, idx) &&
-                                       !has_metatable(L, idx, TLUA_ARRAY) && lua_next_nonempty(L, idx))) {
+                                       !tlua_has_metatable(L, idx, TLUA_ARRAY) && lua_next_nonempty(L, idx))) {
         tlua_json_push(L, idx);
-        slot = new_slot(L, q);
+        slot = tlua_new_slot(L, q);
         q->values[slot].kind = TIDE_KIND_JSON;
         q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
         lua_rawseti(L, q->anchor, ++q->nanchored); /* alive until the call returns */
@@ -399,7 +387,7 @@ static int l_model_query(lua_State *L)
         lua_newtable(L);
     }
     lua_settop(L, 5);
-    qstate *q = get_qstate(L);
+    qstate *q = tlua_qstate(L);
     if (q->pending) {
         tide_result_free(q->pending);
         q->pending = NULL;
@@ -416,7 +404,7 @@ static int l_model_query(lua_State *L)
         TIDE_OK)
         return tlua_raise(L, q->err);
     int np = tide_compiled_nparams(comp);
-    grow(L, &q->params, &q->pcap, np ? np : 1);
+    tlua_grow_values(L, &q->params, &q->pcap, np ? np : 1);
     for (int i = 0; i < np; i++)
         q->params[i] = q->values[tide_compiled_slot(q->desc, i)];
 
@@ -458,7 +446,7 @@ static int l_model_sql(lua_State *L)
     int op = luaL_checkoption(L, 3, NULL, op_names) + TIDE_OP_FIND_MANY;
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_settop(L, 4);
-    qstate *q = get_qstate(L);
+    qstate *q = tlua_qstate(L);
     tide_desc_reset(q->desc);
     q->nvalues = 0;
     lua_newtable(L);

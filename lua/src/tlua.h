@@ -95,4 +95,26 @@ int tlua_finish_rows(lua_State *L, tlua_wait *w);
 void tlua_release(tlua_state *S, tide_pool *pool, tide_conn *conn);
 void tlua_open_async(lua_State *L);
 
+/* The query scratch state, one per lua_State (model.c): the description
+ * tree, its value array, the parameters in placeholder order. Reused by
+ * every model and builder query. */
+typedef struct qstate {
+    tide_desc *desc;
+    tide_value *values;
+    int nvalues, cap;
+    tide_value *params;
+    int pcap;
+    tide_error *err;
+    tide_result *pending;
+    int anchor;     /* stack index of a table keeping JSON texts alive */
+    int nanchored;
+} qstate;
+qstate *tlua_qstate(lua_State *L);
+tide_value *tlua_grow_values(lua_State *L, tide_value **arr, int *cap, int need);
+int tlua_new_slot(lua_State *L, qstate *q);
+int tlua_has_metatable(lua_State *L, int idx, const char *name);
+/* A list of scalars as a PostgreSQL array literal (pushed); 0 when it holds tables. */
+int tlua_push_array_literal(lua_State *L, int idx);
+void tlua_open_builder(lua_State *L);
+
 #endif

@@ -78,6 +78,16 @@ tide.belongs_to, tide.has_one, tide.has_many, tide.many_to_many =
 tide.index, tide.unique, tide.primary_key, tide.check = schema.index, schema.unique, schema.primary_key, schema.check
 tide.nextval, tide.policy = schema.nextval, schema.policy
 
+-- The SQL-like builder (see tide/builder.lua) ------------------------------------
+
+local builder = require "tide.builder"
+for _, name in ipairs { "eq", "ne", "gt", "gte", "lt", "lte", "like", "ilike", "not_like", "not_ilike",
+  "contains", "contained", "overlaps", "in_list", "not_in_list", "is_null", "is_not_null", "between",
+  "not_between", "and_", "or_", "not_", "exists", "not_exists", "count", "count_distinct", "sum", "avg", "min",
+  "max", "asc", "desc", "sql", "placeholder", "excluded", "alias", "cte" } do
+  tide[name] = builder[name]
+end
+
 -- Options ------------------------------------------------------------------
 
 local function ms(seconds)
@@ -244,6 +254,12 @@ end
 function Tx:query(sql, ...) return live(self):query(sql, ...) end
 function Tx:one(sql, ...) return live(self):one(sql, ...) end
 function Tx:exec(sql, ...) return live(self):exec(sql, ...) end
+Tx.query_raw, Tx.exec_raw = Tx.query, Tx.exec
+-- tx:select() ...: builder statements on the transaction's connection
+builder.install(Tx, function(self)
+  if self._done then error("the transaction has already ended", 4) end
+  return self._conn, self._db
+end)
 
 -- COMMIT, telling failure apart from success: the server answers COMMIT of a
 -- failed transaction with ROLLBACK and no error.
@@ -342,6 +358,11 @@ DB.__name = "tide.db"
 local pool_methods = core.pool_methods
 DB.query, DB.one, DB.exec = pool_methods.query, pool_methods.one, pool_methods.exec
 DB.stats, DB.describe = pool_methods.stats, pool_methods.describe
+-- db:query_raw / db:exec_raw: the same, under the names Drizzle's and
+-- Prisma's users look for
+DB.query_raw, DB.exec_raw = DB.query, DB.exec
+-- db:select{...}:from(...) ...: the SQL-like builder (tide/builder.lua)
+builder.install(DB, function(self) return self, self end)
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.

@@ -277,8 +277,14 @@ end
 -- The schema -------------------------------------------------------------------------
 
 local Schema = {}
-Schema.__index = Schema
 Schema.__name = "tide.schema"
+-- schema.User: the model's columns as typed references for the SQL-like
+-- builder (tide/builder.lua), made on first use
+Schema.__index = function(self, key)
+  local m = Schema[key]
+  if m ~= nil then return m end
+  return require("tide.builder").table_ref(self, key)
+end
 
 local model_options = { table = "string", schema = "string", soft_delete = "string", rls = "boolean",
   force_rls = "boolean" }

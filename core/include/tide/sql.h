@@ -93,6 +93,61 @@ TIDE_API int tide_compiled_slot(const tide_desc *d, int i);
 typedef enum tide_shape_result { TIDE_RESULT_ROWS = 0, TIDE_RESULT_ONE, TIDE_RESULT_COUNT, TIDE_RESULT_AFFECTED }
     tide_shape_result;
 TIDE_API tide_shape_result tide_compiled_result(const tide_compiled *c);
+/* ---- builder queries --------------------------------------------------------
+ *
+ * The SQL-like builder (db:select():from(...)) describes its statement as a
+ * tree too, with the same nodes, canonical walk and cache as model queries.
+ * Every object names its kind under "k"; every leaf is an option (a kind, a
+ * model or field name, an alias, an operator name, SQL text the programmer
+ * wrote) except a leaf under the key "v", which is a value and is bound.
+ *
+ * Statements
+ *   { k = "select", with = [cte], recursive = true, distinct = true, on = [e],
+ *     cols = { alias = e | { k = "star", m, a } }   (absent: every field of
+ *     the sources), from = src, joins = [{ j = "inner"|"left"|"right"|"full"|
+ *     "cross", lateral = true, s = src, on = e }], where = e, group = [e],
+ *     having = e, order = [e | { k = "asc"|"desc", e, nulls = "first"|"last" }],
+ *     limit = e, offset = e, lock = { s = "update"|"no_key_update"|"share"|
+ *     "key_share", of = [name], wait = "nowait"|"skip_locked" } }
+ *   { k = "setop", o = "union"|"union_all"|"intersect"|"intersect_all"|
+ *     "except"|"except_all", l = query, r = query, order, limit, offset, with }
+ *   { k = "insert", m, cols = [field], rows = [[e | { k = "default" }]] or
+ *     sel = query, conflict = { act = "nothing"|"update", target = [field],
+ *     set = { field = e }, where = e }, ret = { alias = e }, ret_all = true, with }
+ *   { k = "update", m, set = { field = e }, from = src, joins, where, ret, ret_all, with }
+ *   { k = "delete", m, where, ret, ret_all, with }
+ *   cte: { n = name, q = query }
+ * Sources
+ *   { k = "table", m = model, a = alias } | { k = "sub", q = query, a = alias }
+ *   | { k = "cte", n = name }
+ * Expressions
+ *   { k = "col", m, f, a } (a model's field; a: the table's alias)
+ *   { k = "ref", a = source name, n = column } (a subquery's or CTE's column)
+ *   { k = "val", v = value } | { k = "ph", v = name } (a named placeholder)
+ *   { k = "cmp", o = "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|"like"|"ilike"|"not_like"|
+ *     "not_ilike"|"contains"|"contained"|"overlaps", l = e, r = e }
+ *   { k = "and"|"or", x = [e] } | { k = "not", e } | { k = "is_null"|"is_not_null", e }
+ *   { k = "between"|"not_between", e, lo, up }
+ *   { k = "in"|"not_in", e, r = { k = "val", v = list } | { k = "ph", v } } (one
+ *     array parameter) or { k = "in"|"not_in", e, q = query }
+ *   { k = "exists"|"not_exists", q } | { k = "sub", q } (a scalar subquery)
+ *   { k = "agg", f = "count"|"count_distinct"|"sum"|"avg"|"min"|"max", e }
+ *   { k = "sql", p = [{ t = text } | { e = e }] } | { k = "raw", t = text }
+ *   { k = "excluded", m, f } (ON CONFLICT DO UPDATE: the row proposed)
+ * Values are numbered $1, $2 ... in the canonical walk's order (object keys
+ * sorted), which is not always the order they appear in the SQL text.
+ * Names are checked against the schema (unknown ones are refused with the
+ * nearest valid name); aliases and CTE names are quoted identifiers of at most
+ * 63 bytes. SQL text under t is the programmer's own, written as is. */
+TIDE_API int tide_builder_query(const tide_schema *s, const tide_desc *d, tide_node root, const tide_value *values,
+                                int nvalues, const tide_compiled **out, tide_error *err);
+/* 1 when the rows nest: output columns are named "source.field" (a select
+ * of several tables' every field, or of a whole table under an alias). */
+TIDE_API int tide_compiled_nested(const tide_compiled *c);
+/* 1 when parameter i (0-based) is a named placeholder (tide.placeholder):
+ * its value comes with each execution of a prepared query. */
+TIDE_API int tide_compiled_is_placeholder(const tide_compiled *c, int i);
+
 /* Compilations done and cache hits, for tests and tuning. */
 TIDE_API void tide_schema_cache_stats(const tide_schema *s, long *compiled, long *hits);
 
