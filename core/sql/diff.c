@@ -874,8 +874,15 @@ static void diff_enums(dctx *c)
             tcat_enum shrunk = *t;
             enum_rewrite(c, &shrunk, vals, nv, c->to, 1);
             /* vals gains the value, so later AFTERs find it */
-            if (nv < 256)
-                vals[nv++] = t->values[k];
+            if (nv < 256) {
+                int pos = 0;
+                for (int j = 0; k > 0 && j < nv; j++)
+                    if (!strcmp(vals[j], t->values[k - 1]))
+                        pos = j + 1;
+                memmove(vals + pos + 1, vals + pos, (size_t)(nv - pos) * sizeof *vals);
+                vals[pos] = t->values[k];
+                nv++;
+            }
         }
     }
     for (int k = 0; k < c->from->nenums; k++) {
@@ -1030,14 +1037,18 @@ static void drop_policy_step(dctx *c, const tcat_table *t, const tcat_policy *p)
     down(c);
 }
 
-static void rls_sql(dctx *c, const tcat_table *t, int rls, int force)
+static void rls_sql(dctx *c, const tcat_table *t, int from_rls, int from_force, int rls, int force, int is_down)
 {
-    alter_table(c, t->schema, t->name);
-    w(c, rls ? "ENABLE ROW LEVEL SECURITY" : "DISABLE ROW LEVEL SECURITY");
-    end_sql(c, 0);
-    alter_table(c, t->schema, t->name);
-    w(c, force ? "FORCE ROW LEVEL SECURITY" : "NO FORCE ROW LEVEL SECURITY");
-    end_sql(c, 0);
+    if (from_rls != rls) {
+        alter_table(c, t->schema, t->name);
+        w(c, rls ? "ENABLE ROW LEVEL SECURITY" : "DISABLE ROW LEVEL SECURITY");
+        end_sql(c, is_down);
+    }
+    if (from_force != force) {
+        alter_table(c, t->schema, t->name);
+        w(c, force ? "FORCE ROW LEVEL SECURITY" : "NO FORCE ROW LEVEL SECURITY");
+        end_sql(c, is_down);
+    }
 }
 
 static void rls_step(dctx *c, const tcat_table *t, int from_rls, int from_force, int to_rls, int to_force)
@@ -1047,17 +1058,8 @@ static void rls_step(dctx *c, const tcat_table *t, int from_rls, int from_force,
         return;
     begin(c, TIDE_STEP_SET_RLS, P_RLS, 0, t->schema, t->name, "%s row-level security on %s%s",
           to_rls ? "enable" : "disable", label(lb, t->schema, t->name), to_force ? " (forced)" : "");
-    rls_sql(c, t, to_rls, to_force);
-    /* the inverse goes to down: write it there */
-    step *s = c->cur;
-    if (!s)
-        return;
-    alter_table(c, t->schema, t->name);
-    w(c, from_rls ? "ENABLE ROW LEVEL SECURITY" : "DISABLE ROW LEVEL SECURITY");
-    down(c);
-    alter_table(c, t->schema, t->name);
-    w(c, from_force ? "FORCE ROW LEVEL SECURITY" : "NO FORCE ROW LEVEL SECURITY");
-    down(c);
+    rls_sql(c, t, from_rls, from_force, to_rls, to_force, 0);
+    rls_sql(c, t, to_rls, to_force, from_rls, from_force, 1);
 }
 
 static void create_table_steps(dctx *c, const tcat_table *t)
