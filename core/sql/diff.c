@@ -1549,7 +1549,8 @@ int tide_diff_new(const tide_catalog *from, const tide_catalog *to, tide_diff **
         tutil_error_oom(err);
         return TIDE_ERROR;
     }
-    qsort(d->steps, (size_t)d->n, sizeof *d->steps, by_phase);
+    if (d->n > 1)
+        qsort(d->steps, (size_t)d->n, sizeof *d->steps, by_phase);
     *out = d;
     return TIDE_OK;
 }
