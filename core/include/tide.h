@@ -10,4 +10,5 @@
 #include "tide/loop.h"
 #include "tide/schema.h"
 #include "tide/sql.h"
+#include "tide/diff.h"
 #endif

@@ -304,6 +304,9 @@ int tide_model_add_field(tide_model *m, const tide_field_def *d, tide_error *err
     f->generated = dup(s, d->generated, &oom);
     f->check = dup(s, d->check, &oom);
     f->omit = d->omit;
+    if (d->renamed_from && !tsch_valid_ident(d->renamed_from))
+        return bad_ident(err, "renamed_from", d->renamed_from);
+    f->renamed_from = dup(s, d->renamed_from, &oom);
     if (oom)
         goto oom;
     f->index = m->nfields;
@@ -449,6 +452,61 @@ int tide_model_add_check(tide_model *m, const char *name, const char *expression
         return TIDE_ERROR;
     }
     m->nchecks++;
+    return TIDE_OK;
+}
+
+int tide_model_set_renamed_from(tide_model *m, const char *old_table, tide_error *err)
+{
+    if (!m || !building(m->schema, err))
+        return TIDE_MISUSE;
+    if (!tsch_valid_ident(old_table))
+        return bad_ident(err, "renamed_from", old_table);
+    int oom = 0;
+    m->renamed_from = dup(m->schema, old_table, &oom);
+    if (oom) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    return TIDE_OK;
+}
+
+int tide_schema_set_enum_renames(tide_schema *s, const char *name, const char *renamed_from,
+                                 const char *const *pairs, int npairs, tide_error *err)
+{
+    if (!building(s, err))
+        return TIDE_MISUSE;
+    tsch_enum *e = (tsch_enum *)tsch_enum_find(s, name);
+    if (!e) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "enum '%s' is not declared", name ? name : "?");
+        return TIDE_ERROR;
+    }
+    if (renamed_from && !tsch_valid_ident(renamed_from))
+        return bad_ident(err, "renamed_from", renamed_from);
+    if (npairs < 0 || (npairs && !pairs)) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "enum '%s': bad list of renamed values", name);
+        return TIDE_ERROR;
+    }
+    for (int i = 0; i < 2 * npairs; i++)
+        if (!tsch_valid_ident(pairs[i]))
+            return bad_ident(err, "enum value", pairs[i]);
+    for (int i = 0; i < npairs; i++) {
+        int found = 0;
+        for (int k = 0; k < e->nvalues; k++)
+            found |= !strcmp(e->values[k], pairs[2 * i]);
+        if (!found) {
+            tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "enum '%s': renamed value '%s' is not one of its values",
+                             name, pairs[2 * i]);
+            return TIDE_ERROR;
+        }
+    }
+    int oom = 0;
+    e->renamed_from = dup(s, renamed_from, &oom);
+    e->value_renames = dup_list(s, pairs, 2 * npairs, &oom);
+    e->nvalue_renames = npairs;
+    if (oom) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
     return TIDE_OK;
 }
 

@@ -11,6 +11,9 @@ typedef struct tsch_enum {
     char *name, *pg_schema;
     char **values;
     int nvalues;
+    char *renamed_from;          /* rename hints, for the diff */
+    char **value_renames;        /* pairs: new value, old value */
+    int nvalue_renames;
 } tsch_enum;
 
 typedef struct tsch_sequence {
@@ -48,6 +51,7 @@ struct tide_field {
     int updated_at;
     char *generated, *check;
     int omit;
+    char *renamed_from;          /* the column's name before: a hint for the diff */
 };
 
 struct tide_relation {
@@ -111,6 +115,7 @@ struct tide_model {
     tsch_policy *policies;
     int npolicies, policies_cap;
     int rls, rls_set, force_rls; /* rls: on, once finished (set, forced, or implied by a policy) */
+    char *renamed_from;          /* the table's name before: a hint for the diff */
 };
 
 struct tide_schema {

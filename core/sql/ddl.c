@@ -23,7 +23,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include "tsql.h"
+#include "tcat.h"
 
 struct tide_ddl {
     tutil_arena arena;          /* the statements */
@@ -46,6 +46,8 @@ typedef struct ddl_ctx {
     strlist names;              /* relation and constraint names taken */
     const tide_relation **joins; /* one relation per distinct implicit join table */
     int njoins, joins_cap;
+    tide_catalog *cat;          /* NULL, or where the objects are recorded */
+    tcat_table *ct;             /* the table being recorded */
 } ddl_ctx;
 
 /* ---- writing ----------------------------------------------------------------- */
@@ -67,7 +69,7 @@ static void emit(ddl_ctx *c)
 {
     if (c->b.broken)
         c->oom = 1;
-    if (!c->oom) {
+    if (!c->oom && c->ddl) {
         tide_ddl *o = c->ddl;
         char *s = tutil_arena_alloc(&o->arena, c->b.len + 1);
         if (!s || tutil_arena_grow(&o->arena, (void **)&o->stmts, &o->cap, o->count + 1, sizeof *o->stmts)) {
@@ -324,6 +326,8 @@ static void create_schemas(ddl_ctx *c)
         if (!ns || strlist_has(&done, ns))
             continue;
         strlist_add(c, &done, ns);
+        if (c->cat)
+            tcat_add_schema(c->cat, ns);
         sql(c, "CREATE SCHEMA IF NOT EXISTS ");
         ident(c, ns);
         emit(c);
@@ -342,6 +346,16 @@ static void create_enum(ddl_ctx *c, const tsch_enum *e)
     }
     sql(c, ")");
     emit(c);
+    if (c->cat) {
+        tcat_enum *ce = tcat_add_enum(c->cat, e->pg_schema, e->name);
+        if (ce) {
+            ce->values = tcat_strs(c->cat, (const char *const *)e->values, e->nvalues);
+            ce->nvalues = e->nvalues;
+            ce->renamed_from = tcat_str(c->cat, e->renamed_from);
+            ce->value_renames = tcat_strs(c->cat, (const char *const *)e->value_renames, 2 * e->nvalue_renames);
+            ce->nvalue_renames = e->nvalue_renames;
+        }
+    }
 }
 
 static void create_sequence(ddl_ctx *c, const tsch_sequence *q)
@@ -361,7 +375,22 @@ static void create_sequence(ddl_ctx *c, const tsch_sequence *q)
     if (q->cycle)
         sql(c, " CYCLE");
     emit(c);
+    if (c->cat) {
+        tcat_sequence *cs = tcat_add_sequence(c->cat, q->pg_schema, q->name);
+        if (cs) {
+            /* PostgreSQL's defaults, as pg_sequence shows them */
+            int up = q->increment >= 0;
+            cs->increment = q->increment ? q->increment : 1;
+            cs->min = q->has_min ? q->min_value : up ? 1 : INT64_MIN;
+            cs->max = q->has_max ? q->max_value : up ? INT64_MAX : -1;
+            cs->start = q->has_start ? q->start : up ? cs->min : cs->max;
+            cs->cache = q->cache ? q->cache : 1;
+            cs->cycle = q->cycle;
+        }
+    }
 }
+
+static void record_column(ddl_ctx *c, const tide_field *f, int in_pk);
 
 static void column(ddl_ctx *c, const tide_field *f)
 {
@@ -418,8 +447,8 @@ static void column(ddl_ctx *c, const tide_field *f)
 }
 
 /* CONSTRAINT "name" for a constraint PostgreSQL would otherwise name itself,
- * when the predicted name is not the plain one. */
-static void implicit_name(ddl_ctx *c, const char *table, const char *cols, const char *label)
+ * when the predicted name is not the plain one. Returns the name. */
+static const char *implicit_name(ddl_ctx *c, const char *table, const char *cols, const char *label)
 {
     int numbered;
     const char *name = choose(c, table, cols, label, &numbered);
@@ -428,16 +457,151 @@ static void implicit_name(ddl_ctx *c, const char *table, const char *cols, const
         ident(c, name);
         sql(c, " ");
     }
+    return name;
+}
+
+/* ---- recording the catalog ---------------------------------------------------- */
+
+static void record_column(ddl_ctx *c, const tide_field *f, int in_pk)
+{
+    if (!c->cat || !c->ct)
+        return;
+    tutil_buf t;
+    tutil_buf_init(&t);
+    tcat_type(&t, f);
+    if (t.broken)
+        c->oom = 1;
+    tcat_column *col = tcat_add_column(c->cat, c->ct, f->column, tutil_buf_str(&t));
+    tutil_buf_free(&t);
+    if (!col)
+        return;
+    col->not_null = !f->nullable || in_pk;
+    col->serial = is_serial(f->type);
+    col->identity = f->identity == TIDE_IDENTITY_ALWAYS ? 'a' : f->identity == TIDE_IDENTITY_BY_DEFAULT ? 'd' : 0;
+    col->generated = tcat_str(c->cat, f->generated);
+    col->renamed_from = tcat_str(c->cat, f->renamed_from);
+    tutil_buf d;
+    tutil_buf_init(&d);
+    switch (f->default_kind) {
+    case TIDE_DEFAULT_LITERAL:
+        if (f->default_value)
+            c->d->quote_literal(&d, f->default_value);
+        break;
+    case TIDE_DEFAULT_NOW: tutil_buf_adds(&d, "now()"); break;
+    case TIDE_DEFAULT_UUID: tutil_buf_adds(&d, "gen_random_uuid()"); break;
+    case TIDE_DEFAULT_SQL:
+        if (f->default_value)
+            tutil_buf_adds(&d, f->default_value);
+        break;
+    case TIDE_DEFAULT_NEXTVAL:
+        if (f->sequence_ref) {
+            /* as the server prints it: the name quoted only where needed */
+            tutil_buf q;
+            tutil_buf_init(&q);
+            if (f->sequence_ref->pg_schema) {
+                tcat_quote_if_needed(&q, f->sequence_ref->pg_schema);
+                tutil_buf_addc(&q, '.');
+            }
+            tcat_quote_if_needed(&q, f->sequence_ref->name);
+            tutil_buf_adds(&d, "nextval(");
+            c->d->quote_literal(&d, tutil_buf_str(&q));
+            tutil_buf_adds(&d, "::regclass)");
+            if (q.broken)
+                d.broken = 1;
+            tutil_buf_free(&q);
+        }
+        break;
+    case TIDE_DEFAULT_CLIENT: break;
+    case TIDE_DEFAULT_NONE:
+        if (f->updated_at)
+            tutil_buf_adds(&d, "now()");
+        break;
+    }
+    if (d.broken)
+        c->oom = 1;
+    if (d.len)
+        col->default_expr = tcat_str(c->cat, tutil_buf_str(&d));
+    tutil_buf_free(&d);
+}
+
+static tcat_constraint *record_constraint(ddl_ctx *c, char kind, const char *name, tide_field *const *fields,
+                                          int n)
+{
+    if (!c->cat || !c->ct)
+        return NULL;
+    tcat_constraint *k = tcat_add_constraint(c->cat, c->ct, kind, name);
+    if (!k)
+        return NULL;
+    const char *cols[64];
+    for (int i = 0; i < n && i < 64; i++)
+        cols[i] = fields[i]->column;
+    k->cols = tcat_strs(c->cat, cols, n < 64 ? n : 64);
+    k->ncols = n < 64 ? n : 64;
+    return k;
+}
+
+/* The name PostgreSQL gives an unnamed CHECK: table_column_check when its
+ * expression reads one column, table_check otherwise. Which columns it
+ * reads is guessed from the identifiers in its text. */
+static void check_name(ddl_ctx *c, const tide_model *m, const char *expr, char out[NAME_BUF])
+{
+    const char *only = NULL;
+    int count = 0;
+    for (int i = 0; i < m->nfields; i++) {
+        const char *col = m->fields[i]->column;
+        size_t n = strlen(col);
+        for (const char *p = strstr(expr, col); p; p = strstr(p + 1, col)) {
+            int before = p > expr && (p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z') ||
+                                      (p[-1] >= '0' && p[-1] <= '9'));
+            char a = p[n];
+            int after = a == '_' || (a >= 'a' && a <= 'z') || (a >= 'A' && a <= 'Z') || (a >= '0' && a <= '9');
+            if (!before && !after) {
+                if (only != col)
+                    count++;
+                only = col;
+                break;
+            }
+        }
+    }
+    object_name(c, out, m->table, count == 1 ? only : NULL, "check");
+}
+
+static void record_check(ddl_ctx *c, const tide_model *m, const char *name, const char *expr)
+{
+    if (!c->cat || !c->ct)
+        return;
+    char predicted[NAME_BUF];
+    if (!name) {
+        check_name(c, m, expr, predicted);
+        name = predicted;
+    }
+    tcat_constraint *k = tcat_add_constraint(c->cat, c->ct, 'c', name);
+    if (k)
+        k->expr = tcat_str(c->cat, expr);
+}
+
+static int in_pk(const tide_model *m, const tide_field *f)
+{
+    for (int i = 0; i < m->npk; i++)
+        if (m->pk[i] == f)
+            return 1;
+    return 0;
 }
 
 static void create_table(ddl_ctx *c, const tide_model *m)
 {
+    if (c->cat) {
+        c->ct = tcat_add_table(c->cat, m->pg_schema, m->table, 't');
+        if (c->ct)
+            c->ct->renamed_from = tcat_str(c->cat, m->renamed_from);
+    }
     sql(c, "CREATE TABLE ");
     tsql_table(&c->b, c->d, m);
     sql(c, " (");
     for (int i = 0; i < m->nfields; i++) {
         sql(c, i ? ",\n    " : "\n    ");
         column(c, m->fields[i]);
+        record_column(c, m->fields[i], in_pk(m, m->fields[i]));
     }
     /* the sequences PostgreSQL creates for serial and identity columns */
     for (int i = 0; i < m->nfields; i++)
@@ -446,22 +610,25 @@ static void create_table(ddl_ctx *c, const tide_model *m)
 
     sql(c, ",\n    ");
     const tsch_index *pix = primary_index(m);
+    const char *pkname;
     if (pix && pix->name) {
         sql(c, "CONSTRAINT ");
         ident(c, pix->name);
         sql(c, " ");
+        pkname = pix->name;
     } else {
-        implicit_name(c, m->table, NULL, "pkey");
+        pkname = implicit_name(c, m->table, NULL, "pkey");
     }
     sql(c, "PRIMARY KEY ");
     column_list(c, m->pk, m->npk);
+    record_constraint(c, 'p', pkname, m->pk, m->npk);
 
     for (int i = 0; i < m->nfields; i++) {
         tide_field *f = m->fields[i];
         if (!f->unique || (m->npk == 1 && m->pk[0] == f))
             continue;
         sql(c, ",\n    ");
-        implicit_name(c, m->table, f->column, "key");
+        record_constraint(c, 'u', implicit_name(c, m->table, f->column, "key"), &f, 1);
         sql(c, "UNIQUE ");
         column_list(c, &f, 1);
     }
@@ -470,6 +637,7 @@ static void create_table(ddl_ctx *c, const tide_model *m)
         if (!unique_constraint(ix) || folded(m, ix))
             continue;
         sql(c, ",\n    ");
+        const char *uname = ix->name;
         if (ix->name) {
             sql(c, "CONSTRAINT ");
             ident(c, ix->name);
@@ -478,11 +646,20 @@ static void create_table(ddl_ctx *c, const tide_model *m)
             addition a = {.len = 0};
             for (int k = 0; k < ix->nparts; k++)
                 addition_add(&a, ix->part_fields[k]->column);
-            implicit_name(c, m->table, a.s, "key");
+            uname = implicit_name(c, m->table, a.s, "key");
         }
         sql(c, ix->nulls_not_distinct ? "UNIQUE NULLS NOT DISTINCT " : "UNIQUE ");
         column_list(c, ix->part_fields, ix->nparts);
+        tcat_constraint *k = record_constraint(c, 'u', uname, ix->part_fields, ix->nparts);
+        if (k)
+            k->nulls_not_distinct = ix->nulls_not_distinct;
     }
+    for (int i = 0; i < m->nfields; i++)
+        if (m->fields[i]->check) {
+            char name[NAME_BUF];
+            object_name(c, name, m->table, m->fields[i]->column, "check");
+            record_check(c, m, name, m->fields[i]->check);
+        }
     for (int i = 0; i < m->nchecks; i++) {
         sql(c, ",\n    ");
         if (m->checks[i].name) {
@@ -493,9 +670,11 @@ static void create_table(ddl_ctx *c, const tide_model *m)
         sql(c, "CHECK (");
         sql(c, m->checks[i].expression);
         sql(c, ")");
+        record_check(c, m, m->checks[i].name, m->checks[i].expression);
     }
     sql(c, "\n)");
     emit(c);
+    c->ct = NULL;
 }
 
 /* A join column's type: the key's, with serial types as the integers they are. */
@@ -516,6 +695,24 @@ static void create_join_table(ddl_ctx *c, const tide_relation *r)
     const tide_model *m1, *m2;
     const char *c1, *c2;
     join_columns(r, &m1, &c1, &m2, &c2);
+    if (c->cat) {
+        c->ct = tcat_add_table(c->cat, tsql_join_schema(r), r->join_table, 't');
+        tide_field k1 = *m1->pk[0], k2 = *m2->pk[0];
+        k1.column = (char *)c1;
+        k2.column = (char *)c2;
+        k1.nullable = k2.nullable = 0;
+        k1.default_kind = k2.default_kind = TIDE_DEFAULT_NONE;
+        k1.identity = k2.identity = TIDE_IDENTITY_NONE;
+        k1.generated = k2.generated = NULL;
+        k1.updated_at = k2.updated_at = 0;
+        k1.renamed_from = k2.renamed_from = NULL;
+        for (int i = 0; i < 2; i++) {
+            tide_field *k = i ? &k2 : &k1;
+            k->type = k->type == TIDE_T_SMALLSERIAL ? TIDE_T_SMALLINT : k->type == TIDE_T_SERIAL ? TIDE_T_INTEGER
+                    : k->type == TIDE_T_BIGSERIAL ? TIDE_T_BIGINT : k->type;
+            record_column(c, k, 1);
+        }
+    }
     sql(c, "CREATE TABLE ");
     tsql_join_table(&c->b, c->d, r);
     sql(c, " (\n    ");
@@ -527,17 +724,35 @@ static void create_join_table(ddl_ctx *c, const tide_relation *r)
     sql(c, " ");
     key_type(c, m2->pk[0]);
     sql(c, " NOT NULL,\n    ");
-    implicit_name(c, r->join_table, NULL, "pkey");
+    const char *pkname = implicit_name(c, r->join_table, NULL, "pkey");
     sql(c, "PRIMARY KEY (");
     ident(c, c1);
     sql(c, ", ");
     ident(c, c2);
     sql(c, ")\n)");
     emit(c);
+    tcat_table *jt = c->ct;
+    if (jt) {
+        tcat_constraint *k = tcat_add_constraint(c->cat, jt, 'p', pkname);
+        const char *cols[2] = {c1, c2};
+        if (k) {
+            k->cols = tcat_strs(c->cat, cols, 2);
+            k->ncols = 2;
+        }
+    }
+    c->ct = NULL;
 
     /* the primary key serves lookups by the first column; this one the second */
+    const char *ixname = choose(c, r->join_table, c2, "idx", NULL);
+    if (jt) {
+        tcat_index *ix = tcat_add_index(c->cat, jt, ixname, 1);
+        if (ix) {
+            ix->method = tcat_str(c->cat, "btree");
+            ix->parts[0].column = tcat_str(c->cat, c2);
+        }
+    }
     sql(c, "CREATE INDEX ");
-    ident(c, choose(c, r->join_table, c2, "idx", NULL));
+    ident(c, ixname);
     sql(c, " ON ");
     tsql_join_table(&c->b, c->d, r);
     sql(c, " (");
@@ -553,13 +768,27 @@ static void foreign_key(ddl_ctx *c, const tide_relation *r, const char *name, ti
     sql(c, "ALTER TABLE ");
     tsql_table(&c->b, c->d, m);
     sql(c, " ADD CONSTRAINT ");
-    if (name) {
-        ident(c, name);
-    } else {
+    if (!name) {
         addition a = {.len = 0};
         for (int i = 0; i < r->nfields; i++)
             addition_add(&a, r->fields[i]->column);
-        ident(c, choose(c, m->table, a.s, "fkey", NULL));
+        name = choose(c, m->table, a.s, "fkey", NULL);
+    }
+    ident(c, name);
+    if (c->cat) {
+        c->ct = tcat_find_table(c->cat, m->pg_schema, m->table);
+        tcat_constraint *k = record_constraint(c, 'f', name, r->fields, r->nfields);
+        if (k) {
+            const char *refs[64];
+            for (int i = 0; i < k->ncols; i++)
+                refs[i] = r->refs[i]->column;
+            k->ref_schema = tcat_str(c->cat, r->target->pg_schema);
+            k->ref_table = tcat_str(c->cat, r->target->table);
+            k->ref_cols = tcat_strs(c->cat, refs, k->ncols);
+            k->on_delete = tcat_action(on_delete);
+            k->on_update = tcat_action(on_update);
+        }
+        c->ct = NULL;
     }
     sql(c, " FOREIGN KEY ");
     column_list(c, r->fields, r->nfields);
@@ -612,7 +841,21 @@ static void join_foreign_key(ddl_ctx *c, const tide_relation *r, const char *col
     sql(c, "ALTER TABLE ");
     tsql_join_table(&c->b, c->d, r);
     sql(c, " ADD CONSTRAINT ");
-    ident(c, choose(c, r->join_table, col, "fkey", NULL));
+    const char *name = choose(c, r->join_table, col, "fkey", NULL);
+    ident(c, name);
+    if (c->cat) {
+        tcat_table *t = tcat_find_table(c->cat, tsql_join_schema(r), r->join_table);
+        tcat_constraint *k = t ? tcat_add_constraint(c->cat, t, 'f', name) : NULL;
+        if (k) {
+            k->cols = tcat_strs(c->cat, &col, 1);
+            k->ncols = 1;
+            k->ref_schema = tcat_str(c->cat, target->pg_schema);
+            k->ref_table = tcat_str(c->cat, target->table);
+            k->ref_cols = tcat_strs(c->cat, (const char *const *)&target->pk[0]->column, 1);
+            k->on_delete = 'c';
+            k->on_update = 'a';
+        }
+    }
     sql(c, " FOREIGN KEY (");
     ident(c, col);
     sql(c, ") REFERENCES ");
@@ -627,13 +870,28 @@ static void create_index(ddl_ctx *c, const tide_model *m, const tsch_index *ix)
 {
     int unique = ix->kind == TIDE_INDEX_UNIQUE;
     sql(c, unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
-    if (ix->name) {
-        ident(c, ix->name);
-    } else {
+    const char *name = ix->name;
+    if (!name) {
         addition a = {.len = 0};
         for (int i = 0; i < ix->nparts; i++)
             addition_add(&a, ix->part_fields[i] ? ix->part_fields[i]->column : "expr");
-        ident(c, choose(c, m->table, a.s, unique ? "key" : "idx", NULL));
+        name = choose(c, m->table, a.s, unique ? "key" : "idx", NULL);
+    }
+    ident(c, name);
+    tcat_table *t = c->cat ? tcat_find_table(c->cat, m->pg_schema, m->table) : NULL;
+    tcat_index *ci = t ? tcat_add_index(c->cat, t, name, ix->nparts) : NULL;
+    if (ci) {
+        static const char *const methods[] = {"btree", "hash", "gin", "gist", "brin"};
+        ci->unique = unique;
+        ci->method = tcat_str(c->cat, methods[ix->method >= 0 && ix->method <= 4 ? ix->method : 0]);
+        ci->where = tcat_str(c->cat, ix->where);
+        ci->nulls_not_distinct = unique && ix->nulls_not_distinct;
+        for (int i = 0; i < ix->nparts; i++) {
+            ci->parts[i].column = ix->part_fields[i] ? tcat_str(c->cat, ix->part_fields[i]->column) : NULL;
+            ci->parts[i].expr = ix->part_fields[i] ? NULL : tcat_str(c->cat, ix->parts[i].expression);
+            ci->parts[i].desc = ix->parts[i].descending;
+            ci->parts[i].nulls = ix->parts[i].nulls;
+        }
     }
     sql(c, " ON ");
     tsql_table(&c->b, c->d, m);
@@ -671,12 +929,34 @@ static void create_index(ddl_ctx *c, const tide_model *m, const tsch_index *ix)
     emit(c);
 }
 
+static void record_unique_index(ddl_ctx *c, const tide_model *m, const char *name, tide_field *const *fields, int n)
+{
+    tcat_table *t = c->cat ? tcat_find_table(c->cat, m->pg_schema, m->table) : NULL;
+    tcat_index *ci = t ? tcat_add_index(c->cat, t, name, n) : NULL;
+    if (!ci)
+        return;
+    ci->unique = 1;
+    ci->method = tcat_str(c->cat, "btree");
+    for (int i = 0; i < n; i++)
+        ci->parts[i].column = tcat_str(c->cat, fields[i]->column);
+}
+
 /* A view as its query, given as is; a materialized view then gets its
  * indexes, a unique one on its primary key first (REFRESH ... CONCURRENTLY
  * needs one). */
 static void create_view(ddl_ctx *c, const tide_model *m)
 {
     int mat = m->kind == TIDE_MODEL_MATERIALIZED_VIEW;
+    if (c->cat) {
+        tcat_table *t = tcat_add_table(c->cat, m->pg_schema, m->table, mat ? 'm' : 'v');
+        if (t) {
+            t->view_sql = tcat_str(c->cat, m->view_sql);
+            t->with_data = !mat || m->with_data;
+            t->renamed_from = tcat_str(c->cat, m->renamed_from);
+            for (int i = 0; i < m->nfields; i++)
+                tcat_add_column(c->cat, t, m->fields[i]->column, "");
+        }
+    }
     sql(c, mat ? "CREATE MATERIALIZED VIEW " : "CREATE VIEW ");
     tsql_table(&c->b, c->d, m);
     sql(c, " AS ");
@@ -689,7 +969,9 @@ static void create_view(ddl_ctx *c, const tide_model *m)
     if (m->npk) {
         const tsch_index *pix = primary_index(m);
         sql(c, "CREATE UNIQUE INDEX ");
-        ident(c, pix && pix->name ? pix->name : choose(c, m->table, NULL, "pkey", NULL));
+        const char *name = pix && pix->name ? pix->name : choose(c, m->table, NULL, "pkey", NULL);
+        ident(c, name);
+        record_unique_index(c, m, name, m->pk, m->npk);
         sql(c, " ON ");
         tsql_table(&c->b, c->d, m);
         sql(c, " ");
@@ -701,7 +983,9 @@ static void create_view(ddl_ctx *c, const tide_model *m)
         if (!f->unique || (m->npk == 1 && m->pk[0] == f))
             continue;
         sql(c, "CREATE UNIQUE INDEX ");
-        ident(c, choose(c, m->table, f->column, "key", NULL));
+        const char *name = choose(c, m->table, f->column, "key", NULL);
+        ident(c, name);
+        record_unique_index(c, m, name, &f, 1);
         sql(c, " ON ");
         tsql_table(&c->b, c->d, m);
         sql(c, " ");
@@ -732,6 +1016,11 @@ static void row_security(ddl_ctx *c, const tide_model *m)
 {
     if (!m->rls)
         return;
+    tcat_table *t = c->cat ? tcat_find_table(c->cat, m->pg_schema, m->table) : NULL;
+    if (t) {
+        t->rls = 1;
+        t->force_rls = m->force_rls;
+    }
     sql(c, "ALTER TABLE ");
     tsql_table(&c->b, c->d, m);
     sql(c, " ENABLE ROW LEVEL SECURITY");
@@ -745,6 +1034,21 @@ static void row_security(ddl_ctx *c, const tide_model *m)
     for (int i = 0; i < m->npolicies; i++) {
         const tsch_policy *p = &m->policies[i];
         static const char *const commands[] = {"ALL", "SELECT", "INSERT", "UPDATE", "DELETE"};
+        tcat_policy *cp = t ? tcat_add_policy(c->cat, t, p->name) : NULL;
+        if (cp) {
+            cp->command = tcat_str(c->cat, commands[p->cmd >= 0 && p->cmd < 5 ? p->cmd : 0]);
+            cp->permissive = !p->restrictive;
+            cp->using_expr = tcat_str(c->cat, p->using_expr);
+            cp->check = tcat_str(c->cat, p->check);
+            if (p->nroles) {
+                cp->roles = tcat_strs(c->cat, (const char *const *)p->roles, p->nroles);
+                cp->nroles = p->nroles;
+            } else {
+                const char *pub = "public";
+                cp->roles = tcat_strs(c->cat, &pub, 1);
+                cp->nroles = 1;
+            }
+        }
         sql(c, "CREATE POLICY ");
         ident(c, p->name);
         sql(c, " ON ");
@@ -808,6 +1112,8 @@ static void take_declared_names(ddl_ctx *c)
     }
 }
 
+static int walk(const tide_schema *s, tide_ddl *ddl, tide_catalog *cat);
+
 int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err)
 {
     if (out)
@@ -826,7 +1132,20 @@ int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err)
         return TIDE_ERROR;
     }
     tutil_arena_init(&ddl->arena);
-    ddl_ctx c = {.s = s, .d = &tsql_postgres, .ddl = ddl};
+    if (walk(s, ddl, NULL) != TIDE_OK) {
+        tide_ddl_free(ddl);
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    *out = ddl;
+    return TIDE_OK;
+}
+
+/* The one walk: statements into ddl, objects into cat (either may be NULL).
+ * TIDE_ERROR means out of memory. */
+static int walk(const tide_schema *s, tide_ddl *ddl, tide_catalog *cat)
+{
+    ddl_ctx c = {.s = s, .d = &tsql_postgres, .ddl = ddl, .cat = cat};
     tutil_arena_init(&c.scratch);
     tutil_buf_init(&c.b);
 
@@ -871,13 +1190,12 @@ int tide_schema_ddl(const tide_schema *s, tide_ddl **out, tide_error *err)
     int oom = c.oom || c.b.broken;
     tutil_buf_free(&c.b);
     tutil_arena_free(&c.scratch);
-    if (oom) {
-        tide_ddl_free(ddl);
-        tutil_error_oom(err);
-        return TIDE_ERROR;
-    }
-    *out = ddl;
-    return TIDE_OK;
+    return oom || (cat && cat->oom) ? TIDE_ERROR : TIDE_OK;
+}
+
+int tsql_schema_walk(const tide_schema *s, tide_ddl *ddl, tide_catalog *cat)
+{
+    return walk(s, ddl, cat);
 }
 
 /* A unique index REFRESH ... CONCURRENTLY can use: columns only, no

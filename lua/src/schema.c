@@ -127,6 +127,7 @@ static void add_fields(lua_State *L, tide_model *m, int mt, tide_error *err)
         d.generated = opt_str(L, f, "generated");
         d.check = opt_str(L, f, "check");
         d.omit = opt_bool(L, f, "omit");
+        d.renamed_from = opt_str(L, f, "renamed_from");
         if (tide_model_add_field(m, &d, err) != TIDE_OK)
             raise_err(L, err);
         lua_pop(L, 1);
@@ -316,6 +317,12 @@ static int l_schema_build(lua_State *L)
         const char **values = str_list(L, e, "values", &n);
         if (tide_schema_add_enum(s, opt_str(L, e, "name"), opt_str(L, e, "pg_schema"), values, n, err) != TIDE_OK)
             return raise_err(L, err);
+        int npairs;
+        const char **pairs = str_list(L, e, "value_renames", &npairs);
+        const char *renamed_from = opt_str(L, e, "renamed_from");
+        if ((renamed_from || npairs) &&
+            tide_schema_set_enum_renames(s, opt_str(L, e, "name"), renamed_from, pairs, npairs / 2, err) != TIDE_OK)
+            return raise_err(L, err);
         lua_settop(L, e - 1);
     }
     lua_settop(L, 2);
@@ -335,6 +342,9 @@ static int l_schema_build(lua_State *L)
         add_checks(L, model, m, err);
         add_policies(L, model, m, err);
         set_kind(L, model, m, err);
+        const char *was = opt_str(L, m, "renamed_from");
+        if (was && tide_model_set_renamed_from(model, was, err) != TIDE_OK)
+            return raise_err(L, err);
         const char *sd = opt_str(L, m, "soft_delete");
         if (sd && tide_model_set_soft_delete(model, sd, err) != TIDE_OK)
             return raise_err(L, err);
@@ -431,6 +441,110 @@ static int l_refresh_sql(lua_State *L)
     return 1;
 }
 
+/* ---- catalogs and diffs ------------------------------------------------------ */
+
+/* A catalog from a schema userdata or catalog JSON at idx; NULL with err set. */
+static tide_catalog *catalog_at(lua_State *L, int idx, tide_error *err)
+{
+    tide_catalog *c = NULL;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        size_t len;
+        const char *json = lua_tolstring(L, idx, &len);
+        tide_catalog_from_json(json, len, &c, err);
+    } else {
+        tlua_schema *ud = luaL_checkudata(L, idx, TLUA_SCHEMA); /* checked by the caller */
+        tide_catalog_from_schema(ud->schema, &c, err);
+    }
+    return c;
+}
+
+/* schema:snapshot() -> the catalog JSON of what the schema creates */
+static int l_snapshot(lua_State *L)
+{
+    tlua_schema *ud = check_schema(L);
+    tide_catalog *c = NULL;
+    char *json = NULL;
+    size_t len = 0;
+    int rc = tide_catalog_from_schema(ud->schema, &c, ud->err);
+    if (rc == TIDE_OK)
+        rc = tide_catalog_to_json(c, &json, &len, ud->err);
+    tide_catalog_free(c);
+    if (rc != TIDE_OK)
+        return raise_err(L, ud->err);
+    lua_pushlstring(L, json, len); /* may raise on OOM: json would leak, as any OOM-raise here */
+    tide_catalog_json_free(json);
+    return 1;
+}
+
+static void push_list(lua_State *L, int n, const char *(*get)(const tide_diff *, int, int), const tide_diff *d, int i)
+{
+    lua_createtable(L, n, 0);
+    for (int k = 0; k < n; k++) {
+        lua_pushstring(L, get(d, i, k));
+        lua_rawseti(L, -2, k + 1);
+    }
+}
+
+/* core.diff(from, to) -> { { kind =, summary =, destructive =, irreversible =,
+ * may_fail =, table =, pg_schema =, up = {sql...}, down = {sql...} }, ... };
+ * from and to are each a schema or catalog JSON ("{}": an empty database) */
+static int l_diff(lua_State *L)
+{
+    for (int i = 1; i <= 2; i++) {
+        tlua_schema *ud = luaL_testudata(L, i, TLUA_SCHEMA);
+        luaL_argexpected(L, lua_type(L, i) == LUA_TSTRING || (ud && ud->schema), i, "schema or catalog JSON");
+    }
+    tide_error *err = tide_error_new();
+    if (!err)
+        return luaL_error(L, "out of memory");
+    tide_catalog *from = catalog_at(L, 1, err), *to = from ? catalog_at(L, 2, err) : NULL;
+    tide_diff *d = NULL;
+    if (from && to)
+        tide_diff_new(from, to, &d, err);
+    tide_catalog_free(from);
+    tide_catalog_free(to);
+    if (!d) {
+        lua_pushfstring(L, "diff: %s", tide_error_message(err));
+        tide_error_free(err);
+        return lua_error(L);
+    }
+    tide_error_free(err);
+    int n = tide_diff_count(d);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        int flags = tide_diff_flags(d, i);
+        lua_createtable(L, 0, 9);
+        lua_pushstring(L, tide_step_kind_name(tide_diff_kind(d, i)));
+        lua_setfield(L, -2, "kind");
+        lua_pushstring(L, tide_diff_summary(d, i));
+        lua_setfield(L, -2, "summary");
+        lua_pushboolean(L, flags & TIDE_STEP_DESTRUCTIVE);
+        lua_setfield(L, -2, "destructive");
+        lua_pushboolean(L, flags & TIDE_STEP_IRREVERSIBLE);
+        lua_setfield(L, -2, "irreversible");
+        lua_pushboolean(L, flags & TIDE_STEP_MAY_FAIL);
+        lua_setfield(L, -2, "may_fail");
+        const char *ns = NULL, *table = tide_diff_table(d, i, &ns);
+        lua_pushstring(L, table);
+        lua_setfield(L, -2, "table");
+        lua_pushstring(L, ns);
+        lua_setfield(L, -2, "pg_schema");
+        push_list(L, tide_diff_sql_count(d, i), tide_diff_sql, d, i);
+        lua_setfield(L, -2, "up");
+        push_list(L, tide_diff_down_count(d, i), tide_diff_down, d, i);
+        lua_setfield(L, -2, "down");
+        lua_rawseti(L, -2, i + 1);
+    }
+    tide_diff_free(d);
+    return 1;
+}
+
+static int l_introspect_sql(lua_State *L)
+{
+    lua_pushstring(L, tide_introspect_sql());
+    return 1;
+}
+
 static int l_gc(lua_State *L)
 {
     tlua_schema *ud = luaL_checkudata(L, 1, TLUA_SCHEMA);
@@ -451,7 +565,8 @@ tide_schema *tlua_check_schema(lua_State *L, int idx)
 
 void tlua_open_schema(lua_State *L)
 {
-    static const luaL_Reg methods[] = {{"ddl", l_ddl}, {"relation", l_relation}, {"refresh_sql", l_refresh_sql}, {NULL, NULL}};
+    static const luaL_Reg methods[] = {{"ddl", l_ddl}, {"relation", l_relation}, {"refresh_sql", l_refresh_sql},
+                                           {"snapshot", l_snapshot}, {NULL, NULL}};
     if (luaL_newmetatable(L, TLUA_SCHEMA)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "__index");
@@ -461,4 +576,8 @@ void tlua_open_schema(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_schema_build);
     lua_setfield(L, -2, "schema_build");
+    lua_pushcfunction(L, l_diff);
+    lua_setfield(L, -2, "diff");
+    lua_pushcfunction(L, l_introspect_sql);
+    lua_setfield(L, -2, "introspect_sql");
 }

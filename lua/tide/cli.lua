@@ -12,6 +12,15 @@ commands:
   db push SCHEMA.lua [--url URL]
                          create the schema (a Lua file returning tide.schema())
                          on an empty database: DATABASE_URL, or --url
+  migrate dev --name N [--create-only] [--accept-data-loss]
+                         diff the newest migration's snapshot against the
+                         schema, write migrations/<timestamp>_N/ (up.sql,
+                         down.sql, snapshot.json) and apply it
+  migrate deploy         apply pending migrations, each in a transaction,
+                         under an advisory lock, recorded in _tide_migrations
+  migrate status         list applied, pending, failed and edited migrations
+  migrate resolve --applied N | --rolled-back N
+                         settle a failed migration so deploy can go on
   dev [stop|url]         start (or stop) a throwaway PostgreSQL for this
                          project under .tide/; prints its URL, which the
                          other commands use when DATABASE_URL is not set
@@ -22,6 +31,11 @@ commands:
 
 Scripts see `tide` (the module), `db` (when DATABASE_URL is set) and `arg`
 (arg[0] is the script, arg[1..] its arguments), as the lua command gives them.
+
+migrate reads tide.config.lua, found from the current directory upward:
+  return { url = os.getenv "DATABASE_URL", schema = "schema.lua",
+           migrations = "migrations", lock_timeout = 10 }
+Every migrate command takes --url URL, --schema FILE and --dir FOLDER too.
 ]]
 
 local function run(args)
@@ -95,10 +109,119 @@ local function db_push(args)
   return 0
 end
 
+-- tide migrate ---------------------------------------------------------------
+
+local migrate_flags = { ["--url"] = "url", ["--name"] = "name", ["--schema"] = "schema", ["--dir"] = "dir",
+  ["--applied"] = "applied", ["--rolled-back"] = "rolled_back", ["--lock-timeout"] = "lock_timeout",
+  ["--create-only"] = true, ["--accept-data-loss"] = true }
+
+local function migrate_options(cmd, args)
+  local o = {}
+  local i = 1
+  while args[i] do
+    local a = args[i]
+    local key = migrate_flags[a]
+    if key == true then
+      o[a:sub(3):gsub("%-", "_")] = true
+      i = i + 1
+    elseif key then
+      if not args[i + 1] then error(("%s needs a value"):format(a), 0) end
+      o[key] = args[i + 1]
+      i = i + 2
+    else
+      local util = require "tide.util"
+      local names = {}
+      for k in pairs(migrate_flags) do names[#names + 1] = k end
+      error(("unknown option '%s'%s"):format(a, util.did_you_mean(a, names)), 0)
+    end
+  end
+  local m = require "tide.migrate"
+  local cfg = m.find_config() or { root = os.getenv "PWD" or "." }
+  local function path(p)
+    if not p then return nil end
+    return p:sub(1, 1) == "/" and p or (cfg.root .. "/" .. p)
+  end
+  o.url = o.url or cfg.url or os.getenv "DATABASE_URL"
+  if not o.url or o.url == "" then o.url = require("tide.dev").url() end
+  o.dir = o.dir and (o.dir:sub(1, 1) == "/" and o.dir or ((os.getenv "PWD" or ".") .. "/" .. o.dir))
+    or path(cfg.migrations or "migrations")
+  o.schema_path = o.schema and (o.schema:sub(1, 1) == "/" and o.schema or ((os.getenv "PWD" or ".") .. "/" .. o.schema))
+    or path(cfg.schema)
+  o.lock_timeout = tonumber(o.lock_timeout) or cfg.lock_timeout
+  if not o.url or o.url == "" then
+    error("no database: set url in tide.config.lua, DATABASE_URL, pass --url, or start one with tide dev", 0)
+  end
+  return o, m
+end
+
+local function load_schema(path)
+  if not path then error("no schema: set schema in tide.config.lua or pass --schema FILE", 0) end
+  local chunk, err = loadfile(path)
+  if not chunk then error(err, 0) end
+  local schema = chunk()
+  if type(schema) ~= "table" or type(schema.finish) ~= "function" then
+    error(("%s must return a schema (tide.schema()), got %s"):format(path, type(schema)), 0)
+  end
+  return schema
+end
+
+local function migrate(args)
+  local sub = args[1]
+  local rest = { table.unpack(args, 2) }
+  local known = { dev = true, deploy = true, status = true, resolve = true }
+  if not known[sub] then
+    local util = require "tide.util"
+    io.stderr:write(("tide migrate: unknown command '%s'%s\n"):format(tostring(sub),
+      util.did_you_mean(sub or "", { "dev", "deploy", "status", "resolve" })))
+    return 2
+  end
+  local code = 0
+  local ok, e = pcall(function()
+    local o, m = migrate_options(sub, rest)
+    local log = function(line) print(line) end
+    local db = tide.connect(o.url, { pool = { max = 2 } })
+    local okc, ec = pcall(function()
+      if sub == "dev" then
+        local schema = load_schema(o.schema_path)
+        m.dev(db, schema, o.dir, { name = o.name, create_only = o.create_only,
+          accept_data_loss = o.accept_data_loss, lock_timeout = o.lock_timeout, log = log })
+      elseif sub == "deploy" then
+        local applied = m.deploy(db, o.dir, { lock_timeout = o.lock_timeout, log = log })
+        print(#applied == 0 and "no pending migrations" or ("applied %d migration%s"):format(#applied,
+          #applied == 1 and "" or "s"))
+      elseif sub == "status" then
+        local list = m.status(db, o.dir)
+        local pending = 0
+        for _, s in ipairs(list) do
+          local r = s.row
+          local when = r and r.finished_at and ("  " .. r.finished_at) or ""
+          print(("%-12s %s%s"):format(s.state, s.name, when))
+          if s.state ~= "applied" then pending = pending + 1 end
+        end
+        if #list == 0 then print("no migrations") end
+        if pending > 0 then code = 1 end
+      elseif sub == "resolve" then
+        if not o.applied == not o.rolled_back then error("resolve: --applied NAME or --rolled-back NAME", 0) end
+        m.resolve(db, o.dir, o.applied or o.rolled_back, o.applied and "applied" or "rolled_back")
+        print(("%s marked %s"):format(o.applied or o.rolled_back, o.applied and "applied" or "rolled back"))
+      end
+    end)
+    db:close()
+    if not okc then error(ec, 0) end
+  end)
+  if not ok then
+    io.stderr:write("tide migrate ", sub, ": ", tostring(e), "\n")
+    return 1
+  end
+  return code
+end
+
 function cli.main(args)
   local cmd = args[1]
   if cmd == "run" then
     return run({ table.unpack(args, 2) })
+  elseif cmd == "migrate" then
+    return migrate({ table.unpack(args, 2) })
   elseif cmd == "db" and args[2] == "push" then
     return db_push({ table.unpack(args, 3) })
   elseif cmd == "dev" then
@@ -114,7 +237,7 @@ function cli.main(args)
   end
   local util = require "tide.util"
   io.stderr:write(("tide: unknown command '%s'%s\n\n"):format(cmd,
-    util.did_you_mean(cmd, { "run", "db", "dev", "console", "version", "help" })))
+    util.did_you_mean(cmd, { "run", "db", "migrate", "dev", "console", "version", "help" })))
   io.stderr:write(usage)
   return 2
 end

@@ -66,6 +66,13 @@ function field_methods:generated(expr) self.def.generated = expr; return self en
 function field_methods:check(expr) self.def.check = expr; return self end
 function field_methods:index() self.def.index = true; return self end
 function field_methods:array(dims) self.def.array_dims = dims or 1; return self end
+--- The column was called `old` before: migrations rename it instead of
+--- dropping it and adding a new one (a rename is never guessed).
+function field_methods:renamed_from(old)
+  if type(old) ~= "string" then fail(2, "renamed_from: the old column name expected") end
+  self.def.renamed_from = old
+  return self
+end
 function field_methods:codec(c)
   if type(c) ~= "table" or (c.encode and type(c.encode) ~= "function") or (c.decode and type(c.decode) ~= "function") then
     fail(2, "codec: expected { encode = function, decode = function }")
@@ -287,10 +294,10 @@ Schema.__index = function(self, key)
 end
 
 local model_options = { table = "string", schema = "string", soft_delete = "string", rls = "boolean",
-  force_rls = "boolean" }
+  force_rls = "boolean", renamed_from = "string" }
 -- a view's: table names the view
 local view_options = { table = "string", schema = "string", soft_delete = "string", sql = "string",
-  materialized = "boolean", with_data = "boolean" }
+  materialized = "boolean", with_data = "boolean", renamed_from = "string" }
 
 function M.new()
   return setmetatable({ models = {}, model_list = {}, enums = {}, enum_list = {}, sequences = {},
@@ -331,7 +338,25 @@ function Schema:enum(name, values, opts)
   if type(name) ~= "string" or type(values) ~= "table" then
     fail(2, "enum: a name and a list of values expected")
   end
-  local e = { name = name, values = values, pg_schema = opts and opts.schema }
+  opts = opts or {}
+  for k, v in pairs(opts) do
+    local want = ({ schema = "string", renamed_from = "string", renamed_values = "table" })[k]
+    if not want then fail(2, "enum %s: unknown option '%s'", name, tostring(k)) end
+    if type(v) ~= want then fail(2, "enum %s: option '%s' must be a %s", name, k, want) end
+  end
+  -- renamed_values = { new = "old" }: flattened, sorted for a stable order
+  local value_renames = {}
+  if opts.renamed_values then
+    local news = {}
+    for k in pairs(opts.renamed_values) do news[#news + 1] = k end
+    table.sort(news)
+    for _, k in ipairs(news) do
+      value_renames[#value_renames + 1] = k
+      value_renames[#value_renames + 1] = opts.renamed_values[k]
+    end
+  end
+  local e = { name = name, values = values, pg_schema = opts.schema, renamed_from = opts.renamed_from,
+    value_renames = value_renames }
   self.enums[name] = e
   self.enum_list[#self.enum_list + 1] = e
   local ctor = function(field_name)
@@ -446,7 +471,8 @@ end
 local function describe(self)
   local d = { enums = {}, models = {}, sequences = {} }
   for _, e in ipairs(self.enum_list) do
-    d.enums[#d.enums + 1] = { name = e.name, values = e.values, pg_schema = e.pg_schema }
+    d.enums[#d.enums + 1] = { name = e.name, values = e.values, pg_schema = e.pg_schema,
+      renamed_from = e.renamed_from, value_renames = e.value_renames }
   end
   for i, q in ipairs(self.sequence_list) do
     d.sequences[i] = { name = q.name, pg_schema = q.pg_schema, start = q.start, increment = q.increment,
@@ -455,6 +481,7 @@ local function describe(self)
   for _, m in ipairs(self.model_list) do
     local md = { name = m.name, table = m.table, pg_schema = m.pg_schema, soft_delete = m.soft_delete,
       kind = m.kind, sql = m.sql, with_data = m.with_data, rls = m.rls, force_rls = m.force_rls,
+      renamed_from = m.renamed_from,
       fields = {}, relations = {}, indexes = {}, checks = {}, policies = {} }
     for i, f in ipairs(m.fields) do
       md.fields[i] = {
@@ -462,7 +489,7 @@ local function describe(self)
         precision = f.precision, scale = f.scale, array_dims = f.array_dims, nullable = f.nullable,
         primary = f.primary, unique = f.unique, identity = f.identity, default_kind = f.default_kind,
         default_value = f.default_value, updated_at = f.updated_at, generated = f.generated,
-        check = f.check, omit = f.omit,
+        check = f.check, omit = f.omit, renamed_from = f.renamed_from,
       }
     end
     for i, r in ipairs(m.relations) do
@@ -493,6 +520,11 @@ function Schema:finish()
     self.core = core.schema_build(describe(self))
   end
   return self
+end
+
+--- The catalog JSON of what the schema creates: a migration's snapshot.
+function Schema:snapshot()
+  return self:finish().core:snapshot()
 end
 
 --- The statements that create the schema on an empty database.

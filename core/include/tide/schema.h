@@ -77,6 +77,7 @@ typedef struct tide_field_def {
     const char *generated;    /* GENERATED ALWAYS AS (expression) STORED */
     const char *check;        /* a CHECK on this column (an SQL expression) */
     int omit;                 /* left out of results unless selected by name */
+    const char *renamed_from; /* the column was called this before (a rename, for migrations) */
 } tide_field_def;
 
 TIDE_API void tide_field_def_init(tide_field_def *def);
@@ -161,6 +162,14 @@ TIDE_API int tide_model_add_field(tide_model *m, const tide_field_def *def, tide
 TIDE_API int tide_model_add_relation(tide_model *m, const tide_relation_def *def, tide_error *err);
 TIDE_API int tide_model_add_index(tide_model *m, const tide_index_def *def, tide_error *err);
 TIDE_API int tide_model_add_check(tide_model *m, const char *name, const char *expression, tide_error *err);
+/* Rename hints for migrations (tide/diff.h): the model's table (or view)
+ * was called old_table before; the enum was called renamed_from (NULL:
+ * same name) and its values pairs[2i] were called pairs[2i+1]. A rename is
+ * never guessed: without a hint a vanished name is a drop. */
+TIDE_API int tide_model_set_renamed_from(tide_model *m, const char *old_table, tide_error *err);
+TIDE_API int tide_schema_set_enum_renames(tide_schema *s, const char *name, const char *renamed_from,
+                                          const char *const *pairs, int npairs, tide_error *err);
+
 /* Soft delete: deletes set this timestamp field instead, reads skip rows
  * where it is set. */
 TIDE_API int tide_model_set_soft_delete(tide_model *m, const char *field, tide_error *err);
