@@ -893,7 +893,11 @@ local batches = {}   -- target -> model and field -> { client =, field =, values
 local nbatches = 0
 
 -- The field a where looks up by, when the call can join a batch.
+local isyieldable = coroutine.isyieldable
+
 local function batch_field(self, args)
+  -- outside a coroutine (the common, blocking case) this is the only cost
+  if not isyieldable() then return nil end
   if type(args) ~= "table" or type(self._target) ~= "table" or rawget(self, "_codecs") then return nil end
   local where = args.where
   if type(where) ~= "table" or next(args, next(args)) ~= nil then return nil end -- where alone
