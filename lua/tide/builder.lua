@@ -549,7 +549,20 @@ local function has_codecs(schema)
   return h
 end
 
+-- The runtime guard: an update or delete with no where changes every row
+-- of its table, which is nearly always a mistake; :all_rows() says it is not.
+local function guard(q, level)
+  local k = q.t.k
+  if (k == "update" or k == "delete") and q.t.where == nil and not q._all_rows then
+    local e = { code = "invalid_argument",
+      message = ("%s of %s without where would change every row: add :where(...), or :all_rows() to mean it")
+        :format(k, q.t.m) }
+    error(setmetatable(e, core.error_mt), level + 1)
+  end
+end
+
 local function run(q, mode)
+  guard(q, 3)
   local target, db = target_of(q._root)
   local _, sc = schema_of(db)
   local r, nested = core.builder_run(target, sc, q.t, mode)
@@ -600,6 +613,7 @@ local function terminals(class)
   --- Compiles once: p:all{ name = value, ... } runs it with the values of
   --- its placeholders, as a prepared statement.
   function class:prepare()
+    guard(self, 2)
     local _, sc = schema_of(self._root.db)
     local sql, values, phs, nested = core.builder_compile(sc, self.t)
     local n = 0
@@ -900,6 +914,9 @@ end
 
 function Update:where(e) return add_where(self, e, "where") end
 function Delete:where(e) return add_where(self, e, "where") end
+--- Allows an update or delete without where (every row of the table).
+function Update:all_rows() self._all_rows = true; return self end
+function Delete:all_rows() self._all_rows = true; return self end
 terminals(Insert)
 terminals(Update)
 terminals(Delete)
