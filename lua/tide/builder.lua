@@ -565,7 +565,12 @@ local function run(q, mode)
   guard(q, 3)
   local target, db = target_of(q._root)
   local _, sc = schema_of(db)
+  local cfg = rawget(db, "_report") -- slow queries and large results (tide/report.lua)
+  local t0 = cfg and core.now()
   local r, nested = core.builder_run(target, sc, q.t, mode)
+  if cfg then
+    require("tide.report").check(cfg, function() return (core.builder_compile(sc, q.t)) end, t0, r)
+  end
   if mode == "exec" then return r end
   if mode == "one" then
     if r == nil then return nil end

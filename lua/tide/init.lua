@@ -105,7 +105,7 @@ end
 
 local connect_options = {
   url = "string", pool = "table", schema = "table", connect_timeout = "number", statement_timeout = "number",
-  query_timeout = "number",
+  query_timeout = "number", report = "table",
   statement_cache = "number", application_name = "string", relation_load_strategy = "string",
   pgbouncer = "boolean", primary = "string", replicas = "table", replica_chooser = "function",
   replica_retry = "number",
@@ -251,9 +251,17 @@ function Tx:iter(sql, ...)
   end)
 end
 
-function Tx:query(sql, ...) return live(self):query(sql, ...) end
-function Tx:one(sql, ...) return live(self):one(sql, ...) end
-function Tx:exec(sql, ...) return live(self):exec(sql, ...) end
+-- (with reports on, each statement is timed and counted: tide/report.lua)
+local report = require "tide.report"
+local function tx_run(self, name, sql, ...)
+  local conn = live(self)
+  local cfg = rawget(self._db, "_report")
+  if cfg then return report.run(cfg, conn[name], conn, sql, ...) end
+  return conn[name](conn, sql, ...)
+end
+function Tx:query(sql, ...) return tx_run(self, "query", sql, ...) end
+function Tx:one(sql, ...) return tx_run(self, "one", sql, ...) end
+function Tx:exec(sql, ...) return tx_run(self, "exec", sql, ...) end
 Tx.query_raw, Tx.exec_raw = Tx.query, Tx.exec
 -- tx:select() ...: builder statements on the transaction's connection
 builder.install(Tx, function(self)
@@ -667,6 +675,7 @@ function tide.connect(url, opts)
     error("bad argument #2 to 'connect' (replica_chooser and replica_retry need replicas)", 2)
   end
   if opts.schema then tide.attach(db, opts.schema) end
+  if opts.report then report.setup(db, report.settings(opts.report, 2)) end
   return db
 end
 
