@@ -7,12 +7,24 @@ local lines = {}
 for l in io.lines(path) do lines[#lines + 1] = l end
 local out, inblock, last, prevcode = {}, false, nil, nil
 local function esc(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
+-- A block whose first line is "-- name.lua" is a script of its own (as the
+-- guide runs it with `tide run name.lua`): it sees the command's `db` and
+-- an empty `arg`, not the page's locals.
+local infile = false
 for i, l in ipairs(lines) do
   if not inblock then
     out[i] = ""
-    if l:match("^```lua%s*$") then inblock = true end
+    if l:match("^```lua%s*$") then
+      inblock = true
+      local file = (lines[i + 1] or ""):match("^%-%- ([%w_%-%.]+%.lua)%s*$")
+      if file then
+        infile = true
+        out[i] = ("do local db, arg = __command_db, { [0] = %q }"):format(file)
+      end
+    end
   elseif l:match("^```%s*$") then
-    out[i] = "__flush(" .. i .. ")"; inblock = false; last = nil; prevcode = nil
+    out[i] = (infile and "end " or "") .. "__flush(" .. i .. ")"; inblock = false; last = nil; prevcode = nil
+    infile = false
   else
     local only = l:match("^%s*%-%->%s?(.*)$")
     local code, exp = l:match("^(.-%S)%s*%-%->%s?(.*)$")
@@ -33,7 +45,7 @@ for i, l in ipairs(lines) do
   end
 end
 local buf = {}
-local env = setmetatable({}, { __index = _G })
+local env = setmetatable({ __command_db = rawget(_G, "db") }, { __index = _G })
 env.print = function(...)
   local t = table.pack(...)
   for k = 1, t.n do t[k] = tostring(t[k]) end
