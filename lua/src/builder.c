@@ -65,21 +65,9 @@ static tide_node convert(lua_State *L, qstate *q, int idx, int value, int depth,
     tide_value *v = &q->values[slot];
     switch (t) {
     case LUA_TSTRING:
-        v->kind = TIDE_KIND_TEXT;
-        v->as.s.ptr = lua_tolstring(L, idx, &v->as.s.len);
-        break;
     case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) {
-            v->kind = TIDE_KIND_INT;
-            v->as.i = lua_tointeger(L, idx);
-        } else {
-            v->kind = TIDE_KIND_FLOAT;
-            v->as.f = lua_tonumber(L, idx);
-        }
-        break;
     case LUA_TBOOLEAN:
-        v->kind = TIDE_KIND_BOOL;
-        v->as.b = lua_toboolean(L, idx);
+        tlua_scalar(L, idx, v);
         break;
     case LUA_TTABLE:
         /* a value: a list binds as an array, anything else as JSON */
@@ -159,20 +147,9 @@ static int l_builder_run(lua_State *L)
             return luaL_error(L, "the query has placeholders (tide.placeholder): prepare() it, then pass their values");
         q->params[i] = q->values[tide_compiled_slot(q->desc, i)];
     }
-    tide_pool *pool = NULL;
-    tide_conn *conn = NULL;
-    if (lua_type(L, 1) == LUA_TTABLE) { /* a db: its pool */
-        lua_getfield(L, 1, "_pool");
-        tlua_pool *p = luaL_checkudata(L, -1, TLUA_POOL);
-        if (!p->pool)
-            return luaL_error(L, "the pool is closed");
-        pool = p->pool;
-    } else {
-        tlua_conn *c = luaL_checkudata(L, 1, TLUA_CONN);
-        if (!c->pool)
-            return luaL_error(L, "the connection was released");
-        conn = c->conn;
-    }
+    tide_pool *pool;
+    tide_conn *conn;
+    tlua_target(L, 1, &pool, &conn);
     const char *sql = tide_compiled_sql(comp);
     int ctx = mode | (tide_compiled_nested(comp) << 4);
     if (lua_isyieldable(L) && tlua_should_yield(L))

@@ -228,38 +228,14 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         luaL_error(L, "the query is nested too deeply");
     luaL_checkstack(L, 6, "query nesting");
     int slot;
-    switch (lua_type(L, idx)) {
-    case LUA_TSTRING:
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        tide_value v;
+        if (lua_isnil(L, idx) || !tlua_scalar(L, idx, &v))
+            luaL_error(L, "%s%s%s: cannot use a %s in a query", key ? "'" : "", key ? key : "", key ? "'" : "",
+                       luaL_typename(L, idx));
         slot = tlua_new_slot(L, q);
-        q->values[slot].kind = TIDE_KIND_TEXT;
-        q->values[slot].as.s.ptr = lua_tolstring(L, idx, &q->values[slot].as.s.len);
+        q->values[slot] = v;
         return tide_desc_leaf(q->desc, slot);
-    case LUA_TNUMBER:
-        slot = tlua_new_slot(L, q);
-        if (lua_isinteger(L, idx)) {
-            q->values[slot].kind = TIDE_KIND_INT;
-            q->values[slot].as.i = lua_tointeger(L, idx);
-        } else {
-            q->values[slot].kind = TIDE_KIND_FLOAT;
-            q->values[slot].as.f = lua_tonumber(L, idx);
-        }
-        return tide_desc_leaf(q->desc, slot);
-    case LUA_TBOOLEAN:
-        slot = tlua_new_slot(L, q);
-        q->values[slot].kind = TIDE_KIND_BOOL;
-        q->values[slot].as.b = lua_toboolean(L, idx);
-        return tide_desc_leaf(q->desc, slot);
-    case LUA_TTABLE:
-        break;
-    default:
-        if (tlua_is_null(L, idx)) {
-            slot = tlua_new_slot(L, q);
-            q->values[slot].kind = TIDE_KIND_NULL;
-            return tide_desc_leaf(q->desc, slot);
-        }
-        luaL_error(L, "%s%s%s: cannot use a %s in a query", key ? "'" : "", key ? key : "", key ? "'" : "",
-                   luaL_typename(L, idx));
-        return -1;
     }
     if (tlua_has_metatable(L, idx, TLUA_VALUES) && tlua_push_array_literal(L, idx)) {
         /* a text parameter the server reads as the column's array type */
@@ -374,6 +350,24 @@ static int finish_model(lua_State *L, tlua_wait *w)
     return push_model_result(L, w->res, (int)w->ctx);
 }
 
+void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn)
+{
+    *pool = NULL;
+    *conn = NULL;
+    if (lua_type(L, idx) == LUA_TTABLE) { /* a db: its pool */
+        lua_getfield(L, idx, "_pool");
+        tlua_pool *p = luaL_checkudata(L, -1, TLUA_POOL);
+        if (!p->pool)
+            luaL_error(L, "the pool is closed");
+        *pool = p->pool;
+    } else {
+        tlua_conn *c = luaL_checkudata(L, idx, TLUA_CONN);
+        if (!c->pool)
+            luaL_error(L, "the connection was released");
+        *conn = c->conn;
+    }
+}
+
 /* core.model_query(target, schema, model, op, args) */
 static int l_model_query(lua_State *L)
 {
@@ -408,20 +402,9 @@ static int l_model_query(lua_State *L)
     for (int i = 0; i < np; i++)
         q->params[i] = q->values[tide_compiled_slot(q->desc, i)];
 
-    tide_pool *pool = NULL;
-    tide_conn *conn = NULL;
-    if (lua_type(L, 1) == LUA_TTABLE) { /* a db: its pool */
-        lua_getfield(L, 1, "_pool");
-        tlua_pool *p = luaL_checkudata(L, -1, TLUA_POOL);
-        if (!p->pool)
-            return luaL_error(L, "the pool is closed");
-        pool = p->pool;
-    } else {
-        tlua_conn *c = luaL_checkudata(L, 1, TLUA_CONN);
-        if (!c->pool)
-            return luaL_error(L, "the connection was released");
-        conn = c->conn;
-    }
+    tide_pool *pool;
+    tide_conn *conn;
+    tlua_target(L, 1, &pool, &conn);
     const char *sql = tide_compiled_sql(comp);
     if (lua_isyieldable(L) && tlua_should_yield(L))
         return tlua_query_async(L, pool, conn, sql, np, q->params, TIDE_QUERY_PREPARE, finish_model,

@@ -38,6 +38,45 @@ typedef struct tlua_params {
 } tlua_params;
 void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p);
 
+int tlua_is_null(lua_State *L, int idx);
+/* A scalar Lua value (nil or tide.null, boolean, number, string) as a
+ * tide_value whose strings point into the Lua stack; 0 for anything else
+ * (a table is for the caller to encode). Shared by raw parameters, model
+ * queries and the builder. */
+static inline int tlua_scalar(lua_State *L, int idx, tide_value *v)
+{
+    v->type = 0;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        v->kind = TIDE_KIND_NULL;
+        return 1;
+    case LUA_TBOOLEAN:
+        v->kind = TIDE_KIND_BOOL;
+        v->as.b = lua_toboolean(L, idx);
+        return 1;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            v->kind = TIDE_KIND_INT;
+            v->as.i = lua_tointeger(L, idx);
+        } else {
+            v->kind = TIDE_KIND_FLOAT;
+            v->as.f = lua_tonumber(L, idx);
+        }
+        return 1;
+    case LUA_TSTRING:
+        v->kind = TIDE_KIND_TEXT;
+        v->as.s.ptr = lua_tolstring(L, idx, &v->as.s.len);
+        return 1;
+    case LUA_TTABLE:
+        return 0;
+    default:
+        if (!tlua_is_null(L, idx))
+            return 0;
+        v->kind = TIDE_KIND_NULL;
+        return 1;
+    }
+}
+
 /* How a result becomes Lua values. */
 enum { TLUA_ROWS, TLUA_ONE, TLUA_EXEC };
 int tlua_push_result(lua_State *L, tide_result *res, int mode);
@@ -50,7 +89,6 @@ void tlua_json_push(lua_State *L, int idx);
 int tlua_raise(lua_State *L, const tide_error *err);
 void tlua_push_error(lua_State *L, const tide_error *err);
 void tlua_push_null(lua_State *L);
-int tlua_is_null(lua_State *L, int idx);
 
 /* Metatables and functions, registered by luaopen_tide_core. */
 void tlua_open_pool(lua_State *L);
@@ -59,6 +97,10 @@ void tlua_open_values(lua_State *L);
 void tlua_open_schema(lua_State *L);
 void tlua_open_model(lua_State *L);
 tide_schema *tlua_check_schema(lua_State *L, int idx);
+/* What a compiled query runs on: a db table's pool, or a tide.conn (a
+ * transaction's); raises when it is closed or released. The db's pool is
+ * left on the stack. */
+void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn);
 tlua_pool *tlua_push_pool(lua_State *L, tide_pool *pool, int owned);
 int tlua_run(lua_State *L, tide_conn *conn, tide_error *err, tide_result **pending, int mode);
 

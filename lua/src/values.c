@@ -330,41 +330,13 @@ void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p)
     for (int i = 0; i < n; i++) {
         int idx = first + i;
         tide_value *v = &p->v[i];
-        v->type = 0;
-        switch (lua_type(L, idx)) {
-        case LUA_TNIL:
-            v->kind = TIDE_KIND_NULL;
-            break;
-        case LUA_TBOOLEAN:
-            v->kind = TIDE_KIND_BOOL;
-            v->as.b = lua_toboolean(L, idx);
-            break;
-        case LUA_TNUMBER:
-            if (lua_isinteger(L, idx)) {
-                v->kind = TIDE_KIND_INT;
-                v->as.i = lua_tointeger(L, idx);
-            } else {
-                v->kind = TIDE_KIND_FLOAT;
-                v->as.f = lua_tonumber(L, idx);
-            }
-            break;
-        case LUA_TSTRING:
-            v->kind = TIDE_KIND_TEXT;
-            v->as.s.ptr = lua_tolstring(L, idx, &v->as.s.len);
-            break;
-        case LUA_TTABLE: {
-            tlua_json_push(L, idx); /* stays on the stack until the call returns */
-            v->kind = TIDE_KIND_JSON;
-            v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
-            break;
-        }
-        default:
-            if (tlua_is_null(L, idx)) {
-                v->kind = TIDE_KIND_NULL;
-                break;
-            }
+        if (tlua_scalar(L, idx, v))
+            continue;
+        if (lua_type(L, idx) != LUA_TTABLE)
             luaL_argerror(L, idx, lua_pushfstring(L, "cannot bind a %s as a parameter", luaL_typename(L, idx)));
-        }
+        tlua_json_push(L, idx); /* stays on the stack until the call returns */
+        v->kind = TIDE_KIND_JSON;
+        v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
     }
 }
 
