@@ -589,6 +589,16 @@ local function run(q, mode)
   return r
 end
 
+-- one(): the only row, or not_found / too_many_rows (level 2: one() tail-calls this, so its caller).
+local function only_row(rows)
+  if #rows ~= 1 then
+    local e = { code = #rows == 0 and "not_found" or "too_many_rows",
+      message = ("one: %d rows, one expected"):format(#rows) }
+    error(setmetatable(e, core.error_mt), 2)
+  end
+  return rows[1]
+end
+
 local function terminals(class)
   --- Every row (a list of tables keyed by output name; NULLs absent).
   function class:all() return run(self, "rows") end
@@ -596,15 +606,7 @@ local function terminals(class)
   function class:first() return run(self, "one") end
   --- The only row: raises not_found when there is none, too_many_rows when
   --- there are more.
-  function class:one()
-    local rows = run(self, "rows")
-    if #rows ~= 1 then
-      local e = { code = #rows == 0 and "not_found" or "too_many_rows",
-        message = ("one: %d rows, one expected"):format(#rows) }
-      error(setmetatable(e, core.error_mt), 2)
-    end
-    return rows[1]
-  end
+  function class:one() return only_row(run(self, "rows")) end
   --- Runs the statement; the number of rows it affected (or returned).
   function class:exec() return run(self, "exec") end
   --- The SQL and its parameters (a list; a placeholder's is tide.placeholder
@@ -973,15 +975,7 @@ end
 function Prepared:all(args) return run_prepared(self, "rows", args, "all") end
 function Prepared:first(args) return run_prepared(self, "one", args, "first") end
 function Prepared:exec(args) return run_prepared(self, "exec", args, "exec") end
-function Prepared:one(args)
-  local rows = run_prepared(self, "rows", args, "one")
-  if #rows ~= 1 then
-    local e = { code = #rows == 0 and "not_found" or "too_many_rows",
-      message = ("one: %d rows, one expected"):format(#rows) }
-    error(setmetatable(e, core.error_mt), 2)
-  end
-  return rows[1]
-end
+function Prepared:one(args) return only_row(run_prepared(self, "rows", args, "one")) end
 function Prepared:to_sql()
   local values = {}
   for i = 1, self.n do values[i] = self.phs[i] and ops.placeholder(self.phs[i]) or self.values[i] end
