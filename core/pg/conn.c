@@ -773,9 +773,9 @@ static int send_learn(tide_conn *c, tide_error *err)
     return sent(c, ok, err);
 }
 
-/* Reads the learning pipeline's results up to its Sync: the Describe's
- * result in c->last, the first error in c->errres. */
-static int drain_learn(tide_conn *c, tide_error *err)
+/* Before reading results: what is left to send goes out, and what the
+ * socket holds comes in. TIDE_OK to read on, else what to return. */
+static int pump(tide_conn *c, tide_error *err)
 {
     if (c->wants == TIDE_WANT_WRITE) {
         int f = PQflush(c->pg);
@@ -787,6 +787,25 @@ static int drain_learn(tide_conn *c, tide_error *err)
     }
     if (!PQconsumeInput(c->pg))
         return fail_broken(c, err, NULL);
+    return TIDE_OK;
+}
+
+/* The first error result is the one reported; later ones are dropped. */
+static void keep_error(tide_conn *c, PGresult *r)
+{
+    if (!c->errres)
+        c->errres = r;
+    else
+        PQclear(r);
+}
+
+/* Reads the learning pipeline's results up to its Sync: the Describe's
+ * result in c->last, the first error in c->errres. */
+static int drain_learn(tide_conn *c, tide_error *err)
+{
+    int rc = pump(c, err);
+    if (rc != TIDE_OK)
+        return rc;
     for (int ends = 0;;) {
         if (PQisBusy(c->pg)) {
             c->wants = TIDE_WANT_READ;
@@ -809,10 +828,7 @@ static int drain_learn(tide_conn *c, tide_error *err)
         case PGRES_FATAL_ERROR:
         case PGRES_NONFATAL_ERROR:
         case PGRES_BAD_RESPONSE:
-            if (!c->errres)
-                c->errres = r;
-            else
-                PQclear(r);
+            keep_error(c, r);
             break;
         case PGRES_COMMAND_OK: /* the Parse's, then the Describe's */
             PQclear(c->last);
@@ -955,16 +971,9 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
  * (c->last / c->errres set), TIDE_PENDING while more are coming. */
 static int drain(tide_conn *c, tide_error *err)
 {
-    if (c->wants == TIDE_WANT_WRITE) {
-        int f = PQflush(c->pg);
-        if (f < 0)
-            return fail_broken(c, err, NULL);
-        if (f > 0)
-            return TIDE_PENDING;
-        c->wants = TIDE_WANT_READ;
-    }
-    if (!PQconsumeInput(c->pg))
-        return fail_broken(c, err, NULL);
+    int rc = pump(c, err);
+    if (rc != TIDE_OK)
+        return rc;
     for (;;) {
         if (PQisBusy(c->pg)) {
             c->wants = TIDE_WANT_READ;
@@ -977,10 +986,7 @@ static int drain(tide_conn *c, tide_error *err)
         case PGRES_FATAL_ERROR:
         case PGRES_NONFATAL_ERROR:
         case PGRES_BAD_RESPONSE:
-            if (!c->errres)
-                c->errres = r;
-            else
-                PQclear(r);
+            keep_error(c, r);
             break;
         case PGRES_COPY_IN:
         case PGRES_COPY_OUT:
