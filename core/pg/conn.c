@@ -436,16 +436,6 @@ static int step_connect(tide_conn *c, tide_error *err)
 
 /* ---- the statement cache --------------------------------------------------- */
 
-static uint64_t hash_sql(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 static void lru_unlink(tide_conn *c, tpg_stmt *s)
 {
     if (s->prev) s->prev->next = s->next; else c->lru_head = s->next;
@@ -873,7 +863,7 @@ static int step_learn(tide_conn *c, tide_error *err)
 static int start_unnamed(tide_conn *c, const char *sql, size_t len, const tide_value *params, int nparams,
                          tide_error *err)
 {
-    uint64_t h = hash_sql(sql, len);
+    uint64_t h = tutil_hash(sql, len);
     tpg_stmt *s = cache_find(c, sql, len, h);
     if (!s) {
         if (!(s = cache_add(c, sql, len, h, err)))
@@ -941,7 +931,7 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
     }
     if (c->no_prepare)
         return start_unnamed(c, sql, len, params, nparams, err);
-    uint64_t h = hash_sql(sql, len);
+    uint64_t h = tutil_hash(sql, len);
     tpg_stmt *s = cache_find(c, sql, len, h);
     if (s && s->ready) {
         if (s != c->lru_head) {

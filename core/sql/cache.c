@@ -27,16 +27,6 @@ static void cache_free(void *p)
     tutil_free(c, sizeof *c);
 }
 
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* Locked. Doubles the table when it is as full as it is long. */
 static int grow(tsql_cache *c)
 {
@@ -73,7 +63,7 @@ static int cached(tide_schema *s, const tide_model *m, tide_op op, tide_desc *d,
         tutil_error_oom(err);
         return TIDE_ERROR;
     }
-    uint64_t h = fnv(sh->data, sh->len);
+    uint64_t h = tutil_hash(sh->data, sh->len);
 
     pthread_mutex_lock(&s->cache_mu);
     tsql_cache *c = s->cache;
@@ -157,7 +147,8 @@ int tide_model_query(const tide_schema *cs, const char *model, tide_op op, const
     tutil_buf *sh = &d->shape;
     tutil_buf_addc(sh, '|');
     tutil_buf_adds(sh, m->name);
-    tutil_buf_addf(sh, "|%d", (int)op);
+    tutil_buf_addc(sh, '|');
+    tutil_buf_addu(sh, (size_t)op);
     return cached(s, m, op, d, root, values, tsql_compile, out, err);
 }
 

@@ -153,7 +153,7 @@ static int option_key(const char *k)
                                        "skip_duplicates", "_relation", "by", "_sum", "_avg", "_min", "_max",
                                        "with_deleted"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(k, keys[i]))
+        if (k[0] == keys[i][0] && !strcmp(k, keys[i]))
             return 1;
     return 0;
 }
@@ -166,7 +166,7 @@ int tide_desc_option_key(const char *k)
 static int is_one_of(const char *k, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(k, list[i]))
+        if (k[0] == list[i][0] && !strcmp(k, list[i]))
             return 1;
     return 0;
 }
@@ -260,20 +260,11 @@ static void shape_value_kind(tutil_buf *b, const tide_value *v)
     }
 }
 
-/* "<len>:" without printf: the shape key is written for every query */
+/* "<len>:" */
 static void add_len(tutil_buf *b, size_t n)
 {
-    char tmp[24];
-    int i = 0;
-    do {
-        tmp[i++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    char out[25];
-    for (int k = 0; k < i; k++)
-        out[k] = tmp[i - 1 - k];
-    out[i] = ':';
-    tutil_buf_add(b, out, (size_t)i + 1);
+    tutil_buf_addu(b, n);
+    tutil_buf_addc(b, ':');
 }
 
 static void canon(walk *w, tide_node n, ctx c, int depth)

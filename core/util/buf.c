@@ -45,7 +45,7 @@ int tutil_buf_reserve(tutil_buf *b, size_t extra)
     return 0;
 }
 
-void tutil_buf_add(tutil_buf *b, const void *p, size_t n)
+void tutil_buf_add_slow(tutil_buf *b, const void *p, size_t n)
 {
     if (tutil_buf_reserve(b, n) != 0)
         return;
@@ -60,9 +60,15 @@ void tutil_buf_adds(tutil_buf *b, const char *s)
     tutil_buf_add(b, s, strlen(s));
 }
 
-void tutil_buf_addc(tutil_buf *b, char c)
+void tutil_buf_addu(tutil_buf *b, size_t n)
 {
-    tutil_buf_add(b, &c, 1);
+    char tmp[24];
+    int i = (int)sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    tutil_buf_add(b, tmp + i, sizeof tmp - (size_t)i);
 }
 
 void tutil_buf_addf(tutil_buf *b, const char *fmt, ...)

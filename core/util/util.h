@@ -5,6 +5,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include "tide/common.h"
 #include "tide/error.h"
 
@@ -33,13 +35,38 @@ void tutil_buf_init(tutil_buf *b);
 void tutil_buf_free(tutil_buf *b);
 void tutil_buf_reset(tutil_buf *b);      /* len = 0, keeps the memory */
 int tutil_buf_reserve(tutil_buf *b, size_t extra);
-void tutil_buf_add(tutil_buf *b, const void *p, size_t n);
+void tutil_buf_add_slow(tutil_buf *b, const void *p, size_t n);
 void tutil_buf_adds(tutil_buf *b, const char *s);
-void tutil_buf_addc(tutil_buf *b, char c);
+void tutil_buf_addu(tutil_buf *b, size_t n); /* decimal digits, without printf */
+/* Appends are inline while they fit: the canonical walk and the compilers
+ * append a few bytes at a time, many times per query. */
+static inline void tutil_buf_add(tutil_buf *b, const void *p, size_t n)
+{
+    if (b->broken || b->len + n + 1 > b->cap) {
+        tutil_buf_add_slow(b, p, n);
+        return;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+static inline void tutil_buf_addc(tutil_buf *b, char c)
+{
+    if (b->broken || b->len + 2 > b->cap) {
+        tutil_buf_add_slow(b, &c, 1);
+        return;
+    }
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void tutil_buf_addf(tutil_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The NUL-terminated contents (an empty string when nothing was added or
  * the buffer is broken). Valid until the next append or free. */
 const char *tutil_buf_str(tutil_buf *b);
+
+/* A hash of n bytes, for the core's own hash tables. */
+uint64_t tutil_hash(const void *p, size_t n);
 
 /* Errors. Each setter overwrites every field of err (err may be NULL). */
 void tutil_error_set(tide_error *err, tide_code code, const char *msg);
