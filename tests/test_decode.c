@@ -316,6 +316,25 @@ T_CASE(decode_int)
     T_EQ_INT(tide_decode_int("1", 1, NULL, E), TIDE_MISUSE);
 }
 
+/* tide_encode_int is the inverse of tide_decode_int, at the edges too. */
+T_CASE(encode_int)
+{
+    static const struct { int64_t in; const char *out; } cases[] = {
+        { 0, "0" }, { 7, "7" }, { -1, "-1" }, { 10, "10" }, { -4200, "-4200" },
+        { INT64_MAX, "9223372036854775807" }, { INT64_MIN, "-9223372036854775808" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[TIDE_INT_TEXT_MAX];
+        memset(buf, 'x', sizeof buf);
+        size_t n = tide_encode_int(cases[i].in, buf);
+        T_EQ_STR(buf, cases[i].out);
+        T_EQ_INT((long long)n, (long long)strlen(cases[i].out));
+        int64_t back;
+        T_EQ_INT(tide_decode_int(buf, n, &back, E), TIDE_OK);
+        T_CHECK(back == cases[i].in);
+    }
+}
+
 T_CASE(decode_float)
 {
     static const struct { const char *in; double out; } ok[] = {
@@ -1076,6 +1095,7 @@ int main(void)
     T_RUN(kinds_of_types);
     T_RUN(type_names);
     T_RUN(decode_int);
+    T_RUN(encode_int);
     T_RUN(decode_float);
     T_RUN(decode_float_locale);
     T_RUN(decode_bool);

@@ -297,9 +297,7 @@ static int json_to_array(const char *s, size_t n, unsigned int type, tutil_buf *
 
 /* ---- parameters ------------------------------------------------------ */
 
-/* Decimal text of v into buf (at least 21 bytes); snprintf is most of a
- * small parameter's encoding cost. */
-static void format_int(int64_t v, char *buf)
+size_t tide_encode_int(int64_t v, char *buf)
 {
     char tmp[24];
     int n = 0;
@@ -313,6 +311,7 @@ static void format_int(int64_t v, char *buf)
     for (int i = 0; i < n; i++)
         buf[i] = tmp[n - 1 - i];
     buf[n] = '\0';
+    return (size_t)n;
 }
 
 static int encode(const tide_value *v, unsigned int type, tutil_buf *out, int *binary, tide_error *err)
@@ -329,7 +328,7 @@ static int encode(const tide_value *v, unsigned int type, tutil_buf *out, int *b
             tutil_buf_adds(out, v->as.b ? "true" : "false");
         return TIDE_OK;
     case TIDE_KIND_INT:
-        format_int(v->as.i, num);
+        tide_encode_int(v->as.i, num);
         if (target == TIDE_KIND_BOOL)
             return refuse(err, num, type, NULL);
         tutil_buf_adds(out, num);

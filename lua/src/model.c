@@ -150,7 +150,7 @@ int tlua_push_array_literal(lua_State *L, int idx)
         int t = lua_rawgeti(L, idx, i);
         if (t == LUA_TNUMBER) {
             if (lua_isinteger(L, -1)) {
-                len = (size_t)snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, -1));
+                len = tide_encode_int((int64_t)lua_tointeger(L, -1), num);
             } else {
                 double d = lua_tonumber(L, -1);
                 len = (size_t)(isnan(d) ? snprintf(num, sizeof num, "NaN")

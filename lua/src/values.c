@@ -246,7 +246,7 @@ static void json_encode(lua_State *L, int idx, jbuf *b, int depth)
     case LUA_TNUMBER: {
         char num[64];
         if (lua_isinteger(L, idx)) {
-            snprintf(num, sizeof num, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+            tide_encode_int((int64_t)lua_tointeger(L, idx), num);
         } else {
             double d = lua_tonumber(L, idx);
             if (isnan(d) || isinf(d))

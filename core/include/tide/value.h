@@ -88,6 +88,11 @@ TIDE_API int tide_decode_bytea(const char *s, size_t len, char *out, size_t *out
  * 'infinity', '-infinity' and BC dates are passed through unchanged. */
 #define TIDE_DATETIME_MAX 64
 TIDE_API int tide_decode_datetime(tide_kind kind, const char *s, size_t len, char *out, size_t *outlen, tide_error *err);
+/* The decimal text of v into buf, which must hold TIDE_INT_TEXT_MAX bytes;
+ * NUL-terminated; returns its length. snprintf's cost is most of a small
+ * parameter's encoding, and of an integer array literal's. */
+#define TIDE_INT_TEXT_MAX 24
+TIDE_API size_t tide_encode_int(int64_t v, char *buf);
 /* Walks JSON text. */
 TIDE_API int tide_decode_json(const char *s, size_t len, const tide_visitor *v, void *ud, tide_error *err);
 /* Walks an array literal ({1,2,NULL}, {{1,2},{3,4}}, {"a b","c\"d"}) whose
