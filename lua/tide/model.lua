@@ -1018,20 +1018,28 @@ local function create_many(self, op, args)
   end
   local groups, order = {}, {}
   local has_defaults = rawget(self, "_defaults") ~= nil
-  local last -- rows usually set the same fields: try the previous row's group first
+  -- rows usually set the same fields: each row goes into the previous row's
+  -- group in one pass over its fields, undone when its fields differ
+  local last, columns, nkeys, at
   for i, row in ipairs(args.data) do
     if type(row) ~= "table" then error(("%s: data[%d] is not a table"):format(op, i), 3) end
     if has_defaults then row = with_defaults(self, { data = row }).data end
-    local g = last
-    if g then
-      local n = 0
-      for k in pairs(row) do
-        if not g.columns[k] then g = nil; break end
+    local n = -1
+    if last then
+      n = 0
+      at = last.n + 1
+      for k, v in pairs(row) do
+        local col = columns[k]
+        if not col then n = -1; break end
+        col[at] = v
         n = n + 1
       end
-      if g and n ~= #g.keys then g = nil end
+      if n ~= nkeys then
+        for _, k in ipairs(last.keys) do columns[k][at] = nil end
+        n = -1
+      end
     end
-    if not g then
+    if n < 0 then
       local keys = {}
       for k in pairs(row) do
         if type(k) ~= "string" then error(("%s: data[%d] has a %s key"):format(op, i, type(k)), 3) end
@@ -1039,19 +1047,17 @@ local function create_many(self, op, args)
       end
       table.sort(keys)
       local sig = table.concat(keys, ",")
-      g = groups[sig]
+      local g = groups[sig]
       if not g then
-        g = { keys = keys, columns = {} }
+        g = { keys = keys, columns = {}, n = 0 }
         for _, k in ipairs(keys) do g.columns[k] = setmetatable({}, core.values_mt) end
         groups[sig] = g
         order[#order + 1] = g
       end
+      last, columns, nkeys, at = g, g.columns, #g.keys, g.n + 1
+      for k, v in pairs(row) do columns[k][at] = v end
     end
-    last = g
-    for _, k in ipairs(g.keys) do
-      local col = g.columns[k]
-      col[#col + 1] = row[k]
-    end
+    last.n = at
   end
   local total, rows = 0, {}
   for _, g in ipairs(order) do
