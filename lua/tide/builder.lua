@@ -502,8 +502,9 @@ Query = { Select, SetOp, Insert, Update, Delete }
 
 -- the tree of a statement, with what Lua keeps beside it (not sent):
 -- _schema (the Lua schema) and _sources (for select() of every field)
-local function new_query(class, root, t)
-  return setmetatable({ t = t, _root = root }, class)
+-- (the nil fields size the table for what the statement adds: no rehash)
+local function new_query(class, root, t, schema)
+  return setmetatable({ t = t, _root = root, _schema = schema, _sources = nil, _dec = nil }, class)
 end
 
 -- The root a statement starts from: a db, a transaction, or db:with(...)
@@ -523,9 +524,7 @@ local function schema_of(db)
 end
 
 local function start(root, class, t)
-  local s = schema_of(root.db)
-  local q = new_query(class, root, t)
-  q._schema = s
+  local q = new_query(class, root, t, (schema_of(root.db)))
   local w = rawget(root, "_with")
   if w then
     t.with = w
@@ -641,14 +640,14 @@ end
 -- Select -------------------------------------------------------------------------------
 
 local function new_select(root, cols, extra)
-  local t = { k = "select" }
+  local t = { k = "select", cols = nil, from = nil, joins = nil, where = nil, order = nil, limit = nil } -- sized
   if cols ~= nil then
     if type(cols) ~= "table" or getmetatable(cols) ~= nil then
       bad(3, "bad argument #1 to 'select' (a table of output names and columns expected, got %s)", describe(cols))
     end
     if next(cols) ~= nil then t.cols = node(flatten(cols, {}, nil, "select", 3)) end
   end
-  for k, v in pairs(extra or {}) do t[k] = v end
+  if extra then for k, v in pairs(extra) do t[k] = v end end
   local q = start(root, Select, t)
   q._sources = {}
   return q
@@ -787,9 +786,7 @@ local function set_ops(class)
   for _, o in ipairs { "union", "union_all", "intersect", "intersect_all", "except", "except_all" } do
     class[o] = function(self, other)
       if not is_query(other) then bad(2, "bad argument #1 to '%s' (a query expected, got %s)", o, describe(other)) end
-      local q = new_query(SetOp, self._root, { k = "setop", o = o, l = self.t, r = other.t })
-      q._schema = self._schema
-      return q
+      return new_query(SetOp, self._root, { k = "setop", o = o, l = self.t, r = other.t }, self._schema)
     end
   end
 end
@@ -1035,13 +1032,20 @@ function Root:with(name, q) return add_with(self, false, name, q, "with") end
 function Root:with_recursive(name, q) return add_with(self, true, name, q, "with_recursive") end
 
 --- Installs db:select ... on a class of handles: fn(self) -> target, db.
+--- A handle's root is made once (statements only read it).
+local roots = setmetatable({}, { __mode = "k" })
 function M.install(class, resolve)
   for _, name in ipairs { "select", "select_distinct", "select_distinct_on", "insert", "update", "delete", "with",
     "with_recursive" } do
     local f = Root[name]
     class[name] = function(self, ...)
       local target, db = resolve(self)
-      return f(setmetatable({ target = target, db = db }, Root), ...)
+      local root = roots[self]
+      if not root or root.target ~= target or root.db ~= db then
+        root = setmetatable({ target = target, db = db }, Root)
+        roots[self] = root
+      end
+      return f(root, ...)
     end
   end
 end
