@@ -219,6 +219,13 @@ T_CASE(encode_text)
     T_EQ_STR(ENC(vtext("\xff"), OID_TEXT), "ERR text is not valid UTF-8");
     T_EQ_STR(ENC(vtext("\xc3"), 0), "ERR text is not valid UTF-8");
     T_EQ_STR(ENC(vtext("\xed\xa0\x80"), OID_TEXT), "ERR text is not valid UTF-8");
+    /* long ASCII runs are checked eight bytes at a time: a bad byte at
+     * either side of a word boundary, or right after one, is still found */
+    T_EQ_STR(ENC(vtext("0123456789abcdef\xc3\xa9"), OID_TEXT), "0123456789abcdef\\xC3\\xA9");
+    T_EQ_STR(ENC(vtext("0123456\xff" "89abcdef"), OID_TEXT), "ERR text is not valid UTF-8");
+    T_EQ_STR(ENC(vtext("01234567\xff" "9abcdef"), OID_TEXT), "ERR text is not valid UTF-8");
+    T_EQ_STR(ENC(vtext("0123456789abcde\xc3"), OID_TEXT), "ERR text is not valid UTF-8");
+    T_EQ_STR(ENC(vtext("\xc3\xa9" "01234567\x80"), OID_TEXT), "ERR text is not valid UTF-8");
     T_EQ_STR(ENC(vstr(TIDE_KIND_NUMERIC, "12.50", 5), OID_NUMERIC), "12.50");
     T_EQ_STR(ENC(vstr(TIDE_KIND_NUMERIC, "1e1000", 6), OID_TEXT), "1e1000");
     T_EQ_STR(ENC(vstr(TIDE_KIND_NUMERIC, "1\0", 2), OID_NUMERIC), "ERR text contains a NUL byte");

@@ -1,11 +1,23 @@
+#include <stdint.h>
+#include <string.h>
 #include "util.h"
 
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
+/* Every parameter's text is checked: runs of ASCII (no NUL) go eight bytes
+ * at a time. */
 int tutil_valid_text(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     while (p < end) {
         unsigned c = *p;
         if (c < 0x80) {
+            uint64_t w;
+            if (end - p >= 8 && (memcpy(&w, p, 8), ((w | ((w - LOW_BITS) & ~w)) & HIGH_BITS) == 0)) {
+                p += 8; /* eight ASCII bytes, none of them NUL */
+                continue;
+            }
             if (c == 0)
                 return 0;
             p++;
