@@ -101,7 +101,7 @@ local function is_column(x) return colinfo[x] ~= nil end
 local function compare(o)
   return function(a, b)
     local what = o
-    a = to_expr(a, nil, what, 2)
+    if getmetatable(a) ~= Expr then a = to_expr(a, nil, what, 2) end
     local near = is_column(a) and a or nil
     if b == null and (o == "eq" or o == "ne") then
       return expr({ k = o == "eq" and "is_null" or "is_not_null", e = a })
@@ -173,18 +173,21 @@ ops.not_between = between("not_between")
 
 local function logic(k)
   return function(...)
-    local parts = {}
-    for i = 1, select("#", ...) do
-      local p = select(i, ...)
+    local n = select("#", ...)
+    local parts, m = { ... }, 0 -- made at its size; nil parts squeezed out in place
+    for i = 1, n do
+      local p = parts[i]
       if p ~= nil then
         if getmetatable(p) ~= Expr then
           bad(2, "bad argument #%d to '%s_' (a condition expected, got %s)", i, k, describe(p))
         end
-        parts[#parts + 1] = p
+        m = m + 1
+        parts[m] = p
       end
     end
-    if #parts == 0 then return nil end
-    if #parts == 1 then return parts[1] end
+    for i = m + 1, n do parts[i] = nil end
+    if m == 0 then return nil end
+    if m == 1 then return parts[1] end
     return expr({ k = k, x = node(parts) })
   end
 end
@@ -409,7 +412,7 @@ local function flatten(cols, out, prefix, what, level)
     elseif mt == Source then
       bad(level + 1, "bad argument #1 to '%s' (%s: name its columns)", what, describe(v))
     else
-      out[name] = to_expr(v, nil, what, level + 1)
+      out[name] = mt == Expr and v or to_expr(v, nil, what, level + 1)
     end
   end
   return out
