@@ -1245,10 +1245,14 @@ function M.client(schema, name, target, db)
     _codecs = meta.codecs, _relations = meta.relations }, Model)
 end
 
+local byte = string.byte
+
 --- db.User / tx.User: the model client for a schema model, or an error that
 --- names the nearest model.
 function M.lookup(schema, owner, target, key, db)
-  if not schema or type(key) ~= "string" or not key:match("^%u") then return nil end
+  if not schema or type(key) ~= "string" then return nil end
+  local b = byte(key, 1) -- "^%u" without a pattern match: a transaction looks its clients up anew
+  if not b or b < 65 or b > 90 then return nil end
   if schema.models[key] then
     local c = M.client(schema, key, target, db)
     rawset(owner, key, c)
