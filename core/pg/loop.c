@@ -46,8 +46,12 @@ struct tide_job {
     tide_value *params;
     int nparams, flags;
     tutil_buf text;          /* the string parameters' bytes */
+    tide_stmt *stmts;        /* a batch's statements (their texts in sql, values in params) */
+    int nstmts;
 
     tide_query_cb qcb;
+    tide_batch_cb bcb;
+    tide_batch *batch;
     tide_acquire_cb acb;
     tide_timer_cb tcb;
     tide_notify_cb ncb;
@@ -189,7 +193,10 @@ static void op_free(tide_job *op)
     if (op->kind == K_LISTEN)
         l->nlisten--;
     tide_result_free(op->res);
+    tide_batch_free(op->batch);
     tide_error_free(op->err);
+    if (op->stmts)
+        tutil_free(op->stmts, (size_t)op->nstmts * sizeof *op->stmts);
     if (op->sql)
         tutil_free(op->sql, op->sql_size);
     if (op->params)
@@ -301,6 +308,62 @@ oom:
     return TIDE_ERROR;
 }
 
+/* A batch's texts go end to end in op->sql, its values in op->params. */
+static int copy_batch(tide_job *op, int n, const tide_stmt *stmts, tide_error *err)
+{
+    size_t size = 0;
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        size += strlen(stmts[i].sql) + 1;
+        total += stmts[i].nparams;
+    }
+    op->stmts = tutil_malloc((size_t)n * sizeof *op->stmts);
+    if (!op->stmts)
+        goto oom;
+    op->nstmts = n;
+    op->sql_size = size;
+    if (!(op->sql = tutil_malloc(size)))
+        goto oom;
+    if (total && !(op->params = tutil_malloc((size_t)total * sizeof *op->params)))
+        goto oom;
+    op->nparams = total;
+    char *text = op->sql;
+    for (int i = 0, base = 0; i < n; i++) {
+        size_t len = strlen(stmts[i].sql) + 1;
+        memcpy(text, stmts[i].sql, len);
+        if (stmts[i].nparams)
+            memcpy(op->params + base, stmts[i].params, (size_t)stmts[i].nparams * sizeof *op->params);
+        op->stmts[i] = (tide_stmt){text, stmts[i].nparams, op->params ? op->params + base : NULL};
+        text += len;
+        base += stmts[i].nparams;
+    }
+    if (total && tpg_params_copy(op->params, &op->text, op->params, total) != 0)
+        goto oom;
+    return TIDE_OK;
+oom:
+    tutil_error_oom(err);
+    return TIDE_ERROR;
+}
+
+/* Sends the job's query or batch on c. */
+static int start_query(tide_job *op, tide_conn *c, tide_error *err)
+{
+    if (op->nstmts)
+        return tide_conn_batch_start(c, op->nstmts, op->stmts, op->flags, err);
+    return tide_conn_query_start(c, op->sql, op->nparams, op->params, op->flags, err);
+}
+
+/* The query or batch has ended on c (rc: how). */
+static void take_outcome(tide_job *op, tide_conn *c, int rc, tide_error *err)
+{
+    if (op->nstmts)
+        op->batch = tide_conn_take_batch(c);
+    else if (rc == TIDE_OK)
+        op->res = tide_conn_take_result(c);
+    if (rc != TIDE_OK)
+        fail(op, err);
+}
+
 /* A connection is ours and checked out: begin the caller's part. */
 static void start_run(tide_job *op)
 {
@@ -318,8 +381,10 @@ static void start_run(tide_job *op)
     c->op = op;
     op->state = S_RUN;
     tide_error *err = op->loop->scratch;
-    if (tide_conn_query_start(c, op->sql, op->nparams, op->params, op->flags, err) != TIDE_PENDING) {
-        fail(op, err);
+    int rc = start_query(op, c, err);
+    if (rc != TIDE_PENDING) {
+        take_outcome(op, c, rc, err);
+        finish(op);
         c->op = NULL;
         start_clean(op);
     }
@@ -462,10 +527,7 @@ static void advance(tide_job *op)
         if (rc == TIDE_PENDING)
             return;
         c->op = NULL;
-        if (rc == TIDE_OK)
-            op->res = tide_conn_take_result(c);
-        else
-            fail(op, err);
+        take_outcome(op, c, rc, err);
         finish(op);
         if (op->kind == K_QUERY || op->owns_conn) {
             start_clean(op);
@@ -566,19 +628,14 @@ static int submit_check(tide_loop *l, const void *target, tide_error *err)
     return TIDE_OK;
 }
 
-int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params, int flags,
-                    tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
+/* A query or batch on a pool: its texts and values copied, as it waits. */
+static int submit_pool(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params,
+                       int n, const tide_stmt *stmts, int flags, tide_job **out, tide_error *err)
 {
-    if (out)
-        *out = NULL;
-    if (submit_check(l, pool, err) != TIDE_OK || !sql || nparams < 0 || (nparams > 0 && !params)) {
-        tutil_error_set(err, TIDE_E_MISUSE, "loop query: bad arguments");
-        return TIDE_MISUSE;
-    }
     tide_job *op = op_new(l, K_QUERY, err);
     if (!op)
         return TIDE_ERROR;
-    if (copy_query(op, sql, nparams, params, err) != TIDE_OK) {
+    if ((stmts ? copy_batch(op, n, stmts, err) : copy_query(op, sql, nparams, params, err)) != TIDE_OK) {
         op->state = S_DONE;
         op->ended = 1;
         op_free(op);
@@ -586,10 +643,57 @@ int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams,
     }
     op->flags = flags;
     op->pool = pool;
-    op->qcb = cb;
-    op->ud = ud;
     set_due(op, tpg_pool_query_timeout(pool));
     start_acquire(op);
+    *out = op;
+    return TIDE_OK;
+}
+
+/* A query or batch on a held connection: sent now, so nothing needs
+ * copying (the connection keeps what it must). */
+static int submit_conn(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params, int n,
+                       const tide_stmt *stmts, int flags, tide_job **out, tide_error *err)
+{
+    if (c->op) {
+        tutil_error_set(err, TIDE_E_MISUSE, "another query is in flight on this connection");
+        return TIDE_MISUSE;
+    }
+    int rc = stmts ? tide_conn_batch_start(c, n, stmts, flags, err)
+                   : tide_conn_query_start(c, sql, nparams, params, flags, err);
+    if (rc != TIDE_PENDING) {
+        tide_batch_free(tide_conn_take_batch(c));
+        return rc == TIDE_MISUSE ? TIDE_MISUSE : TIDE_ERROR;
+    }
+    tide_job *op = op_new(l, K_CONN_QUERY, err);
+    if (!op) {
+        c->broken = 1; /* a statement we cannot follow: the pool will close it */
+        return TIDE_ERROR;
+    }
+    op->nstmts = stmts ? n : 0; /* marks a batch: nothing of it is copied */
+    op->conn = c;
+    op->pool = c->pool;
+    op->state = S_RUN;
+    c->op = op;
+    set_due(op, c->query_timeout_ms);
+    *out = op;
+    return TIDE_OK;
+}
+
+int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params, int flags,
+                    tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
+{
+    tide_job *op = NULL;
+    if (out)
+        *out = NULL;
+    if (submit_check(l, pool, err) != TIDE_OK || !sql || nparams < 0 || (nparams > 0 && !params)) {
+        tutil_error_set(err, TIDE_E_MISUSE, "loop query: bad arguments");
+        return TIDE_MISUSE;
+    }
+    int rc = submit_pool(l, pool, sql, nparams, params, 0, NULL, flags, &op, err);
+    if (rc != TIDE_OK)
+        return rc;
+    op->qcb = cb;
+    op->ud = ud;
     if (out)
         *out = op;
     return TIDE_OK;
@@ -598,29 +702,63 @@ int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams,
 int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params,
                          int flags, tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
 {
+    tide_job *op = NULL;
     if (out)
         *out = NULL;
     if (submit_check(l, c, err) != TIDE_OK)
         return TIDE_MISUSE;
-    if (c->op) {
-        tutil_error_set(err, TIDE_E_MISUSE, "another query is in flight on this connection");
-        return TIDE_MISUSE;
-    }
-    /* sent now, so nothing needs copying: the connection keeps what it must */
-    if (tide_conn_query_start(c, sql, nparams, params, flags, err) != TIDE_PENDING)
-        return TIDE_ERROR;
-    tide_job *op = op_new(l, K_CONN_QUERY, err);
-    if (!op) {
-        c->broken = 1; /* a statement we cannot follow: the pool will close it */
-        return TIDE_ERROR;
-    }
-    op->conn = c;
-    op->pool = c->pool;
+    int rc = submit_conn(l, c, sql, nparams, params, 0, NULL, flags, &op, err);
+    if (rc != TIDE_OK)
+        return rc;
     op->qcb = cb;
     op->ud = ud;
-    op->state = S_RUN;
-    c->op = op;
-    set_due(op, c->query_timeout_ms);
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+static int batch_args(int n, const tide_stmt *stmts, tide_error *err)
+{
+    for (int i = 0; stmts && i < n; i++)
+        if (!stmts[i].sql || stmts[i].nparams < 0 || (stmts[i].nparams > 0 && !stmts[i].params))
+            stmts = NULL;
+    if (n >= 1 && stmts)
+        return TIDE_OK;
+    tutil_error_set(err, TIDE_E_MISUSE, "loop batch: bad arguments");
+    return TIDE_MISUSE;
+}
+
+int tide_loop_batch(tide_loop *l, tide_pool *pool, int n, const tide_stmt *stmts, int flags, tide_batch_cb cb,
+                    void *ud, tide_job **out, tide_error *err)
+{
+    tide_job *op = NULL;
+    if (out)
+        *out = NULL;
+    if (submit_check(l, pool, err) != TIDE_OK || batch_args(n, stmts, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    int rc = submit_pool(l, pool, NULL, 0, NULL, n, stmts, flags, &op, err);
+    if (rc != TIDE_OK)
+        return rc;
+    op->bcb = cb;
+    op->ud = ud;
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+int tide_loop_conn_batch(tide_loop *l, tide_conn *c, int n, const tide_stmt *stmts, int flags, tide_batch_cb cb,
+                         void *ud, tide_job **out, tide_error *err)
+{
+    tide_job *op = NULL;
+    if (out)
+        *out = NULL;
+    if (submit_check(l, c, err) != TIDE_OK || batch_args(n, stmts, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    int rc = submit_conn(l, c, NULL, 0, NULL, n, stmts, flags, &op, err);
+    if (rc != TIDE_OK)
+        return rc;
+    op->bcb = cb;
+    op->ud = ud;
     if (out)
         *out = op;
     return TIDE_OK;
@@ -932,8 +1070,15 @@ static int dispatch(tide_loop *l)
         if (!op->ended) {
             op->ended = 1;
             const tide_error *err = op->err ? op->err : l->oom;
-            int ok = !op->err && (op->kind != K_QUERY && op->kind != K_CONN_QUERY ? 1 : op->res != NULL);
-            if (op->kind == K_TIMER) {
+            int ok = !op->err && (op->kind != K_QUERY && op->kind != K_CONN_QUERY ? 1 : op->res || op->batch);
+            if (op->nstmts) {
+                tide_batch *b = op->batch;
+                op->batch = NULL;
+                if (op->bcb)
+                    op->bcb(op->ud, b, ok ? NULL : err);
+                else
+                    tide_batch_free(b);
+            } else if (op->kind == K_TIMER) {
                 if (op->tcb)
                     op->tcb(op->ud);
             } else if (op->kind == K_ACQUIRE) {

@@ -668,6 +668,19 @@ int tide_pool_query(tide_pool *p, const char *sql, int nparams, const tide_value
     return rc;
 }
 
+int tide_pool_batch(tide_pool *p, int n, const tide_stmt *stmts, int flags, tide_batch **out, tide_error *err)
+{
+    tide_conn *c;
+    if (out)
+        *out = NULL;
+    int rc = tide_pool_acquire(p, &c, err);
+    if (rc != TIDE_OK)
+        return rc;
+    rc = tide_conn_batch(c, n, stmts, flags, out, err);
+    tide_pool_release(p, c);
+    return rc;
+}
+
 int tide_pool_count_of(tide_pool *p, tide_pool_count which)
 {
     if (!p)
