@@ -117,6 +117,7 @@ struct tlua_wait {
     tide_job *job;          /* in flight */
     int done;
     tide_result *res;
+    tide_batch *batch;      /* a batch's outcome, until finish takes it */
     tide_error *err;
     tide_conn *conn;        /* an acquire's, until finish takes it */
     tide_pool *pool;
@@ -128,6 +129,9 @@ void tlua_state_set_loop(lua_State *L, tide_loop *loop, int only_if_unset);
 int tlua_should_yield(lua_State *L);
 int tlua_query_async(lua_State *L, tide_pool *pool, tide_conn *conn, const char *sql, int nparams,
                      const tide_value *params, int flags, tlua_finish finish, lua_KContext ctx);
+int tlua_batch_async(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+                     tlua_finish finish, lua_KContext ctx);
+void tlua_open_batch(lua_State *L);
 int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx);
 /* For finish functions: raises the work's error, if it failed. */
 int tlua_wait_failed(lua_State *L, tlua_wait *w);

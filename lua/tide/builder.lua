@@ -561,6 +561,7 @@ local function guard(q, level)
   end
 end
 
+local shape
 local function run(q, mode)
   guard(q, 3)
   local target, db = target_of(q._root)
@@ -571,6 +572,11 @@ local function run(q, mode)
   if cfg then
     require("tide.report").check(cfg, function() return (core.builder_compile(sc, q.t)) end, t0, r)
   end
+  return shape(q, r, mode, nested)
+end
+
+-- What core.builder_run or a batch gave, as :all() / :first() / :exec() return it.
+shape = function(q, r, mode, nested)
   if mode == "exec" then return r end
   if mode == "one" then
     if r == nil then return nil end
@@ -1045,6 +1051,24 @@ function M.install(class, resolve)
     end
   end
 end
+
+--- For db:batch (tide/batch.lua): the statement q as an item of core.batch
+--- (its SQL, mode and values), and the function that shapes its result
+--- as the terminal for mode would.
+function M.batch_item(q, mode, level)
+  guard(q, level + 1)
+  local _, sc = schema_of(q._root.db)
+  local sql, values, phs, nested = core.builder_compile(sc, q.t)
+  if next(phs) then
+    bad(level + 1, "a query with placeholders (tide.placeholder) cannot go in a batch")
+  end
+  local n = 0
+  for i in pairs(values) do if i > n then n = i end end
+  local item = { sql, mode = mode, n = n }
+  for i = 1, n do item[i + 1] = values[i] end
+  return item, function(r) return shape(q, r, mode, nested) end
+end
+M.is_query = is_query
 
 --- Lua builder tests look here.
 M._decoders = decoders

@@ -263,6 +263,10 @@ function Tx:query(sql, ...) return tx_run(self, "query", sql, ...) end
 function Tx:one(sql, ...) return tx_run(self, "one", sql, ...) end
 function Tx:exec(sql, ...) return tx_run(self, "exec", sql, ...) end
 Tx.query_raw, Tx.exec_raw = Tx.query, Tx.exec
+local batch = require "tide.batch"
+--- tx:batch{ ... }: several statements in one round trip, inside the
+--- transaction (see tide/batch.lua).
+function Tx:batch(list, opts) return batch.run(live(self), list, opts, 2) end
 -- tx:select() ...: builder statements on the transaction's connection
 builder.install(Tx, function(self)
   if self._done then error("the transaction has already ended", 4) end
@@ -371,6 +375,9 @@ DB.stats, DB.describe = pool_methods.stats, pool_methods.describe
 DB.query_raw, DB.exec_raw = DB.query, DB.exec
 -- db:select{...}:from(...) ...: the SQL-like builder (tide/builder.lua)
 builder.install(DB, function(self) return self, self end)
+--- db:batch{ ... }: several statements in one round trip, atomic unless
+--- { atomic = false } (see tide/batch.lua).
+function DB:batch(list, opts) return batch.run(self, list, opts, 2) end
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.
