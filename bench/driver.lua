@@ -42,6 +42,8 @@ local only = env("BENCH_ONLY", nil)
 
 local function C(name) return { bin .. "/" .. name } end
 local function LUA(script) return { tide_cmd, "run", "bench/" .. script } end
+-- a tool program with BENCH_GROUP set (the pipelined forms: statements per round trip)
+local function GROUP(n, cmd) return { "env", "BENCH_GROUP=" .. n, table.unpack(cmd) } end
 
 local workloads = {
   {
@@ -54,6 +56,21 @@ local workloads = {
       { name = "tide C API", cmd = C "w1_tide" },
       { name = "tide Lua query", cmd = LUA "w1.lua" },
       { name = "tide model client", cmd = LUA "w1_model.lua" },
+      -- pipelined: 100 lookups per round trip (ratio to one at a time: target 1.5)
+      { name = "libpq pipeline, 100/trip", cmd = GROUP(100, C "w1_libpq_pipeline") },
+      { name = "tide C batch, 100/trip", cmd = GROUP(100, C "w1_tide_batch") },
+      { name = "tide Lua db:batch, 100/trip", cmd = GROUP(100, LUA "w1_batch.lua") },
+    },
+  },
+  {
+    id = "B10",
+    what = "W1's lookups, 10 statements per round trip (db:batch) against 10 sequential round trips; ops are lookups",
+    iterations = 20000,
+    tools = {
+      { name = "libpq, one at a time (C)", cmd = C "w1_libpq" },
+      { name = "libpq pipeline, 10/trip", cmd = GROUP(10, C "w1_libpq_pipeline") },
+      { name = "tide C batch, 10/trip", cmd = GROUP(10, C "w1_tide_batch") },
+      { name = "tide Lua db:batch, 10/trip", cmd = GROUP(10, LUA "w1_batch.lua") },
     },
   },
   {
@@ -110,6 +127,9 @@ local workloads = {
       { name = "tide C API", cmd = C "w5_tide" },
       { name = "tide Lua query", cmd = LUA "w5.lua" },
       { name = "tide model client", cmd = LUA "w5_model.lua" },
+      -- the whole transaction in one round trip: an atomic batch (target 1.5)
+      { name = "tide C batch, 1 trip", cmd = C "w5_tide_batch" },
+      { name = "tide Lua db:batch, 1 trip", cmd = LUA "w5_batch.lua" },
     },
   },
   {
