@@ -26,11 +26,7 @@ static void raise_at(lua_State *L, const tide_error *err, int index)
     lua_error(L);
 }
 
-typedef struct held {
-    tide_batch *b;
-    tide_result *res;   /* being turned into Lua values */
-    tide_error *err;
-} held;
+typedef tlua_held held;
 
 /* Pushes results, errors from the finished batch h->b. */
 static int push_outcome(lua_State *L, held *h, const plan *pl)
@@ -81,9 +77,7 @@ static int held_gc(lua_State *L)
     return 0;
 }
 
-/* The batch and an error object, freed by __gc even if building the
- * results raises. */
-static held *push_held(lua_State *L)
+held *tlua_push_held(lua_State *L)
 {
     held *h = lua_newuserdatauv(L, sizeof *h, 0);
     memset(h, 0, sizeof *h);
@@ -101,7 +95,7 @@ static held *push_held(lua_State *L)
 static int finish_batch(lua_State *L, tlua_wait *w)
 {
     plan *pl = lua_touserdata(L, (int)w->ctx);
-    held *h = push_held(L);
+    held *h = tlua_push_held(L);
     h->b = w->batch;
     w->batch = NULL;
     if (!h->b) {
@@ -172,7 +166,7 @@ static int l_batch(lua_State *L)
     int flags = each ? TIDE_BATCH_EACH : 0;
     if (lua_isyieldable(L) && tlua_should_yield(L))
         return tlua_batch_async(L, pool, conn, n, st, flags, finish_batch, 4);
-    held *h = push_held(L);
+    held *h = tlua_push_held(L);
     if (pool)
         tide_pool_batch(pool, n, st, flags, &h->b, h->err);
     else

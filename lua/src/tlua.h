@@ -79,6 +79,7 @@ static inline int tlua_scalar(lua_State *L, int idx, tide_value *v)
 
 /* How a result becomes Lua values. */
 enum { TLUA_ROWS, TLUA_ONE, TLUA_EXEC };
+#define TLUA_NO_PARENT 16 /* or'ed into a mode: the include loader's __parent columns stay out */
 int tlua_push_result(lua_State *L, tide_result *res, int mode);
 void tlua_push_value(lua_State *L, tide_kind kind, const char *s, size_t len);
 
@@ -132,6 +133,14 @@ int tlua_query_async(lua_State *L, tide_pool *pool, tide_conn *conn, const char 
 int tlua_batch_async(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
                      tlua_finish finish, lua_KContext ctx);
 void tlua_open_batch(lua_State *L);
+/* A batch's outcome held by a userdata whose __gc frees what is left, so a
+ * raise while its results become Lua values loses nothing (batch.c). */
+typedef struct tlua_held {
+    tide_batch *b;
+    tide_result *res;   /* being turned into Lua values */
+    tide_error *err;
+} tlua_held;
+tlua_held *tlua_push_held(lua_State *L);
 int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx);
 /* For finish functions: raises the work's error, if it failed. */
 int tlua_wait_failed(lua_State *L, tlua_wait *w);
