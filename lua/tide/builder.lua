@@ -28,6 +28,8 @@ local Table = { __name = "tide.table" }             -- schema.User, tide.alias(.
 local Source = { __name = "tide.source" }           -- query:as "name", tide.cte "name"
 local Placeholder = { [NODE] = true, __name = "tide.placeholder" }
 
+local cursor = require "tide.cursor"
+
 local colinfo = setmetatable({}, { __mode = "k" })  -- column node -> field definition
 local tinfo = setmetatable({}, { __mode = "k" })    -- Table/Source -> { node, decl, name }
 
@@ -628,7 +630,7 @@ local function terminals(class)
     for i in pairs(phs) do if i > n then n = i end end
     local dec = has_codecs(self._schema) and decoders(self.t, self._schema, self._sources) or {}
     return setmetatable({ sql = sql, values = values, phs = phs, n = n, nested = nested, dec = dec,
-      root = self._root }, Prepared)
+      root = self._root, t = self.t }, Prepared)
   end
   --- A named subquery: a source for from and joins (its columns: sq.name),
   --- and a CTE for db:with.
@@ -976,11 +978,35 @@ function Prepared:all(args) return run_prepared(self, "rows", args, "all") end
 function Prepared:first(args) return run_prepared(self, "one", args, "first") end
 function Prepared:exec(args) return run_prepared(self, "exec", args, "exec") end
 function Prepared:one(args) return only_row(run_prepared(self, "rows", args, "one")) end
+--- for row in p:iter{ name = value } do ... end: the rows read a batch at a
+--- time through a server-side cursor (tide/cursor.lua), nested and decoded
+--- as all() gives them.
+function Prepared:iter(args)
+  local k = self.t.k
+  if k ~= "select" and k ~= "setop" then
+    bad(2, "iter: only a select streams (a cursor runs a query); an %s gives its rows with returning() and all()", k)
+  end
+  local params = bind(self, args, "iter")
+  local nested, dec = self.nested, self.dec
+  local each
+  if nested or #dec > 0 then
+    each = function(rows)
+      if nested then nest(rows) end
+      if #dec > 0 then decode(rows, dec) end
+    end
+  end
+  return cursor.iter(self.root.target, self.sql, each, table.unpack(params, 1, self.n))
+end
+
 function Prepared:to_sql()
   local values = {}
   for i = 1, self.n do values[i] = self.phs[i] and ops.placeholder(self.phs[i]) or self.values[i] end
   return self.sql, values
 end
+
+--- for row in q:iter() do ... end: as p:iter() of the prepared query.
+local function iter(self) return self:prepare():iter() end
+for _, class in ipairs(Query) do class.iter = iter end
 
 -- Roots: db:select(...), tx:select(...), db:with(...):select(...) ---------------------------
 
