@@ -563,13 +563,34 @@ local function guard(q, level)
   end
 end
 
+-- Reads to replicas: tide/replicas.lua sets M.route(db, fn, ...), which runs
+-- fn(handle, ...) on a replica's handle (or on the primary's when none is
+-- up). A statement goes there when it only reads: a select or set
+-- operation that locks no rows and has no writing CTE. (A select calling a
+-- writing function is not seen: db:primary() is the way out, as for raw SQL.)
+local function reads(t)
+  if t.k == "setop" then return reads(t.l) and reads(t.r) end
+  if t.k ~= "select" or t.lock then return false end
+  for _, c in ipairs(t.with or {}) do
+    if not reads(c.q) then return false end
+  end
+  return true
+end
+
+-- fn(target, ...), on a replica when target is a db with replicas and the
+-- statement t only reads
+local function routed(target, t, fn, ...)
+  if type(target) == "table" and rawget(target, "_replicas") and reads(t) then return M.route(target, fn, ...) end
+  return fn(target, ...)
+end
+
 local function run(q, mode)
   guard(q, 3)
   local target, db = target_of(q._root)
   local _, sc = schema_of(db)
   local cfg = rawget(db, "_report") -- slow queries and large results (tide/report.lua)
   local t0 = cfg and core.now()
-  local r, nested = core.builder_run(target, sc, q.t, mode)
+  local r, nested = routed(target, q.t, core.builder_run, sc, q.t, mode)
   if cfg then
     require("tide.report").check(cfg, function() return (core.builder_compile(sc, q.t)) end, t0, r)
   end
@@ -959,7 +980,7 @@ local function run_prepared(p, mode, args, what)
     -- a db: its pool's C methods take the db table
     local pm = core.pool_methods
     if mode == "exec" then return (pm.exec(target, p.sql, table.unpack(params, 1, p.n))) end
-    r = (mode == "one" and pm.one or pm.query)(target, p.sql, table.unpack(params, 1, p.n))
+    r = routed(target, p.t, mode == "one" and pm.one or pm.query, p.sql, table.unpack(params, 1, p.n))
   else
     if mode == "exec" then return (target:exec(p.sql, table.unpack(params, 1, p.n))) end
     r = (mode == "one" and target.one or target.query)(target, p.sql, table.unpack(params, 1, p.n))
@@ -995,7 +1016,7 @@ function Prepared:iter(args)
       if #dec > 0 then decode(rows, dec) end
     end
   end
-  return cursor.iter(self.root.target, self.sql, each, table.unpack(params, 1, self.n))
+  return routed(self.root.target, self.t, cursor.iter, self.sql, each, table.unpack(params, 1, self.n))
 end
 
 function Prepared:to_sql()
