@@ -58,4 +58,18 @@ function fixture.collect(...)
   return list
 end
 
+--- How many more statements iterate(n) (a loop's iterator over the first n
+--- posts) sends for every post than for 100, after a first run that
+--- prepares what it needs: 2 when each batch of 500 rows is one FETCH.
+function fixture.extra_statements(db, iterate)
+  local function statements(n)
+    local before = db:stats().statements
+    local got = #fixture.collect(iterate(n))
+    if got ~= n then error(("%d rows, %d expected"):format(got, n)) end
+    return db:stats().statements - before
+  end
+  statements(1)
+  return statements(fixture.posts) - statements(100)
+end
+
 return fixture
