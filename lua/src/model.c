@@ -216,6 +216,16 @@ static int is_atomic_update(lua_State *L, int idx)
 
 static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, int depth, int data_value);
 
+/* A new value leaf for the value at idx (its Lua value kept, when asked). */
+static tide_node value_leaf(lua_State *L, qstate *q, int idx, int slot)
+{
+    if (q->keep) {
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, q->keep, slot + 1);
+    }
+    return tide_desc_leaf(q->desc, slot);
+}
+
 static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int depth)
 {
     return to_desc_in(L, q, idx, key, depth, 0);
@@ -235,7 +245,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
                        luaL_typename(L, idx));
         slot = tlua_new_slot(L, q);
         q->values[slot] = v;
-        return tide_desc_leaf(q->desc, slot);
+        return value_leaf(L, q, idx, slot);
     }
     if (tlua_has_metatable(L, idx, TLUA_VALUES) && tlua_push_array_literal(L, idx)) {
         /* a text parameter the server reads as the column's array type */
@@ -243,7 +253,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         q->values[slot].kind = TIDE_KIND_TEXT;
         q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
         lua_rawseti(L, q->anchor, ++q->nanchored);
-        return tide_desc_leaf(q->desc, slot);
+        return value_leaf(L, q, idx, slot);
     }
     if (is_value_list(L, idx, key) || (data_value == 1 && lua_rawlen(L, idx) == 0 && !is_atomic_update(L, idx) &&
                                        !tlua_has_metatable(L, idx, TLUA_ARRAY) && lua_next_nonempty(L, idx))) {
@@ -252,7 +262,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         q->values[slot].kind = TIDE_KIND_JSON;
         q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
         lua_rawseti(L, q->anchor, ++q->nanchored); /* alive until the call returns */
-        return tide_desc_leaf(q->desc, slot);
+        return value_leaf(L, q, idx, slot);
     }
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (n > 0) {
@@ -391,6 +401,7 @@ static int l_model_query(lua_State *L)
     lua_newtable(L);
     q->anchor = lua_gettop(L);
     q->nanchored = 0;
+    q->keep = 0;
     tide_node root = to_desc(L, q, 5, NULL, 0);
 
     const tide_compiled *comp;
@@ -421,7 +432,10 @@ static int l_model_query(lua_State *L)
     return n;
 }
 
-/* core.model_sql(schema, model, op, args) -> sql, nparams (no database) */
+/* core.model_sql(schema, model, op, args) -> sql, nparams, values (no
+ * database): values[i] is the Lua value bound to $i, as given (a list or a
+ * table stays one), so that the raw query functions bind it as the model
+ * query would (streaming runs the SQL inside DECLARE CURSOR). */
 static int l_model_sql(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 1);
@@ -429,20 +443,29 @@ static int l_model_sql(lua_State *L)
     int op = luaL_checkoption(L, 3, NULL, op_names) + TIDE_OP_FIND_MANY;
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_settop(L, 4);
+    lua_newtable(L); /* 5: values by slot */
     qstate *q = tlua_qstate(L);
     tide_desc_reset(q->desc);
     q->nvalues = 0;
     lua_newtable(L);
     q->anchor = lua_gettop(L);
     q->nanchored = 0;
+    q->keep = 5;
     tide_node root = to_desc(L, q, 4, NULL, 0);
+    q->keep = 0;
     const tide_compiled *comp;
     if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
         TIDE_OK)
         return tlua_raise(L, q->err);
+    int np = tide_compiled_nparams(comp);
     lua_pushstring(L, tide_compiled_sql(comp));
-    lua_pushinteger(L, tide_compiled_nparams(comp));
-    return 2;
+    lua_pushinteger(L, np);
+    lua_createtable(L, np, 0);
+    for (int i = 0; i < np; i++) {
+        lua_rawgeti(L, 5, tide_compiled_slot(q->desc, i) + 1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 3;
 }
 
 /* core.model_batch(target, schema, list [, links]): list[i] = { model, op,

@@ -163,6 +163,7 @@ typedef struct qstate {
     tide_result *pending;
     int anchor;     /* stack index of a table keeping JSON texts alive */
     int nanchored;
+    int keep;       /* stack index of a table receiving each value's Lua value by slot, or 0 */
 } qstate;
 qstate *tlua_qstate(lua_State *L);
 tide_value *tlua_grow_values(lua_State *L, tide_value **arr, int *cap, int need);

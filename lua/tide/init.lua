@@ -205,50 +205,20 @@ function Tx:set_context(context)
   set_context(live(self), "set_context", context)
 end
 
--- Streaming: a server-side cursor read a batch at a time ------------------------
+-- Streaming: a server-side cursor read a batch at a time (tide/cursor.lua) ------
 
-local ITER_BATCH = 500
+local cursor = require "tide.cursor"
 
--- The rows of cursor name, fetched ITER_BATCH at a time.
-local function cursor_rows(conn, name)
-  local rows, i = {}, 0
-  local fetch = ("fetch %d from %s"):format(ITER_BATCH, name)
-  local finished = false
-  return function()
-    if i >= #rows then
-      if finished then return nil end
-      rows, i = conn:query(fetch), 0
-      finished = #rows < ITER_BATCH
-      if #rows == 0 then return nil end
-    end
-    i = i + 1
-    return rows[i]
+local function check_sql(sql)
+  if type(sql) ~= "string" then
+    error(("bad argument #1 to 'iter' (string expected, got %s)"):format(type(sql)), 3)
   end
-end
-
--- A to-be-closed value: the generic for closes it when the loop ends,
--- breaks or raises; the collector, if the iterator was never looped over.
-local function closer(fn)
-  local done = false
-  local function close(_, err)
-    if done then return end
-    done = true
-    fn(err)
-  end
-  return setmetatable({}, { __close = close, __gc = function() close(nil, "collected") end })
 end
 
 --- for row in tx:iter(sql, ...) do ... end, on the transaction's connection.
 function Tx:iter(sql, ...)
-  local conn = live(self)
-  local depth = (rawget(self, "_cursors") or 0) + 1
-  rawset(self, "_cursors", depth)
-  local name = "tide_iter_" .. depth
-  conn:exec("declare " .. name .. " no scroll cursor for " .. sql, ...)
-  return cursor_rows(conn, name), nil, nil, closer(function()
-    rawset(self, "_cursors", depth - 1)
-    if not self._done then pcall(conn.exec, conn, "close " .. name) end
-  end)
+  check_sql(sql)
+  return cursor.iter(live(self), sql, nil, ...)
 end
 
 -- (with reports on, each statement is timed and counted: tide/report.lua)
@@ -566,25 +536,8 @@ end
 --- never held whole. The cursor lives in a transaction on a connection of
 --- its own, given back when the loop ends, breaks or raises.
 function DB:iter(sql, ...)
-  if type(sql) ~= "string" then
-    error(("bad argument #1 to 'iter' (string expected, got %s)"):format(type(sql)), 2)
-  end
-  local conn = self._pool:acquire()
-  local ok, e = pcall(conn.exec, conn, "begin")
-  if ok then ok, e = pcall(conn.exec, conn, "declare tide_iter no scroll cursor for " .. sql, ...) end
-  if not ok then
-    finish_failed(conn)
-    conn:release()
-    error(e, 0)
-  end
-  return cursor_rows(conn, "tide_iter"), nil, nil, closer(function(err)
-    if err == "collected" then -- not yieldable here: the pool rolls it back
-      conn:release()
-      return
-    end
-    if err then finish_failed(conn) else pcall(conn.exec, conn, "commit") end
-    conn:release()
-  end)
+  check_sql(sql)
+  return cursor.iter(self, sql, nil, ...)
 end
 
 --- tide.poll, for a program that holds only its db.

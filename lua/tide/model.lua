@@ -1183,6 +1183,48 @@ function impl.upsert(self, args)
   return with_relations(self, "upsert", a, true)
 end
 
+-- Streaming: find_many_iter{ ... } and the chain's :iter() --------------------
+--
+-- find_many's statement run inside a server-side cursor (tide/cursor.lua),
+-- its rows read as find_many reads them, a batch at a time. An include is
+-- loaded with the "join" strategy whatever the db's default: each FETCH
+-- brings its rows with their relations, so a batch is one statement however
+-- deep the include (the "query" strategy would need one more per relation
+-- and batch, outside the cursor's snapshot).
+
+local cursor = require "tide.cursor"
+
+function impl.find_many_iter(self, args)
+  if args == nil then args = {} end
+  if type(args) ~= "table" then
+    error(("bad argument #1 to 'find_many_iter' (table expected, got %s)"):format(type(args)), 3)
+  end
+  if args.relation_load_strategy == "query" then
+    error(setmetatable({ code = "invalid_argument", message = "find_many_iter loads include with the 'join' " ..
+      "strategy (one statement per batch of rows): relation_load_strategy = 'query' is not available here" },
+      core.error_mt), 3)
+  end
+  local a, plan, drop = join_args(self._schema, self._name, args, true)
+  local codecs = rawget(self, "_codecs")
+  if codecs then a = encode_args(codecs, a) end
+  local sql, n, values = core.model_sql(self._schema.core, self._name, "find_many", a)
+  local counts = a._count ~= nil
+  local each
+  if codecs or counts or plan or drop then
+    local schema = self._schema
+    each = function(rows)
+      if codecs then decode_rows(codecs, rows) end
+      if counts then for _, row in ipairs(rows) do fold(row) end end
+      if plan then read_joined(schema, plan, rows) end
+      if drop then
+        for _, row in ipairs(rows) do for _, f in ipairs(drop) do row[f] = nil end end
+      end
+    end
+  end
+  local _, _, _, it = cursor.iter(self._target, sql, each, table.unpack(values, 1, n))
+  return it -- one value, callable: what a middleware's next() returns
+end
+
 -- Reads and single-row writes with nothing for Lua to do (no middleware,
 -- codecs, client defaults, relations to stitch or nested writes) go straight
 -- to the core: the common case, and the hot path of a point lookup.
@@ -1221,6 +1263,13 @@ for op, fn in pairs(impl) do
   end
 end
 
+--- for row in db.Post:find_many_iter{ where = ..., include = ... } do ... end:
+--- find_many's rows, read a batch at a time (see above).
+function methods:find_many_iter(args)
+  local it = dispatch(self, "find_many_iter", args, impl.find_many_iter)
+  return it, nil, nil, it
+end
+
 function methods:find_unique_or_throw(args)
   local r = self:find_unique(args)
   if r == nil then error(not_found(self._name, "find_unique_or_throw"), 2) end
@@ -1238,7 +1287,8 @@ end
 function methods:to_sql(op, args)
   args = args or {}
   if join_ops[op] and type(args) == "table" then args = (join_args(self._schema, self._name, args, true)) end
-  return core.model_sql(self._schema.core, self._name, op, args)
+  local sql, n = core.model_sql(self._schema.core, self._name, op, args)
+  return sql, n
 end
 
 -- The fluent chain builds the same argument table as the table form ----------
@@ -1291,6 +1341,7 @@ function Chain:first()
   return self._model:find_first(a)
 end
 function Chain:one() return self._model:find_unique(self._args) end
+function Chain:iter() return self._model:find_many_iter(self._args) end
 function Chain:count()
   return self._model:count({ where = self._args.where, take = self._args.take, skip = self._args.skip })
 end
