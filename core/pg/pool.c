@@ -707,9 +707,16 @@ const char *tide_pool_describe(const tide_pool *p)
 
 tide_loop *tide_pool_loop(tide_pool *p)
 {
-    if (p && !p->loop)
+    if (!p)
+        return NULL;
+    /* threads that each push the pool into a lua_State of their own may
+     * ask at once: one loop is made, under the lock */
+    pthread_mutex_lock(&p->mu);
+    if (!p->loop)
         p->loop = tide_loop_new(NULL);
-    return p ? p->loop : NULL;
+    tide_loop *l = p->loop;
+    pthread_mutex_unlock(&p->mu);
+    return l;
 }
 
 int tide_pool_poll(tide_pool *p, int timeout_ms)
