@@ -624,7 +624,7 @@ int tide_conn_batch(tide_conn *c, int n, const tide_stmt *stmts, int flags, tide
         *out = NULL;
     int rc = tide_conn_batch_start(c, n, stmts, flags, err);
     if (rc == TIDE_PENDING)
-        rc = tide_conn_wait(c, c->query_timeout_ms > 0 ? c->query_timeout_ms : -1, err);
+        rc = tide_conn_wait(c, tpg_query_timeout(c, flags), err);
     tide_batch *b = tide_conn_take_batch(c);
     if (out)
         *out = b;

@@ -1330,6 +1330,14 @@ int tide_conn_connect(tide_conn *c, tide_error *err)
     return tide_conn_wait(c, -1, err);
 }
 
+int tpg_query_timeout(const tide_conn *c, int flags)
+{
+    int own = TIDE_QUERY_TIMEOUT_OF(flags);
+    if (own > 0)
+        return own;
+    return c->query_timeout_ms > 0 ? c->query_timeout_ms : -1;
+}
+
 int tide_conn_query(tide_conn *c, const char *sql, int nparams, const tide_value *params, int flags,
                     tide_result **out, tide_error *err)
 {
@@ -1337,7 +1345,7 @@ int tide_conn_query(tide_conn *c, const char *sql, int nparams, const tide_value
         *out = NULL;
     int rc = tide_conn_query_start(c, sql, nparams, params, flags, err);
     if (rc == TIDE_PENDING)
-        rc = tide_conn_wait(c, c->query_timeout_ms > 0 ? c->query_timeout_ms : -1, err);
+        rc = tide_conn_wait(c, tpg_query_timeout(c, flags), err);
     if (rc != TIDE_OK)
         return rc;
     tide_result *r = tide_conn_take_result(c);

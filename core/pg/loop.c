@@ -19,6 +19,7 @@
  * pushing them onto the loop's "handed" stack, so a pass looks only at the
  * operations that hold a connection, the handed ones and the list's head. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
@@ -27,7 +28,17 @@
 #include "pg.h"
 
 enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE, K_TIMER, K_LISTEN };
-enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE, S_TIMER, S_LISTEN };
+enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CANCELING, S_CLEAN, S_DONE, S_TIMER, S_LISTEN };
+
+/* A cancel request on its way to the server, from a thread of its own
+ * (libpq 15's PQcancel connects and waits). Shared by the thread and the
+ * job; the last to let go frees it. */
+typedef struct tpg_cancel {
+    PGcancel *cn;
+    int fd;                  /* a copy of the loop's wake-up descriptor */
+    int done;                /* atomic: delivered, or given up */
+    int refs;                /* atomic */
+} tpg_cancel;
 
 struct tide_job {
     tide_loop *loop;
@@ -39,6 +50,7 @@ struct tide_job {
     int64_t deadline_ms;     /* acquire deadline (WAIT); 0: none */
     int64_t due_ms;          /* the query's deadline (query_timeout_ms); 0: none */
     int timeout_ms;
+    tpg_cancel *cancel;      /* sent at the deadline; the connection is kept until it is delivered */
 
     /* the query, copied when it cannot be sent at once */
     char *sql;
@@ -185,6 +197,68 @@ static void list_waiting(tide_job *op)
     if (after) after->next = op; else l->wait_head = op;
 }
 
+/* ---- cancel requests ---------------------------------------------------------- */
+
+static void cancel_unref(tpg_cancel *k)
+{
+    if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    PQfreeCancel(k->cn);
+    if (k->fd >= 0)
+        close(k->fd);
+    tutil_free(k, sizeof *k);
+}
+
+static void *cancel_main(void *arg)
+{
+    tpg_cancel *k = arg;
+    char buf[256];
+    PQcancel(k->cn, buf, sizeof buf); /* failing is no worse than not sending it */
+    __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t n = write(k->fd, &one, sizeof one); /* the loop looks at its job again */
+    (void)n;
+    cancel_unref(k);
+    return NULL;
+}
+
+/* Asks the server to cancel the statement in flight on c, without waiting. */
+static tpg_cancel *cancel_start(tide_loop *l, tide_conn *c)
+{
+    tpg_cancel *k = tutil_calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->cn = c->pg ? PQgetCancel(c->pg) : NULL;
+    k->fd = fcntl(l->wake_fd, F_DUPFD_CLOEXEC, 0);
+    k->refs = 2;
+    pthread_t t;
+    pthread_attr_t a;
+    int ok = k->cn && k->fd >= 0 && pthread_attr_init(&a) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&t, &a, cancel_main, k) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!ok) {
+        k->refs = 1;
+        cancel_unref(k);
+        return NULL;
+    }
+    return k;
+}
+
+static int cancel_pending(const tide_job *op)
+{
+    return op->cancel && !__atomic_load_n(&op->cancel->done, __ATOMIC_ACQUIRE);
+}
+
+static void cancel_drop(tide_job *op)
+{
+    if (op->cancel)
+        cancel_unref(op->cancel);
+    op->cancel = NULL;
+}
+
 static void op_free(tide_job *op)
 {
     tide_loop *l = op->loop;
@@ -192,6 +266,7 @@ static void op_free(tide_job *op)
     l->njobs--;
     if (op->kind == K_LISTEN)
         l->nlisten--;
+    cancel_drop(op);
     tide_result_free(op->res);
     tide_batch_free(op->batch);
     tide_error_free(op->err);
@@ -466,6 +541,21 @@ static void start_acquire(tide_job *op)
     }
 }
 
+/* The caller's part is over (its outcome taken): its callback, and the
+ * connection cleaned up and given back, or left to its holder. */
+static void run_over(tide_job *op)
+{
+    cancel_drop(op);
+    op->conn->op = NULL;
+    finish(op);
+    if (op->kind == K_QUERY || op->owns_conn) {
+        start_clean(op);
+    } else {
+        op->conn = NULL;
+        op->state = S_DONE;
+    }
+}
+
 static void advance(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
@@ -526,15 +616,18 @@ static void advance(tide_job *op)
         rc = tide_conn_step(c, err);
         if (rc == TIDE_PENDING)
             return;
-        c->op = NULL;
         take_outcome(op, c, rc, err);
-        finish(op);
-        if (op->kind == K_QUERY || op->owns_conn) {
-            start_clean(op);
-        } else {
-            op->conn = NULL;
-            op->state = S_DONE;
+        if (cancel_pending(op)) {
+            /* not a statement more on this connection until the cancel has
+             * reached the server: it would cancel that one instead */
+            op->state = S_CANCELING;
+            return;
         }
+        run_over(op);
+        return;
+    case S_CANCELING:
+        if (!cancel_pending(op))
+            run_over(op);
         return;
     case S_CLEAN:
         rc = tide_conn_step(c, err);
@@ -567,16 +660,34 @@ static void set_due(tide_job *op, int timeout_ms)
     op->due_ms = timeout_ms > 0 ? tpg_now_ms() + timeout_ms : 0;
 }
 
-/* The query's time is up. No cancel request: that would block (it is a
- * connection of its own to the server), and a server that does not answer
- * would not answer it either. The connection is closed instead; the server
+/* The query's time is up. First the server is asked to cancel it, from a
+ * thread (the request is a connection of its own, which would block); the
+ * statement then fails with the server's query_canceled and the connection
+ * stays usable. If nothing answers within as long again (a server that does
+ * not answer, nor answers the cancel), the connection is closed; the server
  * stops the statement when it next finds the client gone. */
 static void expire(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
     tide_conn *c = op->conn;
+    if (op->state == S_RUN && !op->cancel && !tide_conn_is_broken(c)) {
+        op->cancel = cancel_start(op->loop, c);
+        if (op->cancel) {
+            op->due_ms = tpg_now_ms() + (op->timeout_ms > 0 ? op->timeout_ms : 1000);
+            return;
+        }
+    }
+    if (op->state == S_CANCELING) {
+        /* the outcome is in, but the cancel is not delivered: it may come
+         * late, to the next statement; this connection is not reused */
+        tpg_conn_abandon(c);
+        run_over(op);
+        return;
+    }
     tutil_error_setf(err, TIDE_E_QUERY_CANCELED, "no answer within %d ms: %s", op->timeout_ms,
-                     op->state == S_RUN ? "the connection was closed" : "gave up waiting for a connection");
+                     op->state != S_RUN ? "gave up waiting for a connection"
+                     : op->cancel       ? "nor to the cancel; the connection was closed"
+                                        : "the connection was closed");
     switch (op->state) {
     case S_WAIT: {
         tide_conn *handed;
@@ -602,6 +713,7 @@ static void expire(tide_job *op)
         return;
     case S_PING:
     case S_RUN:
+        cancel_drop(op);
         c->op = NULL;
         tpg_conn_abandon(c);
         fail(op, err);
@@ -643,7 +755,7 @@ static int submit_pool(tide_loop *l, tide_pool *pool, const char *sql, int npara
     }
     op->flags = flags;
     op->pool = pool;
-    set_due(op, tpg_pool_query_timeout(pool));
+    set_due(op, TIDE_QUERY_TIMEOUT_OF(flags) ? TIDE_QUERY_TIMEOUT_OF(flags) : tpg_pool_query_timeout(pool));
     start_acquire(op);
     *out = op;
     return TIDE_OK;
@@ -674,7 +786,7 @@ static int submit_conn(tide_loop *l, tide_conn *c, const char *sql, int nparams,
     op->pool = c->pool;
     op->state = S_RUN;
     c->op = op;
-    set_due(op, c->query_timeout_ms);
+    set_due(op, TIDE_QUERY_TIMEOUT_OF(flags) ? TIDE_QUERY_TIMEOUT_OF(flags) : c->query_timeout_ms);
     *out = op;
     return TIDE_OK;
 }
@@ -937,6 +1049,9 @@ void tide_loop_cancel(tide_loop *l, tide_job *op)
 void tpg_loop_detach(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
+    if (cancel_pending(op))
+        op->conn->broken = 1; /* a cancel may still reach it: the pool closes it */
+    cancel_drop(op);
     op->conn->op = NULL;
     op->conn = NULL;
     op->state = S_DONE;
@@ -1258,6 +1373,8 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
                 expire(op);
             else if (op->state == S_CONNECT && op->conn && op->conn->deadline_ms && now >= op->conn->deadline_ms)
                 advance(op);
+            else if (op->state == S_CANCELING && !cancel_pending(op))
+                advance(op);
             else
                 continue;
             maybe_free(op);
@@ -1296,6 +1413,8 @@ void tide_loop_free(tide_loop *l)
             tide_conn *c = op->conn;
             c->op = NULL;
             op->conn = NULL;
+            if (cancel_pending(op))
+                c->broken = 1; /* a cancel may still reach it */
             if (op->kind == K_CONN_QUERY && !op->owns_conn) {
                 /* the holder still has it; it is theirs to release */
             } else if (op->state == S_CONNECT) {

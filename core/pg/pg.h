@@ -132,6 +132,9 @@ int tpg_push_pending(tide_conn *c, const char *name);
 int tpg_grow_params(tide_conn *c, int n, tide_error *err);
 int tpg_encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *params, int n, int base, tide_error *err);
 void tpg_point_params(tide_conn *c, int n);
+/* The deadline of a statement sent with flags: its own
+ * (TIDE_QUERY_TIMEOUT), else the connection's; -1 for none. */
+int tpg_query_timeout(const tide_conn *c, int flags);
 /* Batches (batch.c): a step of the one in flight; freeing one never taken. */
 int tpg_batch_step(tide_conn *c, tide_error *err);
 void tpg_batch_drop(tide_conn *c);

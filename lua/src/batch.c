@@ -1,4 +1,4 @@
-/* core.batch(target, items, each): several statements in one round trip.
+/* core.batch(target, items, each [, timeout]): several statements in one round trip.
  *
  * items[i] = { sql, mode ("rows" | "one" | "exec"), n, [1..n] = values }.
  * Returns results, errors: results[i] as db:query/one/exec would give
@@ -110,6 +110,7 @@ static int l_batch(lua_State *L)
 {
     tide_pool *pool;
     tide_conn *conn;
+    int flags = tlua_timeout_flags(L, 4);
     lua_settop(L, 3);
     luaL_checktype(L, 2, LUA_TTABLE);
     int each = lua_toboolean(L, 3);
@@ -163,7 +164,7 @@ static int l_batch(lua_State *L)
         base += np;
         lua_settop(L, keep);
     }
-    int flags = each ? TIDE_BATCH_EACH : 0;
+    flags |= each ? TIDE_BATCH_EACH : 0;
     if (lua_isyieldable(L) && tlua_should_yield(L))
         return tlua_batch_async(L, pool, conn, n, st, flags, finish_batch, 4);
     held *h = tlua_push_held(L);

@@ -378,12 +378,13 @@ void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn)
     }
 }
 
-/* core.model_query(target, schema, model, op, args) */
+/* core.model_query(target, schema, model, op, args [, timeout in seconds]) */
 static int l_model_query(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 2);
     const char *model = luaL_checkstring(L, 3);
     int op = luaL_checkoption(L, 4, NULL, op_names) + TIDE_OP_FIND_MANY;
+    int flags = TIDE_QUERY_PREPARE | tlua_timeout_flags(L, 6);
     if (!lua_isnoneornil(L, 5))
         luaL_checktype(L, 5, LUA_TTABLE);
     else {
@@ -418,11 +419,11 @@ static int l_model_query(lua_State *L)
     tlua_target(L, 1, &pool, &conn);
     const char *sql = tide_compiled_sql(comp);
     if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_query_async(L, pool, conn, sql, np, q->params, TIDE_QUERY_PREPARE, finish_model,
+        return tlua_query_async(L, pool, conn, sql, np, q->params, flags, finish_model,
                                 tide_compiled_result(comp));
     tide_result *res = NULL;
-    int rc = pool ? tide_pool_query(pool, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err)
-                  : tide_conn_query(conn, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+    int rc = pool ? tide_pool_query(pool, sql, np, q->params, flags, &res, q->err)
+                  : tide_conn_query(conn, sql, np, q->params, flags, &res, q->err);
     if (rc != TIDE_OK)
         return raise_query_error(L, schema, model, q->err);
     q->pending = res;
@@ -468,7 +469,7 @@ static int l_model_sql(lua_State *L)
     return 3;
 }
 
-/* core.model_batch(target, schema, list [, links]): list[i] = { model, op,
+/* core.model_batch(target, schema, list [, links [, timeout]]): list[i] = { model, op,
  * args }. Every query is compiled, then all are sent in one round trip as
  * one atomic batch (one snapshot of the data); returns their results in
  * order, each as core.model_query gives it. The include loader sends its
@@ -661,6 +662,7 @@ static int l_model_batch(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
+    int flags = tlua_timeout_flags(L, 5);
     lua_settop(L, 4);
     tide_pool *pool;
     tide_conn *conn;
@@ -715,12 +717,12 @@ static int l_model_batch(lua_State *L)
         lua_settop(L, keep);
     }
     if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_batch_async(L, pool, conn, n, st, 0, finish_model_batch, 5);
+        return tlua_batch_async(L, pool, conn, n, st, flags, finish_model_batch, 5);
     tlua_held *h = tlua_push_held(L);
     if (pool)
-        tide_pool_batch(pool, n, st, 0, &h->b, h->err);
+        tide_pool_batch(pool, n, st, flags, &h->b, h->err);
     else
-        tide_conn_batch(conn, n, st, 0, &h->b, h->err);
+        tide_conn_batch(conn, n, st, flags, &h->b, h->err);
     if (!h->b)
         return tlua_raise(L, h->err);
     return push_model_batch(L, h, kinds, lua_istable(L, 4) ? 4 : 0);

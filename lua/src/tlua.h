@@ -77,6 +77,10 @@ static inline int tlua_scalar(lua_State *L, int idx, tide_value *v)
     }
 }
 
+/* An optional timeout in seconds at idx (nil or none: no deadline of its
+ * own) as query flags (TIDE_QUERY_TIMEOUT); raises for anything else. */
+int tlua_timeout_flags(lua_State *L, int idx);
+
 /* How a result becomes Lua values. */
 enum { TLUA_ROWS, TLUA_ONE, TLUA_EXEC };
 #define TLUA_NO_PARENT 16 /* or'ed into a mode: the include loader's __parent columns stay out */

@@ -540,6 +540,18 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
     return 1;
 }
 
+int tlua_timeout_flags(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    lua_Number s = lua_tonumber(L, idx);
+    if (lua_type(L, idx) != LUA_TNUMBER || !(s > 0) || s > 8388.0)
+        return luaL_error(L, "timeout: a number of seconds, more than 0 and at most 8388, expected (got %s)",
+                          luaL_tolstring(L, idx, NULL));
+    int ms = (int)(s * 1000.0 + 0.5);
+    return TIDE_QUERY_TIMEOUT(ms < 1 ? 1 : ms);
+}
+
 /* ---- functions ------------------------------------------------------------- */
 
 static int l_json_encode(lua_State *L)

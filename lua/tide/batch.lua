@@ -10,7 +10,8 @@
 -- implicit transaction and a failure raises its error (with `index`, the
 -- statement's place) having written nothing. With { atomic = false } each
 -- statement commits on its own and the call returns results, errors:
--- errors is nil, or { [i] = error } for those that failed.
+-- errors is nil, or { [i] = error } for those that failed. { timeout =
+-- seconds } gives the batch a deadline (see db:timeout).
 local core = require "tide.core"
 local builder = require "tide.builder"
 
@@ -43,15 +44,18 @@ function M.run(target, list, opts, level)
   if type(list) ~= "table" then bad(level, "a list of statements expected, got %s", type(list)) end
   opts = opts or {}
   for k in pairs(opts) do
-    if k ~= "atomic" then
-      error(("bad argument #2 to 'batch' (unknown option '%s'; the option is 'atomic')"):format(tostring(k)), level + 1)
+    if k ~= "atomic" and k ~= "timeout" then
+      error(("bad argument #2 to 'batch' (unknown option '%s'; the options are 'atomic' and 'timeout')")
+        :format(tostring(k)), level + 1)
     end
   end
+  local timeout = opts.timeout
+  if timeout == nil and type(target) == "table" then timeout = rawget(target, "_timeout") end
   local n = #list
   if n == 0 then return {} end
   local items, shapes = {}, {}
   for i = 1, n do items[i], shapes[i] = item_of(list[i], i, level) end
-  local results, errors = core.batch(target, items, opts.atomic == false)
+  local results, errors = core.batch(target, items, opts.atomic == false, timeout)
   for i = 1, n do
     local f = shapes[i]
     if f and (errors == nil or errors[i] == nil) then results[i] = f(results[i]) end

@@ -591,7 +591,9 @@ local function run(q, mode)
   local _, sc = schema_of(db)
   local cfg = rawget(db, "_report") -- slow queries and large results (tide/report.lua)
   local t0 = cfg and core.now()
-  local r, nested = routed(target, q.t, core.builder_run, sc, q.t, mode)
+  local timeout = q._timeout
+  if timeout == nil and type(target) == "table" then timeout = rawget(target, "_timeout") end
+  local r, nested = routed(target, q.t, core.builder_run, sc, q.t, mode, timeout)
   if cfg then
     require("tide.report").check(cfg, function() return (core.builder_compile(sc, q.t)) end, t0, r)
   end
@@ -638,6 +640,15 @@ local function terminals(class)
   function class:one() return only_row(run(self, "rows")) end
   --- Runs the statement; the number of rows it affected (or returned).
   function class:exec() return run(self, "exec") end
+  --- A deadline of this statement's own, in seconds: past it the server
+  --- cancels it (query_canceled); the connection stays usable.
+  function class:timeout(seconds)
+    if type(seconds) ~= "number" or not (seconds > 0) then
+      bad(2, "bad argument #1 to 'timeout' (a number of seconds expected, got %s)", describe(seconds))
+    end
+    self._timeout = seconds
+    return self
+  end
   --- The SQL and its parameters (a list; a placeholder's is tide.placeholder
   --- "name"), without running anything.
   function class:to_sql()

@@ -345,6 +345,17 @@ DB.stats, DB.describe = pool_methods.stats, pool_methods.describe
 DB.query_raw, DB.exec_raw = DB.query, DB.exec
 -- db:select{...}:from(...) ...: the SQL-like builder (tide/builder.lua)
 builder.install(DB, function(self) return self, self end)
+--- db:timeout(seconds): a view of db whose raw queries (query, one, exec),
+--- batches and builder statements have that deadline: past it the
+--- statement is cancelled on the server and fails with query_canceled, and
+--- the connection stays usable.
+function DB:timeout(seconds)
+  local view = setmetatable({ _timeout = seconds }, { __index = self,
+    __tostring = function() return ("%s with timeout %gs"):format(tostring(self), seconds) end })
+  core.set_timeout(view, seconds)
+  return view
+end
+
 --- db:batch{ ... }: several statements in one round trip, atomic unless
 --- { atomic = false } (see tide/batch.lua).
 function DB:batch(list, opts) return batch.run(self, list, opts, 2) end

@@ -112,12 +112,15 @@ local function run(self, op, args)
   if args ~= nil and type(args) ~= "table" then
     error(("bad argument #1 to '%s' (table expected, got %s)"):format(op, type(args)), 3)
   end
+  -- timeout = seconds: this statement's own deadline, not an argument of the query
+  local timeout = args and args.timeout
+  if timeout ~= nil then args = shallow(args); args.timeout = nil end
   local codecs = rawget(self, "_codecs")
   if not codecs then
-    return core.model_query(self._target, self._schema.core, self._name, op, args)
+    return core.model_query(self._target, self._schema.core, self._name, op, args, timeout)
   end
   if args then args = encode_args(codecs, args) end
-  local r = core.model_query(self._target, self._schema.core, self._name, op, args)
+  local r = core.model_query(self._target, self._schema.core, self._name, op, args, timeout)
   if row_ops[op] and r ~= nil then
     decode_rows(codecs, (op == "find_many" or op == "create_many_and_return") and r or { r })
   end
@@ -352,13 +355,14 @@ local function check_one(name, info, cargs)
   end
 end
 
-local function load(self, rows, includes, infos, added)
+local function load(self, rows, includes, infos, added, timeout)
   for name, spec in pairs(includes) do
     local info = infos[name]
     local keys, nkeys = parent_keys(rows, info.keys)
     local many = info.kind == "has_many" or info.kind == "many_to_many"
     local cargs = spec == true and {} or shallow(spec)
     check_one(name, info, cargs)
+    if cargs.timeout == nil then cargs.timeout = timeout end
     local groups = {}
     if nkeys > 0 then
       cargs._via = { model = self._name, relation = name, keys = keys }
@@ -628,7 +632,10 @@ local function plan_level(self, op, args, stmts, links, via)
   args = lift_count(args)
   local pargs, includes, infos, added = split(self, args)
   local a = pargs or args
-  if via then a = shallow(a); a._via = via end
+  if via or a.timeout ~= nil then
+    a = shallow(a)
+    a._via, a.timeout = via, nil -- the batch's deadline is the top level's
+  end
   local codecs = rawget(self, "_codecs")
   local sent = codecs and encode_args(codecs, a) or a
   stmts[#stmts + 1] = { self._name, op, sent }
@@ -670,7 +677,7 @@ local function load_pipelined(self, op, args, one)
   local stmts, links = {}, {}
   local top = plan_level(self, op, args, stmts, links, nil)
   if not top then return nil, false end
-  local results = core.model_batch(self._target, self._schema.core, stmts, links)
+  local results = core.model_batch(self._target, self._schema.core, stmts, links, args.timeout)
   local r = results[1]
   if r == nil then return nil, true end
   finish_level(top, one and { r } or r, results)
@@ -701,7 +708,7 @@ local function with_relations(self, op, args, one)
   if r == nil then return nil end
   local rows = one and { r } or r
   if counts then for _, row in ipairs(rows) do fold(row) end end
-  if pargs then load(self, rows, includes, infos, added) end
+  if pargs then load(self, rows, includes, infos, added, args.timeout) end
   return r
 end
 
@@ -1234,7 +1241,7 @@ local direct = { find_many = true, find_first = true, find_unique = true, count 
 local function plain_args(self, op, args)
   if args == nil then return true end
   if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil or
-      args.relation_load_strategy ~= nil then return false end
+      args.relation_load_strategy ~= nil or args.timeout ~= nil then return false end
   local data = args.data
   if data ~= nil then
     if type(data) ~= "table" then return false end

@@ -64,6 +64,14 @@ TIDE_API int tide_conn_connect_start(tide_conn *conn, tide_error *err);
 enum tide_query_flags {
     TIDE_QUERY_PREPARE = 1  /* prepare and cache even without parameters */
 };
+/* A deadline of the statement's (or batch's) own, in milliseconds (1 to
+ * 8388607), instead of the connection's query_timeout_ms: or it into the
+ * flags of any query or batch call. Past it the statement is cancelled on
+ * the server (it fails with TIDE_E_QUERY_CANCELED and the connection stays
+ * usable); if not even the cancel is answered within as long again, the
+ * connection is closed. */
+#define TIDE_QUERY_TIMEOUT(ms) ((int)(((unsigned)(ms) & 0x7fffffu) << 8))
+#define TIDE_QUERY_TIMEOUT_OF(flags) ((int)(((unsigned)(flags) >> 8) & 0x7fffffu))
 TIDE_API int tide_conn_query_start(tide_conn *conn, const char *sql, int nparams,
                                    const tide_value *params, int flags, tide_error *err);
 /* Advances the current operation: TIDE_OK when it has finished (take a
