@@ -98,7 +98,7 @@ describe("LuaLS stubs", function()
     has(row, "---@field scores integer[]")
     has(row, "---@field grid string[][]")
     has(row, "---@field mood tide.enum.mood")
-    has(row, "---@field moods string")      -- arrays of enums read as their text
+    has(row, "---@field moods tide.enum.mood[]")      -- arrays of enums read as lists of their values
     has(row, "---@field secret any")        -- whatever the codec's decode gives
     has(row, "---@field seen string")
   end)

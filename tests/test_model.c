@@ -280,6 +280,24 @@ static tide_schema *make_schema(void)
     field_gen(p, "title_len", TIDE_T_INTEGER, 0, "length(title)");
     relation(p, "author", TIDE_REL_BELONGS_TO, "User");
 
+    /* an enum, and an array of it (its OID is the server's: sent and read as text[]) */
+    static const char *const moods[] = {"happy", "sad"};
+    if (!build_failed && tide_schema_add_enum(s, "mood", NULL, moods, 2, err) != TIDE_OK)
+        build_failed = 1;
+    tide_model *en = model(s, "Entry");
+    field(en, "id", TIDE_T_SERIAL, PK);
+    for (int i = 0; i < 2; i++) {
+        tide_field_def d;
+        tide_field_def_init(&d);
+        d.name = i ? "moods" : "mood";
+        d.type = TIDE_T_ENUM;
+        d.type_name = "mood";
+        d.array_dims = i;
+        d.nullable = 1;
+        if (!build_failed && (!en || tide_model_add_field(en, &d, err) != TIDE_OK))
+            build_failed = 1;
+    }
+
     tide_model *mb = model(s, "Member");
     field(mb, "id", TIDE_T_UUID, PK | UUID);
     field(mb, "user_id", TIDE_T_BIGINT, NULLABLE);
@@ -1455,6 +1473,26 @@ T_CASE(composite_key_includes)
 
 /* ---- include in one statement ----------------------------------------------------- */
 
+/* An array of an enum: its values go as text[] cast to the column's type,
+ * and it is read as text[] (the encoder and decoder know builtin OIDs only) */
+T_CASE(enum_arrays)
+{
+    GOLDEN0("Entry", TIDE_OP_FIND_MANY, "{}",
+            "SELECT \"t0\".\"id\" AS \"id\", \"t0\".\"mood\" AS \"mood\", \"t0\".\"moods\"::text[] AS \"moods\" "
+            "FROM \"entries\" AS \"t0\"");
+    GOLDEN("Entry", TIDE_OP_CREATE, "{ data = { moods = $0 }, select = { id = $1 } }",
+           "INSERT INTO \"entries\" AS \"t0\" (\"moods\") VALUES ($1::text[]::\"mood\"[]) RETURNING \"t0\".\"id\" AS \"id\"",
+           "[\"sad\"]", JSN("[\"sad\"]"), BOOL(1));
+    GOLDEN("Entry", TIDE_OP_UPDATE_MANY, "{ data = { moods = { set = $0 } }, where = { moods = { has_some = $1 } } }",
+           "UPDATE \"entries\" AS \"t0\" SET \"moods\" = $1::text[]::\"mood\"[] WHERE ((\"t0\".\"moods\" && "
+           "$2::text[]::\"mood\"[]))",
+           "[\"happy\"], [\"sad\"]", JSN("[\"happy\"]"), JSN("[\"sad\"]"));
+    /* a list of a scalar enum's values: the same case */
+    GOLDEN("Entry", TIDE_OP_COUNT, "{ where = { mood = { in = $0 } } }",
+           "SELECT count(*) AS \"count\" FROM \"entries\" AS \"t0\" WHERE ((\"t0\".\"mood\" = ANY($1::text[]::\"mood\"[])))",
+           "[\"sad\"]", JSN("[\"sad\"]"));
+}
+
 /* _via parent: the parent level's condition instead of its keys, so every
  * level of an include can be sent at once */
 T_CASE(via_parent_condition)
@@ -1725,6 +1763,7 @@ int main(void)
     T_RUN(composite_key_relation_filters);
     T_RUN(composite_key_counts_and_ordering);
     T_RUN(composite_key_includes);
+    T_RUN(enum_arrays);
     T_RUN(via_parent_condition);
     T_RUN(include_in_one_statement);
     T_RUN(out_of_memory_everywhere);

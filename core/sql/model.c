@@ -86,6 +86,21 @@ static void column(cc *c, const tide_field *f)
     ident(c, c->outer ? f->name : f->column);
 }
 
+static void placeholder(cc *c, tide_node n);
+static void array_cast(cc *c, const tide_field *f);
+
+#define custom_array tsql_custom_array
+
+/* The placeholder of a value written to or compared with field f. */
+static void value_of(cc *c, const tide_field *f, tide_node n)
+{
+    placeholder(c, n);
+    if (custom_array(f)) {
+        tutil_buf_adds(c->b, "::text[]::");
+        c->dia->type_name(c->b, f);
+    }
+}
+
 static void placeholder(cc *c, tide_node n)
 {
     int p = node(c, n)->param;
@@ -217,7 +232,7 @@ static void compare(cc *c, const tide_field *f, tide_node v, const char *sqlop, 
     }
     column(c, f);
     tutil_buf_addf(c->b, " %s ", sqlop);
-    placeholder(c, v);
+    value_of(c, f, v);
 }
 
 /* LIKE metacharacters in the value match literally: the escaping is done by
@@ -255,6 +270,8 @@ static void in_list(cc *c, const tide_field *f, tide_node v, int negate)
     column(c, f);
     tutil_buf_adds(c->b, negate ? " <> ALL(" : " = ANY(");
     placeholder(c, v);
+    if (!f->array_dims && (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM))
+        array_cast(c, f); /* a list of them: the same unknown-OID case */
     tutil_buf_addc(c->b, ')');
 }
 
@@ -289,7 +306,7 @@ static void array_filter(cc *c, const tide_field *f, tide_node o, const char *op
         return fail(c, "%s.%s: %s takes a list", c->m->name, f->name, op);
     column(c, f);
     tutil_buf_adds(c->b, !strcmp(op, "has_some") ? " && " : " @> ");
-    placeholder(c, o);
+    value_of(c, f, o);
 }
 
 /* The json value at path: #> with the path bound as a text[] parameter (a
@@ -921,6 +938,8 @@ static void select_list(cc *c, tide_node root)
             tutil_buf_adds(c->b, ", ");
         column(c, f);
         if (!c->outer) {
+            if (custom_array(f))
+                tutil_buf_adds(c->b, "::text[]");
             tutil_buf_adds(c->b, " AS ");
             ident(c, f->name);
         }
@@ -1120,7 +1139,7 @@ static void insert_values(cc *c, tide_node data, const char *what)
     for (tide_node k = node(c, data)->first; k >= 0 && !c->failed; k = node(c, k)->next) {
         if (n++)
             tutil_buf_adds(c->b, ", ");
-        placeholder(c, k);
+        value_of(c, data_field(c, tsql_key(c->d, k)), k);
     }
     tutil_buf_addc(c->b, ')');
 }
@@ -1155,7 +1174,7 @@ static void set_list(cc *c, tide_node data)
         if (node(c, k)->type == TSQL_LEAF) {
             if (!check_scalar(c, f, k, "data"))
                 return;
-            placeholder(c, k);
+            value_of(c, f, k);
             continue;
         }
         if (node(c, k)->type != TSQL_OBJECT || node(c, k)->count != 1)
@@ -1166,7 +1185,7 @@ static void set_list(cc *c, tide_node data)
         if (!strcmp(op, "set")) {
             if (!check_scalar(c, f, o, "set"))
                 return;
-            placeholder(c, o);
+            value_of(c, f, o);
             continue;
         }
         const char *sym = !strcmp(op, "increment") ? "+" : !strcmp(op, "decrement") ? "-"
@@ -2136,15 +2155,16 @@ static void json_key(cc *c, jpairs *jp, const char *name)
 }
 
 /* A field's value in JSON, where its JSON form would differ from how tide
- * reads the column: numeric stays exact (text, as tide reads it), an array
- * of enums or custom types reads as its array text. */
+ * reads the column: numeric stays exact (text, as tide reads it); an array
+ * of enums or custom types is a list of texts (as text[], which is how the
+ * select list reads it). */
 static void json_field(cc *c, const tide_field *f)
 {
     column(c, f);
     if (f->type == TIDE_T_NUMERIC)
         tutil_buf_adds(c->b, f->array_dims ? "::text[]" : "::text");
-    else if (f->array_dims && (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM))
-        tutil_buf_adds(c->b, "::text");
+    else if (custom_array(f))
+        tutil_buf_adds(c->b, "::text[]");
 }
 
 /* include's entry for r: 1 with *args (-1 for true), 0 to leave it out */

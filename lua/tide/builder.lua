@@ -81,6 +81,10 @@ local function to_expr(x, near, what, level)
     local f = near and colinfo[near]
     if f and (f.codec or json_types[f.type] or (f.array_dims or 0) > 0) then
       if f.codec and f.codec.encode then x = f.codec.encode(x) end
+      if (f.array_dims or 0) > 0 and (f.type == "enum" or f.type == "custom") then
+        -- the core sends it as text[], cast to the column's type
+        return expr({ k = "val", v = x, m = f._model, f = f.name })
+      end
       return expr({ k = "val", v = x })
     end
     if f then

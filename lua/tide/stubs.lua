@@ -24,8 +24,9 @@ local function value_type(f)
   if f.codec then return "any" end -- what its decode returns
   local base
   if f.type == "enum" then
-    if (f.array_dims or 0) > 0 then return "string" end -- arrays of enums read as their text
     base = enum_alias(f.type_name)
+  elseif f.type == "custom" then
+    base = "string" -- PostgreSQL's text form (an array of them: a list of those)
   elseif f.type == "json" or f.type == "jsonb" then
     base = "any"
   else
