@@ -740,9 +740,16 @@ static int submit_check(tide_loop *l, const void *target, tide_error *err)
     return TIDE_OK;
 }
 
+/* What a query or batch calls back when it ends: one of qcb and bcb. */
+typedef struct callback {
+    tide_query_cb qcb;
+    tide_batch_cb bcb;
+    void *ud;
+} callback;
+
 /* A query or batch on a pool: its texts and values copied, as it waits. */
 static int submit_pool(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params,
-                       int n, const tide_stmt *stmts, int flags, tide_job **out, tide_error *err)
+                       int n, const tide_stmt *stmts, int flags, callback cb, tide_job **out, tide_error *err)
 {
     tide_job *op = op_new(l, K_QUERY, err);
     if (!op)
@@ -755,16 +762,20 @@ static int submit_pool(tide_loop *l, tide_pool *pool, const char *sql, int npara
     }
     op->flags = flags;
     op->pool = pool;
+    op->qcb = cb.qcb;
+    op->bcb = cb.bcb;
+    op->ud = cb.ud;
     set_due(op, TIDE_QUERY_TIMEOUT_OF(flags) ? TIDE_QUERY_TIMEOUT_OF(flags) : tpg_pool_query_timeout(pool));
     start_acquire(op);
-    *out = op;
+    if (out)
+        *out = op;
     return TIDE_OK;
 }
 
 /* A query or batch on a held connection: sent now, so nothing needs
  * copying (the connection keeps what it must). */
 static int submit_conn(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params, int n,
-                       const tide_stmt *stmts, int flags, tide_job **out, tide_error *err)
+                       const tide_stmt *stmts, int flags, callback cb, tide_job **out, tide_error *err)
 {
     if (c->op) {
         tutil_error_set(err, TIDE_E_MISUSE, "another query is in flight on this connection");
@@ -784,49 +795,37 @@ static int submit_conn(tide_loop *l, tide_conn *c, const char *sql, int nparams,
     op->nstmts = stmts ? n : 0; /* marks a batch: nothing of it is copied */
     op->conn = c;
     op->pool = c->pool;
+    op->qcb = cb.qcb;
+    op->bcb = cb.bcb;
+    op->ud = cb.ud;
     op->state = S_RUN;
     c->op = op;
     set_due(op, TIDE_QUERY_TIMEOUT_OF(flags) ? TIDE_QUERY_TIMEOUT_OF(flags) : c->query_timeout_ms);
-    *out = op;
+    if (out)
+        *out = op;
     return TIDE_OK;
 }
 
 int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params, int flags,
                     tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
 {
-    tide_job *op = NULL;
     if (out)
         *out = NULL;
     if (submit_check(l, pool, err) != TIDE_OK || !sql || nparams < 0 || (nparams > 0 && !params)) {
         tutil_error_set(err, TIDE_E_MISUSE, "loop query: bad arguments");
         return TIDE_MISUSE;
     }
-    int rc = submit_pool(l, pool, sql, nparams, params, 0, NULL, flags, &op, err);
-    if (rc != TIDE_OK)
-        return rc;
-    op->qcb = cb;
-    op->ud = ud;
-    if (out)
-        *out = op;
-    return TIDE_OK;
+    return submit_pool(l, pool, sql, nparams, params, 0, NULL, flags, (callback){cb, NULL, ud}, out, err);
 }
 
 int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params,
                          int flags, tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
 {
-    tide_job *op = NULL;
     if (out)
         *out = NULL;
     if (submit_check(l, c, err) != TIDE_OK)
         return TIDE_MISUSE;
-    int rc = submit_conn(l, c, sql, nparams, params, 0, NULL, flags, &op, err);
-    if (rc != TIDE_OK)
-        return rc;
-    op->qcb = cb;
-    op->ud = ud;
-    if (out)
-        *out = op;
-    return TIDE_OK;
+    return submit_conn(l, c, sql, nparams, params, 0, NULL, flags, (callback){cb, NULL, ud}, out, err);
 }
 
 static int batch_args(int n, const tide_stmt *stmts, tide_error *err)
@@ -843,37 +842,21 @@ static int batch_args(int n, const tide_stmt *stmts, tide_error *err)
 int tide_loop_batch(tide_loop *l, tide_pool *pool, int n, const tide_stmt *stmts, int flags, tide_batch_cb cb,
                     void *ud, tide_job **out, tide_error *err)
 {
-    tide_job *op = NULL;
     if (out)
         *out = NULL;
     if (submit_check(l, pool, err) != TIDE_OK || batch_args(n, stmts, err) != TIDE_OK)
         return TIDE_MISUSE;
-    int rc = submit_pool(l, pool, NULL, 0, NULL, n, stmts, flags, &op, err);
-    if (rc != TIDE_OK)
-        return rc;
-    op->bcb = cb;
-    op->ud = ud;
-    if (out)
-        *out = op;
-    return TIDE_OK;
+    return submit_pool(l, pool, NULL, 0, NULL, n, stmts, flags, (callback){NULL, cb, ud}, out, err);
 }
 
 int tide_loop_conn_batch(tide_loop *l, tide_conn *c, int n, const tide_stmt *stmts, int flags, tide_batch_cb cb,
                          void *ud, tide_job **out, tide_error *err)
 {
-    tide_job *op = NULL;
     if (out)
         *out = NULL;
     if (submit_check(l, c, err) != TIDE_OK || batch_args(n, stmts, err) != TIDE_OK)
         return TIDE_MISUSE;
-    int rc = submit_conn(l, c, NULL, 0, NULL, n, stmts, flags, &op, err);
-    if (rc != TIDE_OK)
-        return rc;
-    op->bcb = cb;
-    op->ud = ud;
-    if (out)
-        *out = op;
-    return TIDE_OK;
+    return submit_conn(l, c, NULL, 0, NULL, n, stmts, flags, (callback){NULL, cb, ud}, out, err);
 }
 
 int tide_loop_timer(tide_loop *l, int ms, tide_timer_cb cb, void *ud, tide_job **out, tide_error *err)

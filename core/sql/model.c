@@ -1886,6 +1886,25 @@ static void parent_select(cc *c, const via *v, int named)
 
 static void via_rest(cc *c, tide_node root);
 
+/* unnest($1::t[], ...): the keys, one array per part, typed */
+static void unnest_keys(cc *c, const via *v)
+{
+    tutil_buf_adds(c->b, "unnest(");
+    if (v->n == 1) {
+        placeholder(c, v->keys);
+        array_cast(c, v->typed[0]);
+    } else {
+        int i = 0;
+        for (tide_node k = node(c, v->keys)->first; k >= 0; k = node(c, k)->next, i++) {
+            if (i)
+                tutil_buf_adds(c->b, ", ");
+            placeholder(c, k);
+            array_cast(c, v->typed[i]);
+        }
+    }
+    tutil_buf_addc(c->b, ')');
+}
+
 static void via_where(cc *c, tide_node root, const via *v)
 {
     tutil_buf_adds(c->b, " WHERE ");
@@ -1899,15 +1918,9 @@ static void via_where(cc *c, tide_node root, const via *v)
     } else {
         tutil_buf_addc(c->b, '(');
         parent_parts(c, v);
-        tutil_buf_adds(c->b, ") IN (SELECT * FROM unnest(");
-        int i = 0;
-        for (tide_node k = node(c, v->keys)->first; k >= 0; k = node(c, k)->next, i++) {
-            if (i)
-                tutil_buf_adds(c->b, ", ");
-            placeholder(c, k);
-            array_cast(c, v->typed[i]);
-        }
-        tutil_buf_adds(c->b, "))");
+        tutil_buf_adds(c->b, ") IN (SELECT * FROM ");
+        unnest_keys(c, v);
+        tutil_buf_addc(c->b, ')');
     }
     via_rest(c, root);
 }
@@ -1936,23 +1949,12 @@ static void key_source(cc *c, const via *v)
         parent_select(c, v, 1);
         return;
     }
-    tutil_buf_adds(c->b, "SELECT * FROM unnest(");
-    int i = 0;
-    if (v->n == 1) {
-        placeholder(c, v->keys);
-        array_cast(c, v->typed[0]);
-    } else {
-        for (tide_node k = node(c, v->keys)->first; k >= 0; k = node(c, k)->next, i++) {
-            if (i)
-                tutil_buf_adds(c->b, ", ");
-            placeholder(c, k);
-            array_cast(c, v->typed[i]);
-        }
-    }
-    tutil_buf_adds(c->b, ") AS ");
+    tutil_buf_adds(c->b, "SELECT * FROM ");
+    unnest_keys(c, v);
+    tutil_buf_adds(c->b, " AS ");
     ident(c, "k");
     tutil_buf_addc(c->b, '(');
-    for (i = 0; i < v->n; i++) {
+    for (int i = 0; i < v->n; i++) {
         if (i)
             tutil_buf_adds(c->b, ", ");
         parent_name(c, v, i);

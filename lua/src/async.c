@@ -304,6 +304,22 @@ int tlua_batch_async(lua_State *L, tide_pool *pool, tide_conn *conn, int n, cons
     return yield_on(L, w, widx);
 }
 
+int tlua_batch(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+               tlua_finish finish, lua_KContext ctx)
+{
+    if (lua_isyieldable(L) && tlua_should_yield(L))
+        return tlua_batch_async(L, pool, conn, n, stmts, flags, finish, ctx);
+    tlua_state *S = tlua_state_of(L);
+    tlua_wait *w = push_wait(L, S, finish, ctx); /* its __gc frees what finish does not take */
+    if (pool)
+        tide_pool_batch(pool, n, stmts, flags, &w->batch, S->err);
+    else
+        tide_conn_batch(conn, n, stmts, flags, &w->batch, S->err);
+    if (!w->batch)
+        keep_error(w, S->err);
+    return finish(L, w);
+}
+
 int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx)
 {
     tlua_state *S = tlua_state_of(L);

@@ -165,16 +165,7 @@ static int l_batch(lua_State *L)
         lua_settop(L, keep);
     }
     flags |= each ? TIDE_BATCH_EACH : 0;
-    if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_batch_async(L, pool, conn, n, st, flags, finish_batch, 4);
-    held *h = tlua_push_held(L);
-    if (pool)
-        tide_pool_batch(pool, n, st, flags, &h->b, h->err);
-    else
-        tide_conn_batch(conn, n, st, flags, &h->b, h->err);
-    if (!h->b)
-        return tlua_raise(L, h->err);
-    return push_outcome(L, h, pl);
+    return tlua_batch(L, pool, conn, n, st, flags, finish_batch, 4);
 }
 
 void tlua_open_batch(lua_State *L)

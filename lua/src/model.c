@@ -716,16 +716,7 @@ static int l_model_batch(lua_State *L)
         kinds[i] = tide_compiled_result(comp);
         lua_settop(L, keep);
     }
-    if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_batch_async(L, pool, conn, n, st, flags, finish_model_batch, 5);
-    tlua_held *h = tlua_push_held(L);
-    if (pool)
-        tide_pool_batch(pool, n, st, flags, &h->b, h->err);
-    else
-        tide_conn_batch(conn, n, st, flags, &h->b, h->err);
-    if (!h->b)
-        return tlua_raise(L, h->err);
-    return push_model_batch(L, h, kinds, lua_istable(L, 4) ? 4 : 0);
+    return tlua_batch(L, pool, conn, n, st, flags, finish_model_batch, 5);
 }
 
 static int l_cache_stats(lua_State *L)

@@ -136,6 +136,10 @@ int tlua_query_async(lua_State *L, tide_pool *pool, tide_conn *conn, const char 
                      const tide_value *params, int flags, tlua_finish finish, lua_KContext ctx);
 int tlua_batch_async(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
                      tlua_finish finish, lua_KContext ctx);
+/* A batch, yielding where it can, else blocking: finish gets its outcome
+ * (w->batch, or w->err) either way. */
+int tlua_batch(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+               tlua_finish finish, lua_KContext ctx);
 void tlua_open_batch(lua_State *L);
 /* A batch's outcome held by a userdata whose __gc frees what is left, so a
  * raise while its results become Lua values loses nothing (batch.c). */
