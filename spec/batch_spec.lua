@@ -166,6 +166,28 @@ describe("db:batch", function()
     assert.are.equal(2, seen.index)
   end)
 
+  it("a backend killed mid-batch: connection_failure, nothing of it committed, the pool replaces it", function()
+    local admin = helper.connect({ pool = { max = 1 } })
+    local t = tide.spawn(function()
+      return db:batch{
+        { "insert into accounts(owner) values ($1)", "zed", mode = "exec" },
+        "select pg_sleep(5) -- batch victim",
+        { "insert into accounts(owner) values ($1)", "zoe", mode = "exec" },
+      }
+    end)
+    local t0 = tide.clock()
+    repeat
+      local r = admin:one("select pg_terminate_backend(pid) as k from pg_stat_activity " ..
+        "where query like '%batch victim%' and pid <> pg_backend_pid()")
+      tide.poll(0.01)
+    until (r and r.k) or tide.clock() - t0 > 5
+    local e = helper.raises(t.wait, t)
+    assert.are.equal("connection_failure", e.code)
+    admin:close()
+    assert.are.equal(0, db:one("select count(*)::int as n from accounts where owner in ('zed', 'zoe')").n)
+    assert.are.equal(2, db:one("select count(*)::int as n from accounts").n)
+  end)
+
   it("sends thousands of statements in one go", function()
     local list = {}
     for i = 1, 5000 do list[i] = { "insert into accounts(owner, balance) values ($1, $2)", "o" .. i, i, mode = "exec" } end
