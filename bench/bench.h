@@ -106,6 +106,15 @@ static inline int bench_main_loop_setup(const bench_args *a, bench_fn setup, ben
     return 0;
 }
 
+/* "# maxrss_kb N": the process's peak resident set so far (the streaming
+ * workload compares it across row counts). */
+static inline void bench_print_maxrss(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("# maxrss_kb %ld\n", ru.ru_maxrss);
+}
+
 static inline int bench_main_loop(const bench_args *a, bench_fn fn, void *ctx)
 {
     return bench_main_loop_setup(a, NULL, fn, ctx);

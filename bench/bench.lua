@@ -58,4 +58,9 @@ function bench.main_loop(iterations, runs, fn, setup)
   end
 end
 
+-- "# maxrss_kb N": the process's peak resident set so far (benchclock's).
+function bench.print_maxrss()
+  if ok then print("# maxrss_kb " .. clock.maxrss()) end
+end
+
 return bench

@@ -20,6 +20,9 @@
 -- the workload's first tool; after its last, `reset` runs once more, then
 -- `cleanup` (SQL, optional). `also_ratio_to` (a tool's name, optional) adds a
 -- comment line under the table with every tool's ratio to that tool too.
+-- `rss_against` (a row count, optional): each tool also runs once with that
+-- many iterations, and a comment line under the table compares the peak
+-- resident set ("# maxrss_kb N", printed by the tool) of the two sizes.
 --
 -- After the workloads, the tick-jitter run (id TICK for BENCH_ONLY): the
 -- examples/game-server host (BENCH_BIN/game_server, built by run.sh) for
@@ -42,6 +45,8 @@ local only = env("BENCH_ONLY", nil)
 
 local function C(name) return { bin .. "/" .. name } end
 local function LUA(script) return { tide_cmd, "run", "bench/" .. script } end
+-- a tool program with BENCH_GROUP set (the pipelined forms: statements per round trip)
+local function GROUP(n, cmd) return { "env", "BENCH_GROUP=" .. n, table.unpack(cmd) } end
 
 local workloads = {
   {
@@ -54,6 +59,21 @@ local workloads = {
       { name = "tide C API", cmd = C "w1_tide" },
       { name = "tide Lua query", cmd = LUA "w1.lua" },
       { name = "tide model client", cmd = LUA "w1_model.lua" },
+      -- pipelined: 100 lookups per round trip (ratio to one at a time: target 1.5)
+      { name = "libpq pipeline, 100/trip", cmd = GROUP(100, C "w1_libpq_pipeline") },
+      { name = "tide C batch, 100/trip", cmd = GROUP(100, C "w1_tide_batch") },
+      { name = "tide Lua db:batch, 100/trip", cmd = GROUP(100, LUA "w1_batch.lua") },
+    },
+  },
+  {
+    id = "B10",
+    what = "W1's lookups, 10 statements per round trip (db:batch) against 10 sequential round trips; ops are lookups",
+    iterations = 20000,
+    tools = {
+      { name = "libpq, one at a time (C)", cmd = C "w1_libpq" },
+      { name = "libpq pipeline, 10/trip", cmd = GROUP(10, C "w1_libpq_pipeline") },
+      { name = "tide C batch, 10/trip", cmd = GROUP(10, C "w1_tide_batch") },
+      { name = "tide Lua db:batch, 10/trip", cmd = GROUP(10, LUA "w1_batch.lua") },
     },
   },
   {
@@ -110,6 +130,9 @@ local workloads = {
       { name = "tide C API", cmd = C "w5_tide" },
       { name = "tide Lua query", cmd = LUA "w5.lua" },
       { name = "tide model client", cmd = LUA "w5_model.lua" },
+      -- the whole transaction in one round trip: an atomic batch (target 1.5)
+      { name = "tide C batch, 1 trip", cmd = C "w5_tide_batch" },
+      { name = "tide Lua db:batch, 1 trip", cmd = LUA "w5_batch.lua" },
     },
   },
   {
@@ -127,6 +150,23 @@ local workloads = {
       { name = "tide model, sequential", cmd = LUA "w1_model.lua" },
       { name = "tide model, coroutines", cmd = LUA "w6_model.lua" },
       { name = "tide Lua, coroutines", cmd = LUA "w6.lua" },
+    },
+  },
+  {
+    id = "W7",
+    what = "streaming 1,000,000 rows of (bigint, int, text, timestamptz) through an iterator; ops are rows",
+    iterations = 1000000,
+    rss_against = 10000,
+    setup = { "create table if not exists w7_rows (id bigint primary key, n int not null, label text not null, "
+      .. "at timestamptz not null); insert into w7_rows select g, g % 1000, 'row ' || g, "
+      .. "timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' from generate_series(1, 1000000) g "
+      .. "on conflict do nothing", "vacuum analyze w7_rows" },
+    cleanup = "drop table if exists w7_rows",
+    tools = {
+      { name = "libpq single-row (C)", cmd = C "w7_libpq_single" },
+      { name = "tide Lua db:iter", cmd = LUA "w7.lua" },
+      { name = "tide builder q:iter", cmd = LUA "w7_builder.lua" },
+      { name = "tide model find_many_iter", cmd = LUA "w7_model.lua" },
     },
   },
 }
@@ -243,20 +283,24 @@ local function run_sql(w, what, sql)
   return true
 end
 
-local function run_tool(w, tool, iterations)
+local function run_tool(w, tool, iterations, nruns)
+  nruns = nruns or runs
   if not run_sql(w, tool.name .. " reset", w.reset) then return nil end
   local argv = { table.unpack(tool.cmd) }
   argv[#argv + 1] = url
   argv[#argv + 1] = tostring(iterations)
-  argv[#argv + 1] = tostring(runs)
+  argv[#argv + 1] = tostring(nruns)
   log("%s %s: %s", w.id, tool.name, shell(argv))
   local f = io.popen(shell(argv))
-  local ops, cpu, check = {}, {}, nil
+  local ops, cpu, check, rss = {}, {}, nil, nil
   for line in f:lines() do
     raw:write(w.id, "\t", tool.name, "\t", line, "\n")
     local c = line:match("^#%s*check%s+(%S+)")
+    local kb = line:match("^#%s*maxrss_kb%s+(%d+)")
     if c then
       check = c
+    elseif kb then
+      rss = tonumber(kb)
     elseif not line:match("^#") then
       local o, u = line:match("^%s*(%S+)%s+(%S+)%s*$")
       if o and tonumber(o) and tonumber(u) then
@@ -269,12 +313,12 @@ local function run_tool(w, tool, iterations)
   end
   raw:flush()
   local ok, _, code = f:close()
-  if not ok or #ops ~= runs then
-    log("%s %s FAILED (exit %s, %d of %d runs)", w.id, tool.name, tostring(code), #ops, runs)
+  if not ok or #ops ~= nruns then
+    log("%s %s FAILED (exit %s, %d of %d runs)", w.id, tool.name, tostring(code), #ops, nruns)
     failed = true
     return nil
   end
-  return { ops = ops, cpu = cpu, check = check }
+  return { ops = ops, cpu = cpu, check = check, rss = rss }
 end
 
 local function wanted(id)
@@ -309,6 +353,12 @@ for _, w in ipairs(workloads) do
         end
         row.ratio = base and row.ops / base or nil
       end
+      if r and w.rss_against then
+        row.small = math.min(w.rss_against, iterations)
+        local small = run_tool(w, tool, row.small, 1)
+        row.rss, row.rss_small = r.rss, small and small.rss
+        if small then log("  peak RSS %s KB, against %s KB at %d rows", r.rss, small.rss, row.small) end
+      end
       rows[#rows + 1] = row
       if w.also_ratio_to == tool.name and row.ops then also[w.id] = { tool = tool.name, ops = row.ops } end
     end
@@ -332,6 +382,14 @@ for _, r in ipairs(rows) do
   end
 end
 for _, w in ipairs(workloads) do
+  local parts, sizes = {}, nil
+  for _, r in ipairs(rows) do
+    if r.workload == w.id and r.rss and r.rss_small then
+      parts[#parts + 1] = ("%s %d -> %d (%.2f)"):format(r.tool, r.rss_small, r.rss, r.rss / r.rss_small)
+      sizes = ("%d rows -> %d rows"):format(r.small, r.iterations)
+    end
+  end
+  if sizes then lines[#lines + 1] = ("# %s peak RSS in KB, %s: %s"):format(w.id, sizes, table.concat(parts, "; ")) end
   local a = also[w.id]
   if a then
     local parts = {}

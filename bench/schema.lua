@@ -1,6 +1,7 @@
 -- The bench schema for the model client: the tables of bench/dataset.sql
 -- (users, posts, comments, with the same column names and types), plus
--- w4_rows, the empty table W4 fills (created by bench/driver.lua's setup).
+-- w4_rows, the empty table W4 fills, and w7_rows, which W7 streams (both
+-- created by bench/driver.lua's setup).
 --
 --   local db = tide.connect(url, { schema = require "schema" })
 --
@@ -49,6 +50,15 @@ schema:model "Comment" {
 schema:model "W4Row" {
   table = "w4_rows",
   t.serial "id" :primary(),
+  t.integer "n",
+  t.text "label",
+  t.timestamptz "at",
+}
+
+-- W7's 1,000,000 rows to stream (created by bench/driver.lua's setup).
+schema:model "W7Row" {
+  table = "w7_rows",
+  t.bigint "id" :primary(),
   t.integer "n",
   t.text "label",
   t.timestamptz "at",

@@ -5,9 +5,10 @@
 -- Per call: db.User:find_unique with include = { posts = { include =
 -- { comments = { order_by = { id = "desc" }, take = 5 } } } }, then the
 -- nested result checked and summed as w3.h does (bench/w3lib.lua). The
--- model client runs one statement per relation level: the user, the posts
--- of the user (author_id = ANY($1)), the comments of those posts (a
--- row_number() per post keeps 5). w3_model_join.lua runs it with the
+-- model client runs one statement per relation level, all three in one
+-- round trip (each written against its parent level's condition): the
+-- user, the posts of the user, the 5 newest comments of each of those
+-- posts (a LATERAL join per post). w3_model_join.lua runs it with the
 -- "join" strategy: one statement, the relations as JSON columns.
 local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = dir .. "/?.lua;" .. package.path

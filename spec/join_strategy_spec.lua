@@ -97,7 +97,7 @@ describe("relation_load_strategy = 'join'", function()
       hidden = true, cover = "\0\1\255pic", at = "12:30:00+02", published_at = "2024-05-01 10:00:00.123456+00",
       printed_at = "2024-05-01 10:00:00", day = "2024-05-01", span = "1 day 02:00:00", ref = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
       meta = { lang = "en", n = { 1, 2 }, none = tide.null }, labels = { "a", "b,c", "" }, weights = { "1.10", "2" },
-      mood = "happy", moods = "{happy,sad}" } }
+      mood = "happy", moods = { "happy", "sad" } } }
     db.Book:create{ data = { title = "nan", author_id = 1, score = 0 / 0, rating = math.huge, labels = tide.array(),
       scores = "{1.5,NaN,NULL,-Infinity}", blobs = [[{"\\x00ff",NULL}]], printed_at = "0044-03-15 10:00:00 BC",
       at = "08:00:00.5+05:30" } }
@@ -146,7 +146,7 @@ describe("relation_load_strategy = 'join'", function()
     assert.are.equal(tide.null, full.meta.none)
     assert.are.same({ "a", "b,c", "" }, full.labels)
     assert.are.same({ "1.10", "2" }, full.weights)
-    assert.are.equal("{happy,sad}", full.moods)
+    assert.are.same({ "happy", "sad" }, full.moods)
     local nan = authors[1].books[2]
     assert.is_true(nan.score ~= nan.score)
     assert.are.equal(math.huge, nan.rating)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include "tide.h"
 
 static int t_passed, t_failed, t_case_failed;
 static const char *t_case_name;
@@ -79,6 +80,37 @@ __attribute__((unused)) static void *failing_alloc(void *ud, void *ptr, size_t o
     if (q && !ptr)
         alloc_live++;
     return q;
+}
+
+/* Out of memory at every allocation: scenario runs once per allocation it
+ * makes, that one failing (up to limit runs). A run that fails must say so
+ * in *errp (made anew for each run; the scenario reads it), and no run may
+ * leak. Counts the runs that failed and those that succeeded. */
+__attribute__((unused)) static void t_oom_sweep(int (*scenario)(void), tide_error **errp, long limit,
+                                                int *failures, int *successes)
+{
+    tide_error_free(*errp);
+    *failures = *successes = 0;
+    for (alloc_fail_at = 1; alloc_fail_at < limit; alloc_fail_at++) {
+        alloc_count = 0;
+        alloc_live = 0;
+        tide_set_allocator(failing_alloc, NULL);
+        *errp = tide_error_new();
+        int rc = *errp ? scenario() : -1;
+        if (rc != 0 && *errp && tide_error_code(*errp) == TIDE_E_NONE)
+            T_FAILF("failure %ld reported no error", alloc_fail_at);
+        tide_error_free(*errp);
+        tide_set_allocator(NULL, NULL);
+        if (alloc_live != 0)
+            T_FAILF("failing allocation %ld: %ld allocations leaked", alloc_fail_at, alloc_live);
+        if (rc == 0)
+            ++*successes;
+        else
+            ++*failures;
+        if (alloc_count < alloc_fail_at)
+            break; /* every allocation point has been failed once */
+    }
+    *errp = tide_error_new();
 }
 
 /* The test database URL, from the harness (scripts/with-pg.sh). */

@@ -473,6 +473,52 @@ T_CASE(free_with_work_in_flight)
     tide_pool_free(p);
 }
 
+/* A statement past its own deadline (TIDE_QUERY_TIMEOUT) is cancelled on
+ * the server: it fails with 57014, and the connection is kept and works;
+ * the loop goes on meanwhile. Then the same blocking. */
+T_CASE(deadline_cancels_on_the_server)
+{
+    tide_pool *p = make_pool(1, 1, 5000, -1);
+    tide_loop *l = tide_loop_new(err);
+    T_REQUIRE(p && l);
+    outcome pid0 = {0}, slow = {0}, pid1 = {0}, quick = {0};
+    T_REQUIRE(tide_loop_query(l, p, "SELECT pg_backend_pid()", 0, NULL, 0, on_result, &pid0, NULL, err) == TIDE_OK);
+    while (!pid0.called)
+        tide_loop_poll(l, 1000);
+    int64_t t0 = now_ms();
+    T_REQUIRE(tide_loop_query(l, p, "SELECT pg_sleep(5)", 0, NULL, TIDE_QUERY_TIMEOUT(200), on_result, &slow, NULL,
+                              err) == TIDE_OK);
+    int polls = 0;
+    while (!slow.called) {
+        tide_loop_poll(l, 20); /* returns on time, whatever the query does */
+        polls++;
+    }
+    int64_t took = now_ms() - t0;
+    T_EQ_INT(slow.code, TIDE_E_QUERY_CANCELED);
+    T_EQ_STR(slow.sqlstate, "57014");
+    T_CHECK(took >= 190 && took < 1500);
+    T_CHECK(polls >= 5);
+    T_REQUIRE(tide_loop_query(l, p, "SELECT pg_backend_pid()", 0, NULL, 0, on_result, &pid1, NULL, err) == TIDE_OK);
+    while (!pid1.called)
+        tide_loop_poll(l, 1000);
+    T_EQ_INT(pid1.value, pid0.value);
+    T_EQ_INT(tide_pool_count_of(p, TIDE_POOL_OPENED), 1);
+    /* a deadline that is not reached changes nothing */
+    T_REQUIRE(tide_loop_query(l, p, "SELECT 7", 0, NULL, TIDE_QUERY_TIMEOUT(5000), on_result, &quick, NULL, err) ==
+              TIDE_OK);
+    while (!quick.called)
+        tide_loop_poll(l, 1000);
+    T_EQ_INT(quick.value, 7);
+    /* blocking: the same, on the same connection */
+    tide_result *r = NULL;
+    T_CHECK(tide_pool_query(p, "SELECT pg_sleep(5)", 0, NULL, TIDE_QUERY_TIMEOUT(200), &r, err) == TIDE_ERROR);
+    T_EQ_INT(tide_error_code(err), TIDE_E_QUERY_CANCELED);
+    T_EQ_STR(tide_error_get(err, TIDE_FIELD_SQLSTATE), "57014");
+    T_EQ_INT(tide_pool_count_of(p, TIDE_POOL_OPENED), 1);
+    tide_loop_free(l);
+    tide_pool_free(p);
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -490,6 +536,7 @@ int main(void)
     T_RUN(host_waits_on_fds);
     T_RUN(pool_submit_and_poll);
     T_RUN(free_with_work_in_flight);
+    T_RUN(deadline_cancels_on_the_server);
     tide_error_free(err);
     return t_done();
 }

@@ -280,6 +280,24 @@ static tide_schema *make_schema(void)
     field_gen(p, "title_len", TIDE_T_INTEGER, 0, "length(title)");
     relation(p, "author", TIDE_REL_BELONGS_TO, "User");
 
+    /* an enum, and an array of it (its OID is the server's: sent and read as text[]) */
+    static const char *const moods[] = {"happy", "sad"};
+    if (!build_failed && tide_schema_add_enum(s, "mood", NULL, moods, 2, err) != TIDE_OK)
+        build_failed = 1;
+    tide_model *en = model(s, "Entry");
+    field(en, "id", TIDE_T_SERIAL, PK);
+    for (int i = 0; i < 2; i++) {
+        tide_field_def d;
+        tide_field_def_init(&d);
+        d.name = i ? "moods" : "mood";
+        d.type = TIDE_T_ENUM;
+        d.type_name = "mood";
+        d.array_dims = i;
+        d.nullable = 1;
+        if (!build_failed && (!en || tide_model_add_field(en, &d, err) != TIDE_OK))
+            build_failed = 1;
+    }
+
     tide_model *mb = model(s, "Member");
     field(mb, "id", TIDE_T_UUID, PK | UUID);
     field(mb, "user_id", TIDE_T_BIGINT, NULLABLE);
@@ -1423,14 +1441,14 @@ T_CASE(composite_key_includes)
            "\"goals\" AS \"t0\" WHERE (\"t0\".\"team_id\", \"t0\".\"player_no\") IN (SELECT * FROM "
            "unnest($1::integer[], $2::integer[]))",
            "'{1,2}', '{7,7}'", TXT("{1,2}"), TXT("{7,7}"), TXT("Player"), TXT("goals"));
-    /* a limit per parent partitions by every part; a composite primary key orders the window */
+    /* a limit per parent: each key LATERAL-joined to its first rows; a composite primary key orders them */
     GOLDEN("Player", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0, $1 ], model = $2, relation = $3 }, take = $4 }",
-           "SELECT \"s\".\"team_id\", \"s\".\"no\", \"s\".\"name\", \"s\".\"__parent_1\", \"s\".\"__parent_2\" FROM "
-           "(SELECT " PLAYER_COLS ", \"t0\".\"team_id\" AS \"__parent_1\", \"t0\".\"no\" AS \"__parent_2\", "
-           "row_number() OVER (PARTITION BY \"t0\".\"team_id\", \"t0\".\"no\" ORDER BY \"t0\".\"team_id\", \"t0\".\"no\") "
-           "AS \"__rn\" FROM \"players\" AS \"t0\" WHERE (\"t0\".\"team_id\", \"t0\".\"no\") IN (SELECT * FROM "
-           "unnest($1::integer[], $2::integer[]))) AS \"s\" WHERE \"s\".\"__rn\" <= $3 ORDER BY \"s\".\"__parent_1\", "
-           "\"s\".\"__parent_2\", \"s\".\"__rn\"",
+           "SELECT \"s\".\"team_id\", \"s\".\"no\", \"s\".\"name\", \"pk\".\"__parent_1\", \"pk\".\"__parent_2\" FROM "
+           "(SELECT * FROM unnest($1::integer[], $2::integer[]) AS \"k\"(\"__parent_1\", \"__parent_2\")) AS \"pk\" "
+           "CROSS JOIN LATERAL (SELECT " PLAYER_COLS ", row_number() OVER ( ORDER BY \"t0\".\"team_id\", \"t0\".\"no\") "
+           "AS \"__rn\" FROM \"players\" AS \"t0\" WHERE \"t0\".\"team_id\" = \"pk\".\"__parent_1\" AND \"t0\".\"no\" = "
+           "\"pk\".\"__parent_2\" ORDER BY \"t0\".\"team_id\", \"t0\".\"no\" LIMIT $3) AS \"s\" ORDER BY "
+           "\"pk\".\"__parent_1\", \"pk\".\"__parent_2\", \"s\".\"__rn\"",
            "[1], [7], 1", JSN("[1]"), JSN("[7]"), TXT("Goal"), TXT("scorer"), INT(1));
     /* through a join model, from the composite side and to it */
     GOLDEN("Club", TIDE_OP_FIND_MANY, "{ _via = { keys = [ $0, $1 ], model = $2, relation = $3 } }",
@@ -1454,6 +1472,58 @@ T_CASE(composite_key_includes)
 }
 
 /* ---- include in one statement ----------------------------------------------------- */
+
+/* An array of an enum: its values go as text[] cast to the column's type,
+ * and it is read as text[] (the encoder and decoder know builtin OIDs only) */
+T_CASE(enum_arrays)
+{
+    GOLDEN0("Entry", TIDE_OP_FIND_MANY, "{}",
+            "SELECT \"t0\".\"id\" AS \"id\", \"t0\".\"mood\" AS \"mood\", \"t0\".\"moods\"::text[] AS \"moods\" "
+            "FROM \"entries\" AS \"t0\"");
+    GOLDEN("Entry", TIDE_OP_CREATE, "{ data = { moods = $0 }, select = { id = $1 } }",
+           "INSERT INTO \"entries\" AS \"t0\" (\"moods\") VALUES ($1::text[]::\"mood\"[]) RETURNING \"t0\".\"id\" AS \"id\"",
+           "[\"sad\"]", JSN("[\"sad\"]"), BOOL(1));
+    GOLDEN("Entry", TIDE_OP_UPDATE_MANY, "{ data = { moods = { set = $0 } }, where = { moods = { has_some = $1 } } }",
+           "UPDATE \"entries\" AS \"t0\" SET \"moods\" = $1::text[]::\"mood\"[] WHERE ((\"t0\".\"moods\" && "
+           "$2::text[]::\"mood\"[]))",
+           "[\"happy\"], [\"sad\"]", JSN("[\"happy\"]"), JSN("[\"sad\"]"));
+    /* a list of a scalar enum's values: the same case */
+    GOLDEN("Entry", TIDE_OP_COUNT, "{ where = { mood = { in = $0 } } }",
+           "SELECT count(*) AS \"count\" FROM \"entries\" AS \"t0\" WHERE ((\"t0\".\"mood\" = ANY($1::text[]::\"mood\"[])))",
+           "[\"sad\"]", JSN("[\"sad\"]"));
+}
+
+/* _via parent: the parent level's condition instead of its keys, so every
+ * level of an include can be sent at once */
+T_CASE(via_parent_condition)
+{
+    GOLDEN("Post", TIDE_OP_FIND_MANY, "{ _via = { model = $0, parent = { where = { id = $1 } }, relation = $2 } }",
+           "SELECT " POST_COLS ", \"t0\".\"author_id\" AS \"__parent\" FROM \"posts\" AS \"t0\" WHERE "
+           "(\"t0\".\"author_id\") IN (SELECT \"p1\".\"id\" FROM \"users\" AS \"p1\" WHERE ((\"p1\".\"id\" = $1)))",
+           "7", TXT("User"), INT(7), TXT("posts"));
+    /* with a limit per parent, the parents' keys are the LATERAL join's rows */
+    GOLDEN("Post", TIDE_OP_FIND_MANY,
+           "{ _via = { model = $0, parent = { where = { id = $1 } }, relation = $2 }, order_by = { views = $3 }, take = $4 }",
+           "SELECT \"s\".\"id\", \"s\".\"title\", \"s\".\"views\", \"s\".\"author_id\", \"s\".\"title_len\", "
+           "\"pk\".\"__parent\" FROM (SELECT \"p1\".\"id\" AS \"__parent\" FROM \"users\" AS \"p1\" WHERE "
+           "((\"p1\".\"id\" = $1))) AS \"pk\" CROSS JOIN LATERAL (SELECT " POST_COLS ", row_number() OVER ( ORDER BY "
+           "\"t0\".\"views\" DESC) AS \"__rn\" FROM \"posts\" AS \"t0\" WHERE \"t0\".\"author_id\" = \"pk\".\"__parent\" "
+           "ORDER BY \"t0\".\"views\" DESC LIMIT $2) AS \"s\" ORDER BY \"pk\".\"__parent\", \"s\".\"__rn\"",
+           "7, 3", TXT("User"), INT(7), TXT("posts"), TXT("desc"), INT(3));
+    /* a parent level that is a child itself: its own condition nests */
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ _via = { model = $0, parent = { _via = { model = $1, parent = { where = { age = $2 } }, relation = $3 } }, "
+           "relation = $4 } }",
+           "SELECT " USER_COLS ", \"t0\".\"id\" AS \"__parent\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") IN "
+           "(SELECT \"p1\".\"author_id\" FROM \"posts\" AS \"p1\" WHERE (\"p1\".\"author_id\") IN (SELECT \"p2\".\"id\" "
+           "FROM \"users\" AS \"p2\" WHERE ((\"p2\".\"age\" = $1))))",
+           "5", TXT("Post"), TXT("User"), INT(5), TXT("posts"), TXT("author"));
+    REFUSED("Post", TIDE_OP_FIND_MANY, "{ _via = { model = $0, parent = { take = $1 }, relation = $2 } }",
+            "_via parent: unknown option 'take' (it takes where and _via)", TXT("User"), INT(1), TXT("posts"));
+    REFUSED("Post", TIDE_OP_FIND_MANY, "{ _via = { keys = $0, model = $1, parent = { }, relation = $2 } }",
+            "_via: expected { model =, relation =, keys = } or { model =, relation =, parent = }", JSN("[1]"),
+            TXT("User"), TXT("posts"));
+}
 
 T_CASE(include_in_one_statement)
 {
@@ -1693,6 +1763,8 @@ int main(void)
     T_RUN(composite_key_relation_filters);
     T_RUN(composite_key_counts_and_ordering);
     T_RUN(composite_key_includes);
+    T_RUN(enum_arrays);
+    T_RUN(via_parent_condition);
     T_RUN(include_in_one_statement);
     T_RUN(out_of_memory_everywhere);
     /* Bugs found by these tests, fixed since: they stay as regressions. */

@@ -188,30 +188,10 @@ static int oom_scenario(void)
 
 T_CASE(out_of_memory_everywhere)
 {
-    tide_error_free(err);
-    int failures = 0, successes = 0;
-    for (alloc_fail_at = 1; alloc_fail_at < 400; alloc_fail_at++) {
-        alloc_count = 0;
-        alloc_live = 0;
-        tide_set_allocator(failing_alloc, NULL);
-        err = tide_error_new();
-        int rc = err ? oom_scenario() : -1;
-        if (rc != 0 && err && tide_error_code(err) == TIDE_E_NONE)
-            T_FAILF("failure %ld reported no error", alloc_fail_at);
-        tide_error_free(err);
-        tide_set_allocator(NULL, NULL);
-        if (alloc_live != 0)
-            T_FAILF("failing allocation %ld: %ld allocations leaked", alloc_fail_at, alloc_live);
-        if (rc == 0)
-            successes++;
-        else
-            failures++;
-        if (alloc_count < alloc_fail_at)
-            break;
-    }
+    int failures, successes;
+    t_oom_sweep(oom_scenario, &err, 400, &failures, &successes);
     T_CHECK(failures > 5);
     T_CHECK(successes >= 1);
-    err = tide_error_new();
 }
 
 int main(void)

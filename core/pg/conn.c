@@ -72,7 +72,7 @@ static void set_conninfo_error(tide_error *err, const char *msg)
 /* Removes every copy of the password from a message (libpq may repeat
  * connection parameters). Short passwords are left alone: blanking every
  * "ab" would wreck the message and protect nothing. */
-static void scrub(const tide_conn *c, tide_error *err)
+void tpg_conn_scrub(const tide_conn *c, tide_error *err)
 {
     if (!err || !c->password || strlen(c->password) < 4)
         return;
@@ -286,8 +286,10 @@ static void stmt_free(tpg_stmt *s)
     tutil_free(s, sizeof *s);
 }
 
-static void clear_query(tide_conn *c)
+void tpg_conn_clear(tide_conn *c)
 {
+    if (c->batch)
+        tpg_batch_drop(c);
     PQclear(c->last);
     PQclear(c->errres);
     c->last = c->errres = NULL;
@@ -297,6 +299,8 @@ static void clear_query(tide_conn *c)
 
 void tpg_conn_clear_cache(tide_conn *c)
 {
+    if (c->batch) /* it points at cached statements */
+        tpg_batch_drop(c);
     tpg_stmt *s = c->lru_head;
     while (s) {
         tpg_stmt *n = s->next;
@@ -320,7 +324,7 @@ void tide_conn_free(tide_conn *c)
         return;
     if (c->pg)
         PQfinish(c->pg);
-    clear_query(c);
+    tpg_conn_clear(c);
     tpg_conn_clear_cache(c);
     tutil_free(c->buckets, c->nbuckets * sizeof *c->buckets);
     tutil_free(c->pending_dealloc, (size_t)c->pending_cap * sizeof(char *));
@@ -339,13 +343,13 @@ void tide_conn_free(tide_conn *c)
 
 /* ---- connecting ------------------------------------------------------------ */
 
-static int fail_broken(tide_conn *c, tide_error *err, const PGresult *r)
+int tpg_fail_broken(tide_conn *c, tide_error *err, const PGresult *r)
 {
     tpg_error_from_result(err, r, c->pg);
     c->broken = 1;
     c->state = TPG_IDLE;
     c->wants = TIDE_WANT_NOTHING;
-    scrub(c, err);
+    tpg_conn_scrub(c, err);
     return TIDE_ERROR;
 }
 
@@ -368,7 +372,7 @@ int tide_conn_connect_start(tide_conn *c, tide_error *err)
         return TIDE_ERROR;
     }
     if (PQstatus(c->pg) == CONNECTION_BAD)
-        return fail_broken(c, err, NULL);
+        return tpg_fail_broken(c, err, NULL);
     c->state = TPG_CONNECTING;
     c->wants = TIDE_WANT_WRITE;
     c->deadline_ms = c->connect_timeout_ms > 0 ? tpg_now_ms() + c->connect_timeout_ms : 0;
@@ -410,7 +414,7 @@ static int check_session(tide_conn *c, tide_error *err)
         }
     }
     if (PQsetnonblocking(c->pg, 1) != 0)
-        return fail_broken(c, err, NULL);
+        return tpg_fail_broken(c, err, NULL);
     /* libpq prints notices to stderr by default; a library must not. */
     PQsetNoticeReceiver(c->pg, ignore_notice, NULL);
     c->state = TPG_IDLE;
@@ -430,7 +434,7 @@ static int step_connect(tide_conn *c, tide_error *err)
     case PGRES_POLLING_OK:
         return check_session(c, err);
     default:
-        return fail_broken(c, err, NULL);
+        return tpg_fail_broken(c, err, NULL);
     }
 }
 
@@ -461,7 +465,7 @@ static tpg_stmt *cache_find(tide_conn *c, const char *sql, size_t len, uint64_t 
     return NULL;
 }
 
-static int push_pending(tide_conn *c, const char *name)
+int tpg_push_pending(tide_conn *c, const char *name)
 {
     if (c->npending == c->pending_cap) {
         int cap = c->pending_cap ? c->pending_cap * 2 : 8;
@@ -493,7 +497,7 @@ static int cache_remove(tide_conn *c, tpg_stmt *s, int on_server)
         c->cur = NULL;
     if (c->hot == s)
         c->hot = NULL;
-    int rc = on_server && s->ready && !c->no_prepare ? push_pending(c, s->name) : TIDE_OK;
+    int rc = on_server && s->ready && !c->no_prepare ? tpg_push_pending(c, s->name) : TIDE_OK;
     stmt_free(s);
     return rc;
 }
@@ -511,8 +515,13 @@ static tpg_stmt *cache_add(tide_conn *c, const char *sql, size_t len, uint64_t h
         }
         c->nbuckets = n;
     }
-    while (c->ncached >= c->stmt_cache_size && c->lru_tail) {
-        if (cache_remove(c, c->lru_tail, 1) != TIDE_OK)
+    while (c->ncached >= c->stmt_cache_size) {
+        tpg_stmt *v = c->lru_tail;
+        while (v && v->pinned) /* a running batch's: kept until it ends */
+            v = v->prev;
+        if (!v)
+            break;
+        if (cache_remove(c, v, 1) != TIDE_OK)
             c->effects |= TPG_FX_PREPARE; /* lost its name: DEALLOCATE ALL at release */
     }
     tpg_stmt *s = tutil_calloc(1, sizeof *s);
@@ -537,9 +546,24 @@ static tpg_stmt *cache_add(tide_conn *c, const char *sql, size_t len, uint64_t h
     return s;
 }
 
+/* The cached statement for sql, added (not yet prepared) when it is new;
+ * most recently used either way. */
+tpg_stmt *tpg_stmt_get(tide_conn *c, const char *sql, size_t len, tide_error *err)
+{
+    uint64_t h = tutil_hash(sql, len);
+    tpg_stmt *s = cache_find(c, sql, len, h);
+    if (!s)
+        return cache_add(c, sql, len, h, err);
+    if (s != c->lru_head) {
+        lru_unlink(c, s);
+        lru_push_front(c, s);
+    }
+    return s;
+}
+
 /* ---- queries --------------------------------------------------------------- */
 
-static int grow_param_arrays(tide_conn *c, int n, tide_error *err)
+int tpg_grow_params(tide_conn *c, int n, tide_error *err)
 {
     if (n <= c->pcap)
         return TIDE_OK;
@@ -562,25 +586,26 @@ static int grow_param_arrays(tide_conn *c, int n, tide_error *err)
     return TIDE_OK;
 }
 
-/* Encodes params for statement s into c->enc and the pvals/plens/pfmts arrays. */
-static int encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *params, int n, tide_error *err)
+/* Encodes params for statement s into c->enc (appended) and the
+ * pvals/plens/pfmts arrays from index base on; the pointers are set by
+ * tpg_point_params once everything is encoded (c->enc may move meanwhile).
+ * The arrays must have room (tpg_grow_params). */
+int tpg_encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *params, int n, int base, tide_error *err)
 {
     if (n != s->nparams) {
         tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT,
                          "the statement takes %d parameter%s, %d given", s->nparams, s->nparams == 1 ? "" : "s", n);
         return TIDE_ERROR;
     }
-    if (grow_param_arrays(c, n, err) != TIDE_OK)
-        return TIDE_ERROR;
-    tutil_buf_reset(&c->enc);
     for (int i = 0; i < n; i++) {
-        c->pfmts[i] = 0;
+        int k = base + i;
+        c->pfmts[k] = 0;
         if (params[i].kind == TIDE_KIND_NULL) {
-            c->poffs[i] = (size_t)-1;
+            c->poffs[k] = (size_t)-1;
             continue;
         }
-        c->poffs[i] = c->enc.len;
-        if (tpg_encode_param(&params[i], s->types[i], &c->enc, &c->pfmts[i], err) != TIDE_OK) {
+        c->poffs[k] = c->enc.len;
+        if (tpg_encode_param(&params[i], s->types[i], &c->enc, &c->pfmts[k], err) != TIDE_OK) {
             if (tide_error_code(err) == TIDE_E_INVALID_ARGUMENT) {
                 char msg[600];
                 snprintf(msg, sizeof msg, "parameter $%d: %s", i + 1, tide_error_message(err));
@@ -588,15 +613,31 @@ static int encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *para
             }
             return TIDE_ERROR;
         }
-        c->plens[i] = (int)(c->enc.len - c->poffs[i]);
+        c->plens[k] = (int)(c->enc.len - c->poffs[k]);
         tutil_buf_addc(&c->enc, '\0'); /* text values are read as C strings */
     }
     if (c->enc.broken) {
         tutil_error_oom(err);
         return TIDE_ERROR;
     }
+    return TIDE_OK;
+}
+
+void tpg_point_params(tide_conn *c, int n)
+{
     for (int i = 0; i < n; i++)
         c->pvals[i] = c->poffs[i] == (size_t)-1 ? NULL : c->enc.data + c->poffs[i];
+}
+
+/* One statement's parameters. */
+static int encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *params, int n, tide_error *err)
+{
+    if (tpg_grow_params(c, n, err) != TIDE_OK)
+        return TIDE_ERROR;
+    tutil_buf_reset(&c->enc);
+    if (tpg_encode_params(c, s, params, n, 0, err) != TIDE_OK)
+        return TIDE_ERROR;
+    tpg_point_params(c, n);
     return TIDE_OK;
 }
 
@@ -660,7 +701,7 @@ static Oid *declared_types(tide_conn *c, const tpg_stmt *s, size_t *size, int *d
 }
 
 /* Keeps the parameter types a Describe result reports with statement s. */
-static int take_types(tpg_stmt *s, const PGresult *described, tide_error *err)
+int tpg_take_types(tpg_stmt *s, const PGresult *described, tide_error *err)
 {
     int n = PQnparams(described);
     tutil_free(s->types, (size_t)s->nparams * sizeof(Oid));
@@ -680,12 +721,12 @@ static int take_types(tpg_stmt *s, const PGresult *described, tide_error *err)
 static int sent(tide_conn *c, int ok, tide_error *err)
 {
     if (!ok)
-        return fail_broken(c, err, NULL);
+        return tpg_fail_broken(c, err, NULL);
     if (c->pool)
         tpg_pool_count_statement(c->pool);
     int f = PQflush(c->pg);
     if (f < 0)
-        return fail_broken(c, err, NULL);
+        return tpg_fail_broken(c, err, NULL);
     c->wants = f ? TIDE_WANT_WRITE : TIDE_WANT_READ;
     return TIDE_PENDING;
 }
@@ -765,18 +806,26 @@ static int send_learn(tide_conn *c, tide_error *err)
 
 /* Before reading results: what is left to send goes out, and what the
  * socket holds comes in. TIDE_OK to read on, else what to return. */
-static int pump(tide_conn *c, tide_error *err)
+int tpg_conn_pump(tide_conn *c, tide_error *err)
 {
-    if (c->wants == TIDE_WANT_WRITE) {
+    if (c->wants & TIDE_WANT_WRITE) {
         int f = PQflush(c->pg);
         if (f < 0)
-            return fail_broken(c, err, NULL);
-        if (f > 0)
+            return tpg_fail_broken(c, err, NULL);
+        if (f > 0) {
+            /* A long pipeline: the server may be blocked sending results
+             * nobody reads while it waits for the rest; read meanwhile. */
+            if (c->state == TPG_BATCH) {
+                if (!PQconsumeInput(c->pg))
+                    return tpg_fail_broken(c, err, NULL);
+                c->wants = TIDE_WANT_READ | TIDE_WANT_WRITE;
+            }
             return TIDE_PENDING;
+        }
         c->wants = TIDE_WANT_READ;
     }
     if (!PQconsumeInput(c->pg))
-        return fail_broken(c, err, NULL);
+        return tpg_fail_broken(c, err, NULL);
     return TIDE_OK;
 }
 
@@ -793,7 +842,7 @@ static void keep_error(tide_conn *c, PGresult *r)
  * result in c->last, the first error in c->errres. */
 static int drain_learn(tide_conn *c, tide_error *err)
 {
-    int rc = pump(c, err);
+    int rc = tpg_conn_pump(c, err);
     if (rc != TIDE_OK)
         return rc;
     for (int ends = 0;;) {
@@ -806,14 +855,14 @@ static int drain_learn(tide_conn *c, tide_error *err)
             /* the end of one command's results; the next follows (three
              * commands: more ends than that means the queue is lost) */
             if (++ends > 3 || PQstatus(c->pg) == CONNECTION_BAD)
-                return fail_broken(c, err, NULL);
+                return tpg_fail_broken(c, err, NULL);
             continue;
         }
         switch (PQresultStatus(r)) {
         case PGRES_PIPELINE_SYNC:
             PQclear(r);
             if (!PQexitPipelineMode(c->pg))
-                return fail_broken(c, err, NULL);
+                return tpg_fail_broken(c, err, NULL);
             return TIDE_OK;
         case PGRES_FATAL_ERROR:
         case PGRES_NONFATAL_ERROR:
@@ -828,7 +877,7 @@ static int drain_learn(tide_conn *c, tide_error *err)
             PQclear(r);
         }
         if (PQstatus(c->pg) == CONNECTION_BAD)
-            return fail_broken(c, err, NULL);
+            return tpg_fail_broken(c, err, NULL);
     }
 }
 
@@ -843,7 +892,7 @@ static int step_learn(tide_conn *c, tide_error *err)
         cache_remove(c, s, 0);
         return e;
     }
-    rc = c->last ? take_types(s, c->last, err) : TIDE_ERROR;
+    rc = c->last ? tpg_take_types(s, c->last, err) : TIDE_ERROR;
     PQclear(c->last);
     c->last = NULL;
     if (rc != TIDE_OK) {
@@ -906,7 +955,7 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
         tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "%d parameters: PostgreSQL takes at most 65535", nparams);
         return TIDE_ERROR;
     }
-    clear_query(c);
+    tpg_conn_clear(c);
     c->flags = flags;
     c->retried = 0;
     c->nparams = nparams;
@@ -961,7 +1010,7 @@ int tide_conn_query_start(tide_conn *c, const char *sql, int nparams, const tide
  * (c->last / c->errres set), TIDE_PENDING while more are coming. */
 static int drain(tide_conn *c, tide_error *err)
 {
-    int rc = pump(c, err);
+    int rc = tpg_conn_pump(c, err);
     if (rc != TIDE_OK)
         return rc;
     for (;;) {
@@ -998,7 +1047,7 @@ static int drain(tide_conn *c, tide_error *err)
 static int finish_error(tide_conn *c, tide_error *err)
 {
     tpg_error_from_result(err, c->errres, c->pg);
-    scrub(c, err);
+    tpg_conn_scrub(c, err);
     if (PQstatus(c->pg) == CONNECTION_BAD)
         c->broken = 1;
     PQclear(c->errres);
@@ -1024,7 +1073,7 @@ static int step_query(tide_conn *c, tide_error *err)
             c->errres = c->last = NULL;
             tutil_strfree(c->pending_dealloc[--c->npending]);
             if (c->pg && PQstatus(c->pg) == CONNECTION_BAD)
-                return fail_broken(c, err, NULL);
+                return tpg_fail_broken(c, err, NULL);
             rc = send_prepare(c, err);
             break;
         case TPG_PREPARE:
@@ -1045,13 +1094,13 @@ static int step_query(tide_conn *c, tide_error *err)
                  * server's copy before the name is used again */
                 tpg_stmt *s = c->cur;
                 int e = finish_error(c, err);
-                if (push_pending(c, s->name) != TIDE_OK)
+                if (tpg_push_pending(c, s->name) != TIDE_OK)
                     c->effects |= TPG_FX_PREPARE;
                 cache_remove(c, s, 0);
                 return e;
             }
             tpg_stmt *s = c->cur;
-            int trc = take_types(s, c->last, err);
+            int trc = tpg_take_types(s, c->last, err);
             PQclear(c->last);
             c->last = NULL;
             if (trc != TIDE_OK) {
@@ -1079,7 +1128,7 @@ static int step_query(tide_conn *c, tide_error *err)
                     PQclear(c->errres);
                     c->errres = NULL;
                     c->cur->ready = 0;
-                    if (push_pending(c, c->cur->name) != TIDE_OK) {
+                    if (tpg_push_pending(c, c->cur->name) != TIDE_OK) {
                         c->state = TPG_IDLE;
                         tutil_error_oom(err);
                         return TIDE_ERROR;
@@ -1146,6 +1195,8 @@ int tide_conn_step(tide_conn *c, tide_error *err)
         return TIDE_OK;
     case TPG_LEARN:
         return step_learn(c, err);
+    case TPG_BATCH:
+        return tpg_batch_step(c, err);
     default:
         return step_query(c, err);
     }
@@ -1163,8 +1214,15 @@ int tide_conn_wants(const tide_conn *c)
 
 tide_result *tide_conn_take_result(tide_conn *c)
 {
-    if (!c || !c->result)
+    if (!c)
         return NULL;
+    if (!c->result) {
+        if (c->state == TPG_DONE) { /* a batch nobody took */
+            tpg_conn_clear(c);
+            c->state = TPG_IDLE;
+        }
+        return NULL;
+    }
     tide_result *r = c->result;
     c->result = NULL;
     c->state = TPG_IDLE;
@@ -1262,6 +1320,14 @@ int tide_conn_connect(tide_conn *c, tide_error *err)
     return tide_conn_wait(c, -1, err);
 }
 
+int tpg_query_timeout(const tide_conn *c, int flags)
+{
+    int own = TIDE_QUERY_TIMEOUT_OF(flags);
+    if (own > 0)
+        return own;
+    return c->query_timeout_ms > 0 ? c->query_timeout_ms : -1;
+}
+
 int tide_conn_query(tide_conn *c, const char *sql, int nparams, const tide_value *params, int flags,
                     tide_result **out, tide_error *err)
 {
@@ -1269,7 +1335,7 @@ int tide_conn_query(tide_conn *c, const char *sql, int nparams, const tide_value
         *out = NULL;
     int rc = tide_conn_query_start(c, sql, nparams, params, flags, err);
     if (rc == TIDE_PENDING)
-        rc = tide_conn_wait(c, c->query_timeout_ms > 0 ? c->query_timeout_ms : -1, err);
+        rc = tide_conn_wait(c, tpg_query_timeout(c, flags), err);
     if (rc != TIDE_OK)
         return rc;
     tide_result *r = tide_conn_take_result(c);

@@ -19,6 +19,7 @@
  * pushing them onto the loop's "handed" stack, so a pass looks only at the
  * operations that hold a connection, the handed ones and the list's head. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
@@ -27,7 +28,17 @@
 #include "pg.h"
 
 enum op_kind { K_QUERY, K_CONN_QUERY, K_ACQUIRE, K_RELEASE, K_TIMER, K_LISTEN };
-enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CLEAN, S_DONE, S_TIMER, S_LISTEN };
+enum op_state { S_WAIT, S_CONNECT, S_PING, S_RUN, S_CANCELING, S_CLEAN, S_DONE, S_TIMER, S_LISTEN };
+
+/* A cancel request on its way to the server, from a thread of its own
+ * (libpq 15's PQcancel connects and waits). Shared by the thread and the
+ * job; the last to let go frees it. */
+typedef struct tpg_cancel {
+    PGcancel *cn;
+    int fd;                  /* a copy of the loop's wake-up descriptor */
+    int done;                /* atomic: delivered, or given up */
+    int refs;                /* atomic */
+} tpg_cancel;
 
 struct tide_job {
     tide_loop *loop;
@@ -39,6 +50,7 @@ struct tide_job {
     int64_t deadline_ms;     /* acquire deadline (WAIT); 0: none */
     int64_t due_ms;          /* the query's deadline (query_timeout_ms); 0: none */
     int timeout_ms;
+    tpg_cancel *cancel;      /* sent at the deadline; the connection is kept until it is delivered */
 
     /* the query, copied when it cannot be sent at once */
     char *sql;
@@ -46,8 +58,12 @@ struct tide_job {
     tide_value *params;
     int nparams, flags;
     tutil_buf text;          /* the string parameters' bytes */
+    tide_stmt *stmts;        /* a batch's statements (their texts in sql, values in params) */
+    int nstmts;
 
     tide_query_cb qcb;
+    tide_batch_cb bcb;
+    tide_batch *batch;
     tide_acquire_cb acb;
     tide_timer_cb tcb;
     tide_notify_cb ncb;
@@ -181,6 +197,68 @@ static void list_waiting(tide_job *op)
     if (after) after->next = op; else l->wait_head = op;
 }
 
+/* ---- cancel requests ---------------------------------------------------------- */
+
+static void cancel_unref(tpg_cancel *k)
+{
+    if (__atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    PQfreeCancel(k->cn);
+    if (k->fd >= 0)
+        close(k->fd);
+    tutil_free(k, sizeof *k);
+}
+
+static void *cancel_main(void *arg)
+{
+    tpg_cancel *k = arg;
+    char buf[256];
+    PQcancel(k->cn, buf, sizeof buf); /* failing is no worse than not sending it */
+    __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t n = write(k->fd, &one, sizeof one); /* the loop looks at its job again */
+    (void)n;
+    cancel_unref(k);
+    return NULL;
+}
+
+/* Asks the server to cancel the statement in flight on c, without waiting. */
+static tpg_cancel *cancel_start(tide_loop *l, tide_conn *c)
+{
+    tpg_cancel *k = tutil_calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->cn = c->pg ? PQgetCancel(c->pg) : NULL;
+    k->fd = fcntl(l->wake_fd, F_DUPFD_CLOEXEC, 0);
+    k->refs = 2;
+    pthread_t t;
+    pthread_attr_t a;
+    int ok = k->cn && k->fd >= 0 && pthread_attr_init(&a) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&t, &a, cancel_main, k) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!ok) {
+        k->refs = 1;
+        cancel_unref(k);
+        return NULL;
+    }
+    return k;
+}
+
+static int cancel_pending(const tide_job *op)
+{
+    return op->cancel && !__atomic_load_n(&op->cancel->done, __ATOMIC_ACQUIRE);
+}
+
+static void cancel_drop(tide_job *op)
+{
+    if (op->cancel)
+        cancel_unref(op->cancel);
+    op->cancel = NULL;
+}
+
 static void op_free(tide_job *op)
 {
     tide_loop *l = op->loop;
@@ -188,8 +266,12 @@ static void op_free(tide_job *op)
     l->njobs--;
     if (op->kind == K_LISTEN)
         l->nlisten--;
+    cancel_drop(op);
     tide_result_free(op->res);
+    tide_batch_free(op->batch);
     tide_error_free(op->err);
+    if (op->stmts)
+        tutil_free(op->stmts, (size_t)op->nstmts * sizeof *op->stmts);
     if (op->sql)
         tutil_free(op->sql, op->sql_size);
     if (op->params)
@@ -301,6 +383,62 @@ oom:
     return TIDE_ERROR;
 }
 
+/* A batch's texts go end to end in op->sql, its values in op->params. */
+static int copy_batch(tide_job *op, int n, const tide_stmt *stmts, tide_error *err)
+{
+    size_t size = 0;
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        size += strlen(stmts[i].sql) + 1;
+        total += stmts[i].nparams;
+    }
+    op->stmts = tutil_malloc((size_t)n * sizeof *op->stmts);
+    if (!op->stmts)
+        goto oom;
+    op->nstmts = n;
+    op->sql_size = size;
+    if (!(op->sql = tutil_malloc(size)))
+        goto oom;
+    if (total && !(op->params = tutil_malloc((size_t)total * sizeof *op->params)))
+        goto oom;
+    op->nparams = total;
+    char *text = op->sql;
+    for (int i = 0, base = 0; i < n; i++) {
+        size_t len = strlen(stmts[i].sql) + 1;
+        memcpy(text, stmts[i].sql, len);
+        if (stmts[i].nparams)
+            memcpy(op->params + base, stmts[i].params, (size_t)stmts[i].nparams * sizeof *op->params);
+        op->stmts[i] = (tide_stmt){text, stmts[i].nparams, op->params ? op->params + base : NULL};
+        text += len;
+        base += stmts[i].nparams;
+    }
+    if (total && tpg_params_copy(op->params, &op->text, op->params, total) != 0)
+        goto oom;
+    return TIDE_OK;
+oom:
+    tutil_error_oom(err);
+    return TIDE_ERROR;
+}
+
+/* Sends the job's query or batch on c. */
+static int start_query(tide_job *op, tide_conn *c, tide_error *err)
+{
+    if (op->nstmts)
+        return tide_conn_batch_start(c, op->nstmts, op->stmts, op->flags, err);
+    return tide_conn_query_start(c, op->sql, op->nparams, op->params, op->flags, err);
+}
+
+/* The query or batch has ended on c (rc: how). */
+static void take_outcome(tide_job *op, tide_conn *c, int rc, tide_error *err)
+{
+    if (op->nstmts)
+        op->batch = tide_conn_take_batch(c);
+    else if (rc == TIDE_OK)
+        op->res = tide_conn_take_result(c);
+    if (rc != TIDE_OK)
+        fail(op, err);
+}
+
 /* A connection is ours and checked out: begin the caller's part. */
 static void start_run(tide_job *op)
 {
@@ -318,8 +456,10 @@ static void start_run(tide_job *op)
     c->op = op;
     op->state = S_RUN;
     tide_error *err = op->loop->scratch;
-    if (tide_conn_query_start(c, op->sql, op->nparams, op->params, op->flags, err) != TIDE_PENDING) {
-        fail(op, err);
+    int rc = start_query(op, c, err);
+    if (rc != TIDE_PENDING) {
+        take_outcome(op, c, rc, err);
+        finish(op);
         c->op = NULL;
         start_clean(op);
     }
@@ -401,6 +541,21 @@ static void start_acquire(tide_job *op)
     }
 }
 
+/* The caller's part is over (its outcome taken): its callback, and the
+ * connection cleaned up and given back, or left to its holder. */
+static void run_over(tide_job *op)
+{
+    cancel_drop(op);
+    op->conn->op = NULL;
+    finish(op);
+    if (op->kind == K_QUERY || op->owns_conn) {
+        start_clean(op);
+    } else {
+        op->conn = NULL;
+        op->state = S_DONE;
+    }
+}
+
 static void advance(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
@@ -461,18 +616,18 @@ static void advance(tide_job *op)
         rc = tide_conn_step(c, err);
         if (rc == TIDE_PENDING)
             return;
-        c->op = NULL;
-        if (rc == TIDE_OK)
-            op->res = tide_conn_take_result(c);
-        else
-            fail(op, err);
-        finish(op);
-        if (op->kind == K_QUERY || op->owns_conn) {
-            start_clean(op);
-        } else {
-            op->conn = NULL;
-            op->state = S_DONE;
+        take_outcome(op, c, rc, err);
+        if (cancel_pending(op)) {
+            /* not a statement more on this connection until the cancel has
+             * reached the server: it would cancel that one instead */
+            op->state = S_CANCELING;
+            return;
         }
+        run_over(op);
+        return;
+    case S_CANCELING:
+        if (!cancel_pending(op))
+            run_over(op);
         return;
     case S_CLEAN:
         rc = tide_conn_step(c, err);
@@ -505,16 +660,34 @@ static void set_due(tide_job *op, int timeout_ms)
     op->due_ms = timeout_ms > 0 ? tpg_now_ms() + timeout_ms : 0;
 }
 
-/* The query's time is up. No cancel request: that would block (it is a
- * connection of its own to the server), and a server that does not answer
- * would not answer it either. The connection is closed instead; the server
+/* The query's time is up. First the server is asked to cancel it, from a
+ * thread (the request is a connection of its own, which would block); the
+ * statement then fails with the server's query_canceled and the connection
+ * stays usable. If nothing answers within as long again (a server that does
+ * not answer, nor answers the cancel), the connection is closed; the server
  * stops the statement when it next finds the client gone. */
 static void expire(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
     tide_conn *c = op->conn;
+    if (op->state == S_RUN && !op->cancel && !tide_conn_is_broken(c)) {
+        op->cancel = cancel_start(op->loop, c);
+        if (op->cancel) {
+            op->due_ms = tpg_now_ms() + (op->timeout_ms > 0 ? op->timeout_ms : 1000);
+            return;
+        }
+    }
+    if (op->state == S_CANCELING) {
+        /* the outcome is in, but the cancel is not delivered: it may come
+         * late, to the next statement; this connection is not reused */
+        tpg_conn_abandon(c);
+        run_over(op);
+        return;
+    }
     tutil_error_setf(err, TIDE_E_QUERY_CANCELED, "no answer within %d ms: %s", op->timeout_ms,
-                     op->state == S_RUN ? "the connection was closed" : "gave up waiting for a connection");
+                     op->state != S_RUN ? "gave up waiting for a connection"
+                     : op->cancel       ? "nor to the cancel; the connection was closed"
+                                        : "the connection was closed");
     switch (op->state) {
     case S_WAIT: {
         tide_conn *handed;
@@ -540,6 +713,7 @@ static void expire(tide_job *op)
         return;
     case S_PING:
     case S_RUN:
+        cancel_drop(op);
         c->op = NULL;
         tpg_conn_abandon(c);
         fail(op, err);
@@ -566,6 +740,72 @@ static int submit_check(tide_loop *l, const void *target, tide_error *err)
     return TIDE_OK;
 }
 
+/* What a query or batch calls back when it ends: one of qcb and bcb. */
+typedef struct callback {
+    tide_query_cb qcb;
+    tide_batch_cb bcb;
+    void *ud;
+} callback;
+
+/* A query or batch on a pool: its texts and values copied, as it waits. */
+static int submit_pool(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params,
+                       int n, const tide_stmt *stmts, int flags, callback cb, tide_job **out, tide_error *err)
+{
+    tide_job *op = op_new(l, K_QUERY, err);
+    if (!op)
+        return TIDE_ERROR;
+    if ((stmts ? copy_batch(op, n, stmts, err) : copy_query(op, sql, nparams, params, err)) != TIDE_OK) {
+        op->state = S_DONE;
+        op->ended = 1;
+        op_free(op);
+        return TIDE_ERROR;
+    }
+    op->flags = flags;
+    op->pool = pool;
+    op->qcb = cb.qcb;
+    op->bcb = cb.bcb;
+    op->ud = cb.ud;
+    set_due(op, TIDE_QUERY_TIMEOUT_OF(flags) ? TIDE_QUERY_TIMEOUT_OF(flags) : tpg_pool_query_timeout(pool));
+    start_acquire(op);
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
+/* A query or batch on a held connection: sent now, so nothing needs
+ * copying (the connection keeps what it must). */
+static int submit_conn(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params, int n,
+                       const tide_stmt *stmts, int flags, callback cb, tide_job **out, tide_error *err)
+{
+    if (c->op) {
+        tutil_error_set(err, TIDE_E_MISUSE, "another query is in flight on this connection");
+        return TIDE_MISUSE;
+    }
+    int rc = stmts ? tide_conn_batch_start(c, n, stmts, flags, err)
+                   : tide_conn_query_start(c, sql, nparams, params, flags, err);
+    if (rc != TIDE_PENDING) {
+        tide_batch_free(tide_conn_take_batch(c));
+        return rc == TIDE_MISUSE ? TIDE_MISUSE : TIDE_ERROR;
+    }
+    tide_job *op = op_new(l, K_CONN_QUERY, err);
+    if (!op) {
+        c->broken = 1; /* a statement we cannot follow: the pool will close it */
+        return TIDE_ERROR;
+    }
+    op->nstmts = stmts ? n : 0; /* marks a batch: nothing of it is copied */
+    op->conn = c;
+    op->pool = c->pool;
+    op->qcb = cb.qcb;
+    op->bcb = cb.bcb;
+    op->ud = cb.ud;
+    op->state = S_RUN;
+    c->op = op;
+    set_due(op, TIDE_QUERY_TIMEOUT_OF(flags) ? TIDE_QUERY_TIMEOUT_OF(flags) : c->query_timeout_ms);
+    if (out)
+        *out = op;
+    return TIDE_OK;
+}
+
 int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams, const tide_value *params, int flags,
                     tide_query_cb cb, void *ud, tide_job **out, tide_error *err)
 {
@@ -575,24 +815,7 @@ int tide_loop_query(tide_loop *l, tide_pool *pool, const char *sql, int nparams,
         tutil_error_set(err, TIDE_E_MISUSE, "loop query: bad arguments");
         return TIDE_MISUSE;
     }
-    tide_job *op = op_new(l, K_QUERY, err);
-    if (!op)
-        return TIDE_ERROR;
-    if (copy_query(op, sql, nparams, params, err) != TIDE_OK) {
-        op->state = S_DONE;
-        op->ended = 1;
-        op_free(op);
-        return TIDE_ERROR;
-    }
-    op->flags = flags;
-    op->pool = pool;
-    op->qcb = cb;
-    op->ud = ud;
-    set_due(op, tpg_pool_query_timeout(pool));
-    start_acquire(op);
-    if (out)
-        *out = op;
-    return TIDE_OK;
+    return submit_pool(l, pool, sql, nparams, params, 0, NULL, flags, (callback){cb, NULL, ud}, out, err);
 }
 
 int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparams, const tide_value *params,
@@ -602,28 +825,38 @@ int tide_loop_conn_query(tide_loop *l, tide_conn *c, const char *sql, int nparam
         *out = NULL;
     if (submit_check(l, c, err) != TIDE_OK)
         return TIDE_MISUSE;
-    if (c->op) {
-        tutil_error_set(err, TIDE_E_MISUSE, "another query is in flight on this connection");
-        return TIDE_MISUSE;
-    }
-    /* sent now, so nothing needs copying: the connection keeps what it must */
-    if (tide_conn_query_start(c, sql, nparams, params, flags, err) != TIDE_PENDING)
-        return TIDE_ERROR;
-    tide_job *op = op_new(l, K_CONN_QUERY, err);
-    if (!op) {
-        c->broken = 1; /* a statement we cannot follow: the pool will close it */
-        return TIDE_ERROR;
-    }
-    op->conn = c;
-    op->pool = c->pool;
-    op->qcb = cb;
-    op->ud = ud;
-    op->state = S_RUN;
-    c->op = op;
-    set_due(op, c->query_timeout_ms);
+    return submit_conn(l, c, sql, nparams, params, 0, NULL, flags, (callback){cb, NULL, ud}, out, err);
+}
+
+static int batch_args(int n, const tide_stmt *stmts, tide_error *err)
+{
+    for (int i = 0; stmts && i < n; i++)
+        if (!stmts[i].sql || stmts[i].nparams < 0 || (stmts[i].nparams > 0 && !stmts[i].params))
+            stmts = NULL;
+    if (n >= 1 && stmts)
+        return TIDE_OK;
+    tutil_error_set(err, TIDE_E_MISUSE, "loop batch: bad arguments");
+    return TIDE_MISUSE;
+}
+
+int tide_loop_batch(tide_loop *l, tide_pool *pool, int n, const tide_stmt *stmts, int flags, tide_batch_cb cb,
+                    void *ud, tide_job **out, tide_error *err)
+{
     if (out)
-        *out = op;
-    return TIDE_OK;
+        *out = NULL;
+    if (submit_check(l, pool, err) != TIDE_OK || batch_args(n, stmts, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    return submit_pool(l, pool, NULL, 0, NULL, n, stmts, flags, (callback){NULL, cb, ud}, out, err);
+}
+
+int tide_loop_conn_batch(tide_loop *l, tide_conn *c, int n, const tide_stmt *stmts, int flags, tide_batch_cb cb,
+                         void *ud, tide_job **out, tide_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (submit_check(l, c, err) != TIDE_OK || batch_args(n, stmts, err) != TIDE_OK)
+        return TIDE_MISUSE;
+    return submit_conn(l, c, NULL, 0, NULL, n, stmts, flags, (callback){NULL, cb, ud}, out, err);
 }
 
 int tide_loop_timer(tide_loop *l, int ms, tide_timer_cb cb, void *ud, tide_job **out, tide_error *err)
@@ -799,6 +1032,9 @@ void tide_loop_cancel(tide_loop *l, tide_job *op)
 void tpg_loop_detach(tide_job *op)
 {
     tide_error *err = op->loop->scratch;
+    if (cancel_pending(op))
+        op->conn->broken = 1; /* a cancel may still reach it: the pool closes it */
+    cancel_drop(op);
     op->conn->op = NULL;
     op->conn = NULL;
     op->state = S_DONE;
@@ -932,8 +1168,15 @@ static int dispatch(tide_loop *l)
         if (!op->ended) {
             op->ended = 1;
             const tide_error *err = op->err ? op->err : l->oom;
-            int ok = !op->err && (op->kind != K_QUERY && op->kind != K_CONN_QUERY ? 1 : op->res != NULL);
-            if (op->kind == K_TIMER) {
+            int ok = !op->err && (op->kind != K_QUERY && op->kind != K_CONN_QUERY ? 1 : op->res || op->batch);
+            if (op->nstmts) {
+                tide_batch *b = op->batch;
+                op->batch = NULL;
+                if (op->bcb)
+                    op->bcb(op->ud, b, ok ? NULL : err);
+                else
+                    tide_batch_free(b);
+            } else if (op->kind == K_TIMER) {
                 if (op->tcb)
                     op->tcb(op->ud);
             } else if (op->kind == K_ACQUIRE) {
@@ -1113,6 +1356,8 @@ int tide_loop_poll(tide_loop *l, int timeout_ms)
                 expire(op);
             else if (op->state == S_CONNECT && op->conn && op->conn->deadline_ms && now >= op->conn->deadline_ms)
                 advance(op);
+            else if (op->state == S_CANCELING && !cancel_pending(op))
+                advance(op);
             else
                 continue;
             maybe_free(op);
@@ -1151,6 +1396,8 @@ void tide_loop_free(tide_loop *l)
             tide_conn *c = op->conn;
             c->op = NULL;
             op->conn = NULL;
+            if (cancel_pending(op))
+                c->broken = 1; /* a cancel may still reach it */
             if (op->kind == K_CONN_QUERY && !op->owns_conn) {
                 /* the holder still has it; it is theirs to release */
             } else if (op->state == S_CONNECT) {

@@ -42,6 +42,8 @@ typedef struct tpg_stmt {
     Oid *types;
     unsigned effects;
     int ready;                      /* prepared and described on the server */
+    int pinned;                     /* held by a running batch: not evicted */
+    unsigned mark;                  /* the batch that last looked at it */
     struct tpg_stmt *hnext;         /* hash chain */
     struct tpg_stmt *prev, *next;   /* LRU list, most recent first */
 } tpg_stmt;
@@ -55,6 +57,7 @@ enum tpg_state {
     TPG_EXEC,        /* a prepared statement's results */
     TPG_SIMPLE,      /* a simple-protocol query's results, or an unnamed statement's (no_prepare) */
     TPG_LEARN,       /* no_prepare: Parse and Describe of the unnamed statement, in a pipeline */
+    TPG_BATCH,       /* a batch's pipeline (batch.c) */
     TPG_DONE
 };
 
@@ -90,6 +93,8 @@ struct tide_conn {
     PGresult *last;             /* the result to hand out */
     PGresult *errres;           /* the first error result */
     tide_result *result;
+    tide_batch *batch;          /* a batch in flight, or done and not yet taken */
+    unsigned batch_serial;
 
     /* the statement cache */
     tpg_stmt **buckets;
@@ -113,6 +118,26 @@ struct tide_conn {
     struct tide_job *op;         /* a loop's operation running on it */
     struct tide_job *listener;   /* a loop's listener on it (tide_loop_listen) */
 };
+
+/* Shared by conn.c and batch.c. */
+int tpg_fail_broken(tide_conn *c, tide_error *err, const PGresult *r);
+void tpg_conn_clear(tide_conn *c);   /* the last query's results, a batch's too */
+void tpg_conn_scrub(const tide_conn *c, tide_error *err);
+/* What is left to send goes out, what the socket holds comes in: TIDE_OK to
+ * read results on, else what to return. */
+int tpg_conn_pump(tide_conn *c, tide_error *err);
+tpg_stmt *tpg_stmt_get(tide_conn *c, const char *sql, size_t len, tide_error *err);
+int tpg_take_types(tpg_stmt *s, const PGresult *described, tide_error *err);
+int tpg_push_pending(tide_conn *c, const char *name);
+int tpg_grow_params(tide_conn *c, int n, tide_error *err);
+int tpg_encode_params(tide_conn *c, const tpg_stmt *s, const tide_value *params, int n, int base, tide_error *err);
+void tpg_point_params(tide_conn *c, int n);
+/* The deadline of a statement sent with flags: its own
+ * (TIDE_QUERY_TIMEOUT), else the connection's; -1 for none. */
+int tpg_query_timeout(const tide_conn *c, int flags);
+/* Batches (batch.c): a step of the one in flight; freeing one never taken. */
+int tpg_batch_step(tide_conn *c, tide_error *err);
+void tpg_batch_drop(tide_conn *c);
 
 /* Counts one statement sent on a pooled connection (pool.c). */
 void tpg_pool_count_statement(tide_pool *p);

@@ -668,6 +668,19 @@ int tide_pool_query(tide_pool *p, const char *sql, int nparams, const tide_value
     return rc;
 }
 
+int tide_pool_batch(tide_pool *p, int n, const tide_stmt *stmts, int flags, tide_batch **out, tide_error *err)
+{
+    tide_conn *c;
+    if (out)
+        *out = NULL;
+    int rc = tide_pool_acquire(p, &c, err);
+    if (rc != TIDE_OK)
+        return rc;
+    rc = tide_conn_batch(c, n, stmts, flags, out, err);
+    tide_pool_release(p, c);
+    return rc;
+}
+
 int tide_pool_count_of(tide_pool *p, tide_pool_count which)
 {
     if (!p)
@@ -694,9 +707,16 @@ const char *tide_pool_describe(const tide_pool *p)
 
 tide_loop *tide_pool_loop(tide_pool *p)
 {
-    if (p && !p->loop)
+    if (!p)
+        return NULL;
+    /* threads that each push the pool into a lua_State of their own may
+     * ask at once: one loop is made, under the lock */
+    pthread_mutex_lock(&p->mu);
+    if (!p->loop)
         p->loop = tide_loop_new(NULL);
-    return p ? p->loop : NULL;
+    tide_loop *l = p->loop;
+    pthread_mutex_unlock(&p->mu);
+    return l;
 }
 
 int tide_pool_poll(tide_pool *p, int timeout_ms)

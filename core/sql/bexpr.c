@@ -109,6 +109,22 @@ static void placeholder(bc *c, tide_node leaf, int named)
     c->dia->placeholder(c->b, p);
 }
 
+/* A value bound for a field that is an array of an enum or custom type (the
+ * client names it: { k = "val", v, m, f }): sent as text[], cast on. */
+static void custom_array_value(bc *c, tide_node e)
+{
+    char mb[128], fb[128];
+    if (tsql_child(c->d, e, "f") < 0)
+        return;
+    const char *mn = tbuild_opt(c, e, "m", mb, sizeof mb), *fn = tbuild_opt(c, e, "f", fb, sizeof fb);
+    const tide_model *m = mn ? tbuild_model(c, mn) : NULL;
+    const tide_field *f = m && fn ? tbuild_field(c, m, fn) : NULL;
+    if (f && tsql_custom_array(f)) {
+        tutil_buf_adds(c->b, "::text[]::");
+        c->dia->type_name(c->b, f);
+    }
+}
+
 /* { k = "col", m, f, a }: "alias"."column", the alias being the table's own
  * name unless the query gave it another (tide.alias). */
 static void column(bc *c, tide_node e, int setop)
@@ -329,6 +345,7 @@ static void expr_in(bc *c, tide_node e, int top, int setop)
         tide_node v = tbuild_need(c, e, "v", "a value");
         if (v >= 0)
             placeholder(c, v, k[0] == 'p');
+        custom_array_value(c, e);
     } else if (!strcmp(k, "cmp"))
         cmp(c, e);
     else if (!strcmp(k, "and") || !strcmp(k, "or"))

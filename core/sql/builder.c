@@ -120,6 +120,8 @@ static void model_fields(bc *c, const tide_model *m, const char *name, const cha
         tbuild_name(c, name, "the table name");
         tutil_buf_addc(c->b, '.');
         c->dia->quote_ident(c->b, f->column);
+        if (tsql_custom_array(f))
+            tutil_buf_adds(c->b, "::text[]");
         tutil_buf_adds(c->b, " AS ");
         if (!prefix) {
             c->dia->quote_ident(c->b, f->name);
@@ -181,6 +183,12 @@ static void columns(bc *c, tide_node cols)
         if (n++)
             tutil_buf_adds(c->b, ", ");
         tbuild_expr(c, x, 0);
+        if (!strcmp(kb, "col")) {
+            const tide_model *m = tbuild_model(c, tbuild_opt(c, x, "m", mb, sizeof mb));
+            const tide_field *f = m ? tide_model_field(m, tbuild_opt(c, x, "f", ab, sizeof ab)) : NULL;
+            if (f && tsql_custom_array(f))
+                tutil_buf_adds(c->b, "::text[]");
+        }
         tutil_buf_adds(c->b, " AS ");
         tbuild_name(c, alias, "the output name");
         if (strchr(alias, '.'))

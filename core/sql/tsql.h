@@ -44,4 +44,13 @@ void tsql_table(tutil_buf *b, const tsql_dialect *d, const tide_model *m);
 const char *tsql_join_schema(const tide_relation *r);
 void tsql_join_table(tutil_buf *b, const tsql_dialect *d, const tide_relation *r);
 
+/* An array of an enum or of a custom type: its OID is the server's, which
+ * neither the encoder nor the decoder knows, so both compilers send its
+ * values as text[] (cast on to the column's type) and read it as text[]:
+ * Lua lists both ways. */
+static inline int tsql_custom_array(const tide_field *f)
+{
+    return f->array_dims > 0 && (f->type == TIDE_T_ENUM || f->type == TIDE_T_CUSTOM);
+}
+
 #endif

@@ -120,6 +120,8 @@ static int wait_gc(lua_State *L)
     }
     tide_result_free(w->res);
     w->res = NULL;
+    tide_batch_free(w->batch);
+    w->batch = NULL;
     tide_error_free(w->err);
     w->err = NULL;
     return 0;
@@ -207,6 +209,15 @@ static void on_query(void *ud, tide_result *res, const tide_error *err)
     wake(w);
 }
 
+static void on_batch(void *ud, tide_batch *b, const tide_error *err)
+{
+    tlua_wait *w = ud;
+    w->batch = b;
+    if (!b)
+        keep_error(w, err);
+    wake(w);
+}
+
 static void on_acquire(void *ud, tide_conn *conn, const tide_error *err)
 {
     tlua_wait *w = ud;
@@ -234,6 +245,8 @@ static int k_wait(lua_State *L, int status, lua_KContext ctx)
     int n = w->finish(L, w); /* w stays on the stack, alive, meanwhile */
     tide_result_free(w->res);
     w->res = NULL;
+    tide_batch_free(w->batch);
+    w->batch = NULL;
     return n;
 }
 
@@ -275,6 +288,36 @@ int tlua_query_async(lua_State *L, tide_pool *pool, tide_conn *conn, const char 
     if (rc != TIDE_OK)
         return tlua_raise(L, S->err);
     return yield_on(L, w, widx);
+}
+
+int tlua_batch_async(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+                     tlua_finish finish, lua_KContext ctx)
+{
+    tlua_state *S = tlua_state_of(L);
+    tide_loop *loop = loop_of(L, S);
+    tlua_wait *w = push_wait(L, S, finish, ctx);
+    int widx = lua_gettop(L);
+    int rc = conn ? tide_loop_conn_batch(loop, conn, n, stmts, flags, on_batch, w, &w->job, S->err)
+                  : tide_loop_batch(loop, pool, n, stmts, flags, on_batch, w, &w->job, S->err);
+    if (rc != TIDE_OK)
+        return tlua_raise(L, S->err);
+    return yield_on(L, w, widx);
+}
+
+int tlua_batch(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+               tlua_finish finish, lua_KContext ctx)
+{
+    if (lua_isyieldable(L) && tlua_should_yield(L))
+        return tlua_batch_async(L, pool, conn, n, stmts, flags, finish, ctx);
+    tlua_state *S = tlua_state_of(L);
+    tlua_wait *w = push_wait(L, S, finish, ctx); /* its __gc frees what finish does not take */
+    if (pool)
+        tide_pool_batch(pool, n, stmts, flags, &w->batch, S->err);
+    else
+        tide_conn_batch(conn, n, stmts, flags, &w->batch, S->err);
+    if (!w->batch)
+        keep_error(w, S->err);
+    return finish(L, w);
 }
 
 int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx)

@@ -130,13 +130,14 @@ static int finish_builder(lua_State *L, tlua_wait *w)
     return push_results(L, w->res, (int)w->ctx);
 }
 
-/* core.builder_run(target, schema, tree, mode) */
+/* core.builder_run(target, schema, tree, mode [, timeout in seconds]) */
 static int l_builder_run(lua_State *L)
 {
     static const char *const modes[] = {"rows", "one", "exec", NULL};
     tide_schema *schema = tlua_check_schema(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
     int mode = luaL_checkoption(L, 4, "rows", modes);
+    int flags = TIDE_QUERY_PREPARE | tlua_timeout_flags(L, 5);
     lua_settop(L, 4);
     qstate *q = tlua_qstate(L);
     const tide_compiled *comp = compile(L, q, schema, 3, 0);
@@ -153,10 +154,10 @@ static int l_builder_run(lua_State *L)
     const char *sql = tide_compiled_sql(comp);
     int ctx = mode | (tide_compiled_nested(comp) << 4);
     if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_query_async(L, pool, conn, sql, np, q->params, TIDE_QUERY_PREPARE, finish_builder, ctx);
+        return tlua_query_async(L, pool, conn, sql, np, q->params, flags, finish_builder, ctx);
     tide_result *res = NULL;
-    int rc = pool ? tide_pool_query(pool, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err)
-                  : tide_conn_query(conn, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+    int rc = pool ? tide_pool_query(pool, sql, np, q->params, flags, &res, q->err)
+                  : tide_conn_query(conn, sql, np, q->params, flags, &res, q->err);
     if (rc != TIDE_OK)
         return tlua_raise(L, q->err);
     q->pending = res;

@@ -12,6 +12,7 @@ int luaopen_tide_core(lua_State *L)
     tlua_open_schema(L);
     tlua_open_model(L);
     tlua_open_builder(L);
+    tlua_open_batch(L);
     tlua_open_async(L);
     lua_pushstring(L, tide_version());
     lua_setfield(L, -2, "version");

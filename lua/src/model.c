@@ -216,6 +216,16 @@ static int is_atomic_update(lua_State *L, int idx)
 
 static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, int depth, int data_value);
 
+/* A new value leaf for the value at idx (its Lua value kept, when asked). */
+static tide_node value_leaf(lua_State *L, qstate *q, int idx, int slot)
+{
+    if (q->keep) {
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, q->keep, slot + 1);
+    }
+    return tide_desc_leaf(q->desc, slot);
+}
+
 static tide_node to_desc(lua_State *L, qstate *q, int idx, const char *key, int depth)
 {
     return to_desc_in(L, q, idx, key, depth, 0);
@@ -235,7 +245,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
                        luaL_typename(L, idx));
         slot = tlua_new_slot(L, q);
         q->values[slot] = v;
-        return tide_desc_leaf(q->desc, slot);
+        return value_leaf(L, q, idx, slot);
     }
     if (tlua_has_metatable(L, idx, TLUA_VALUES) && tlua_push_array_literal(L, idx)) {
         /* a text parameter the server reads as the column's array type */
@@ -243,7 +253,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         q->values[slot].kind = TIDE_KIND_TEXT;
         q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
         lua_rawseti(L, q->anchor, ++q->nanchored);
-        return tide_desc_leaf(q->desc, slot);
+        return value_leaf(L, q, idx, slot);
     }
     if (is_value_list(L, idx, key) || (data_value == 1 && lua_rawlen(L, idx) == 0 && !is_atomic_update(L, idx) &&
                                        !tlua_has_metatable(L, idx, TLUA_ARRAY) && lua_next_nonempty(L, idx))) {
@@ -252,7 +262,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
         q->values[slot].kind = TIDE_KIND_JSON;
         q->values[slot].as.s.ptr = lua_tolstring(L, -1, &q->values[slot].as.s.len);
         lua_rawseti(L, q->anchor, ++q->nanchored); /* alive until the call returns */
-        return tide_desc_leaf(q->desc, slot);
+        return value_leaf(L, q, idx, slot);
     }
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     if (n > 0) {
@@ -368,12 +378,13 @@ void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn)
     }
 }
 
-/* core.model_query(target, schema, model, op, args) */
+/* core.model_query(target, schema, model, op, args [, timeout in seconds]) */
 static int l_model_query(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 2);
     const char *model = luaL_checkstring(L, 3);
     int op = luaL_checkoption(L, 4, NULL, op_names) + TIDE_OP_FIND_MANY;
+    int flags = TIDE_QUERY_PREPARE | tlua_timeout_flags(L, 6);
     if (!lua_isnoneornil(L, 5))
         luaL_checktype(L, 5, LUA_TTABLE);
     else {
@@ -391,6 +402,7 @@ static int l_model_query(lua_State *L)
     lua_newtable(L);
     q->anchor = lua_gettop(L);
     q->nanchored = 0;
+    q->keep = 0;
     tide_node root = to_desc(L, q, 5, NULL, 0);
 
     const tide_compiled *comp;
@@ -407,11 +419,11 @@ static int l_model_query(lua_State *L)
     tlua_target(L, 1, &pool, &conn);
     const char *sql = tide_compiled_sql(comp);
     if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_query_async(L, pool, conn, sql, np, q->params, TIDE_QUERY_PREPARE, finish_model,
+        return tlua_query_async(L, pool, conn, sql, np, q->params, flags, finish_model,
                                 tide_compiled_result(comp));
     tide_result *res = NULL;
-    int rc = pool ? tide_pool_query(pool, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err)
-                  : tide_conn_query(conn, sql, np, q->params, TIDE_QUERY_PREPARE, &res, q->err);
+    int rc = pool ? tide_pool_query(pool, sql, np, q->params, flags, &res, q->err)
+                  : tide_conn_query(conn, sql, np, q->params, flags, &res, q->err);
     if (rc != TIDE_OK)
         return raise_query_error(L, schema, model, q->err);
     q->pending = res;
@@ -421,7 +433,10 @@ static int l_model_query(lua_State *L)
     return n;
 }
 
-/* core.model_sql(schema, model, op, args) -> sql, nparams (no database) */
+/* core.model_sql(schema, model, op, args) -> sql, nparams, values (no
+ * database): values[i] is the Lua value bound to $i, as given (a list or a
+ * table stays one), so that the raw query functions bind it as the model
+ * query would (streaming runs the SQL inside DECLARE CURSOR). */
 static int l_model_sql(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 1);
@@ -429,20 +444,279 @@ static int l_model_sql(lua_State *L)
     int op = luaL_checkoption(L, 3, NULL, op_names) + TIDE_OP_FIND_MANY;
     luaL_checktype(L, 4, LUA_TTABLE);
     lua_settop(L, 4);
+    lua_newtable(L); /* 5: values by slot */
     qstate *q = tlua_qstate(L);
     tide_desc_reset(q->desc);
     q->nvalues = 0;
     lua_newtable(L);
     q->anchor = lua_gettop(L);
     q->nanchored = 0;
+    q->keep = 5;
     tide_node root = to_desc(L, q, 4, NULL, 0);
+    q->keep = 0;
     const tide_compiled *comp;
     if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
         TIDE_OK)
         return tlua_raise(L, q->err);
+    int np = tide_compiled_nparams(comp);
     lua_pushstring(L, tide_compiled_sql(comp));
-    lua_pushinteger(L, tide_compiled_nparams(comp));
-    return 2;
+    lua_pushinteger(L, np);
+    lua_createtable(L, np, 0);
+    for (int i = 0; i < np; i++) {
+        lua_rawgeti(L, 5, tide_compiled_slot(q->desc, i) + 1);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 3;
+}
+
+/* core.model_batch(target, schema, list [, links [, timeout]]): list[i] = { model, op,
+ * args }. Every query is compiled, then all are sent in one round trip as
+ * one atomic batch (one snapshot of the data); returns their results in
+ * order, each as core.model_query gives it. The include loader sends its
+ * levels so, with links[i] = { parent index, relation name, many, key
+ * field } for each child level: its rows are put under the rows of the
+ * parent level whose key reads the same as their "__parent" column (the
+ * texts compared as the server wrote them; the column itself left out). */
+
+/* The results being turned into Lua values: freed by __gc if that raises. */
+typedef struct results {
+    int n;
+    tide_result *r[];
+} results;
+
+static void free_results(results *rs)
+{
+    for (int i = 0; i < rs->n; i++) {
+        tide_result_free(rs->r[i]);
+        rs->r[i] = NULL;
+    }
+}
+
+static int results_gc(lua_State *L)
+{
+    free_results(lua_touserdata(L, 1));
+    return 0;
+}
+
+static int column_named(const tide_result *r, const char *name)
+{
+    for (int c = 0; c < tide_result_cols(r); c++)
+        if (!strcmp(tide_result_col_name(r, c), name))
+            return c;
+    return -1;
+}
+
+/* Puts the rows of child level i (a list at index crows) under the rows of
+ * its parent level (at index prows: a list, or one row for kind ONE). */
+static void stitch_level(lua_State *L, const results *rs, int i, int p, int pkind, int prows, int crows,
+                         const char *name, int many, const char *key)
+{
+    const tide_result *pr = rs->r[p], *cr = rs->r[i];
+    int kc = column_named(pr, key), cc = column_named(cr, "__parent");
+    if (kc < 0 || cc < 0)
+        luaL_error(L, "include %s: the key columns are missing", name);
+    int np = pkind == TIDE_RESULT_ONE ? 1 : tide_result_rows(pr);
+    if (lua_isnil(L, prows))
+        np = 0;
+    lua_createtable(L, 0, np); /* key text -> the group of children */
+    int map = lua_gettop(L);
+    luaL_getmetatable(L, TLUA_ARRAY);
+    int amt = lua_gettop(L);
+    for (int r = 0; r < np; r++) {
+        if (pkind == TIDE_RESULT_ONE)
+            lua_pushvalue(L, prows);
+        else
+            lua_rawgeti(L, prows, r + 1);
+        if (tide_result_is_null(pr, r, kc)) { /* references nothing */
+            if (many) {
+                lua_createtable(L, 0, 0);
+                lua_pushvalue(L, amt);
+                lua_setmetatable(L, -2);
+                lua_setfield(L, -2, name);
+            }
+            lua_pop(L, 1);
+            continue;
+        }
+        size_t len;
+        const char *k = tide_result_text(pr, r, kc, &len);
+        lua_pushlstring(L, k, len);
+        if (lua_rawget(L, map) == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_createtable(L, 1, 0);
+            lua_pushvalue(L, amt);
+            lua_setmetatable(L, -2);
+            lua_pushlstring(L, k, len);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, map);
+        }
+        if (many)
+            lua_setfield(L, -2, name);
+        else
+            lua_pop(L, 1);
+        lua_pop(L, 1);
+    }
+    int nc = tide_result_rows(cr);
+    for (int r = 0; r < nc && np > 0; r++) {
+        if (tide_result_is_null(cr, r, cc))
+            continue;
+        size_t len;
+        const char *k = tide_result_text(cr, r, cc, &len);
+        lua_pushlstring(L, k, len);
+        if (lua_rawget(L, map) == LUA_TTABLE) {
+            lua_rawgeti(L, crows, r + 1);
+            lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+        }
+        lua_pop(L, 1);
+    }
+    if (!many) { /* has_one, belongs_to: the first (only) one */
+        for (int r = 0; r < np; r++) {
+            if (tide_result_is_null(pr, r, kc))
+                continue;
+            if (pkind == TIDE_RESULT_ONE)
+                lua_pushvalue(L, prows);
+            else
+                lua_rawgeti(L, prows, r + 1);
+            size_t len;
+            const char *k = tide_result_text(pr, r, kc, &len);
+            lua_pushlstring(L, k, len);
+            lua_rawget(L, map);
+            lua_rawgeti(L, -1, 1);
+            lua_setfield(L, -3, name);
+            lua_pop(L, 2);
+        }
+    }
+    lua_settop(L, map - 1);
+}
+
+static int push_model_batch(lua_State *L, tlua_held *h, const int *kinds, int links)
+{
+    int failed = tide_batch_failed(h->b);
+    if (failed >= 0) {
+        tide_batch_take(h->b, failed, h->err);
+        lua_rawgeti(L, 3, failed + 1);
+        lua_rawgeti(L, -1, 1);
+        return raise_query_error(L, tlua_check_schema(L, 2), lua_tostring(L, -1), h->err);
+    }
+    int n = tide_batch_count(h->b);
+    results *rs = lua_newuserdatauv(L, sizeof *rs + (size_t)n * sizeof rs->r[0], 0);
+    rs->n = 0;
+    if (luaL_newmetatable(L, "tide.model_results")) {
+        lua_pushcfunction(L, results_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    for (int i = 0; i < n; i++) {
+        rs->r[rs->n++] = tide_batch_take(h->b, i, h->err);
+        if (!rs->r[i])
+            return tlua_raise(L, h->err);
+    }
+    lua_createtable(L, n, 0);
+    int out = lua_gettop(L);
+    for (int i = 0; i < n; i++) {
+        int child = links && lua_rawgeti(L, links, i + 1) == LUA_TTABLE;
+        lua_pop(L, links ? 1 : 0);
+        if (child)
+            tlua_push_result(L, rs->r[i], TLUA_ROWS | TLUA_NO_PARENT);
+        else
+            push_model_result(L, rs->r[i], kinds[i]);
+        lua_rawseti(L, out, i + 1);
+    }
+    for (int i = 0; links && i < n; i++) {
+        if (lua_rawgeti(L, links, i + 1) != LUA_TTABLE) {
+            lua_pop(L, 1);
+            continue;
+        }
+        int link = lua_gettop(L);
+        lua_rawgeti(L, link, 1);
+        int p = (int)lua_tointeger(L, -1) - 1;
+        lua_getfield(L, link, "name");
+        lua_getfield(L, link, "key");
+        lua_getfield(L, link, "many");
+        const char *name = lua_tostring(L, link + 2), *key = lua_tostring(L, link + 3);
+        if (p < 0 || p >= i || !name || !key)
+            return luaL_error(L, "model_batch: link %d: expected { parent, name =, key =, many = }", i + 1);
+        lua_rawgeti(L, out, p + 1);
+        lua_rawgeti(L, out, i + 1);
+        stitch_level(L, rs, i, p, kinds[p], link + 5, link + 6, name, lua_toboolean(L, link + 4), key);
+        lua_settop(L, link - 1);
+    }
+    free_results(rs);
+    return 1;
+}
+
+static int finish_model_batch(lua_State *L, tlua_wait *w)
+{
+    const int *kinds = lua_touserdata(L, (int)w->ctx);
+    tlua_held *h = tlua_push_held(L);
+    h->b = w->batch;
+    w->batch = NULL;
+    if (!h->b) {
+        if (!w->err)
+            return luaL_error(L, "out of memory");
+        return tlua_raise(L, w->err);
+    }
+    return push_model_batch(L, h, kinds, lua_istable(L, 4) ? 4 : 0);
+}
+
+static int l_model_batch(lua_State *L)
+{
+    tide_schema *schema = tlua_check_schema(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    int flags = tlua_timeout_flags(L, 5);
+    lua_settop(L, 4);
+    tide_pool *pool;
+    tide_conn *conn;
+    tlua_target(L, 1, &pool, &conn);
+    lua_settop(L, 4);
+    int n = (int)luaL_len(L, 3);
+    if (n < 1)
+        return luaL_argerror(L, 3, "no queries");
+    /* 5: result kinds; 6: statements; 7: their texts and values, kept */
+    int *kinds = lua_newuserdatauv(L, (size_t)n * sizeof *kinds, 0);
+    tide_stmt *st = lua_newuserdatauv(L, (size_t)n * sizeof *st, 0);
+    lua_newtable(L);
+    int keep = lua_gettop(L), nkeep = 0;
+    qstate *q = tlua_qstate(L);
+    if (q->pending) {
+        tide_result_free(q->pending);
+        q->pending = NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 3, i + 1);
+        int item = lua_gettop(L);
+        luaL_checktype(L, item, LUA_TTABLE);
+        lua_rawgeti(L, item, 1);
+        const char *model = luaL_checkstring(L, -1);
+        lua_rawgeti(L, item, 2);
+        int op = luaL_checkoption(L, -1, NULL, op_names) + TIDE_OP_FIND_MANY;
+        lua_rawgeti(L, item, 3);
+        int args = lua_gettop(L);
+        tide_desc_reset(q->desc);
+        q->nvalues = 0;
+        lua_newtable(L); /* this query's anchor: kept below with its values */
+        q->anchor = lua_gettop(L);
+        q->nanchored = 0;
+        tide_node root = to_desc(L, q, args, NULL, 0);
+        const tide_compiled *comp;
+        if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
+            TIDE_OK)
+            return tlua_raise(L, q->err);
+        int np = tide_compiled_nparams(comp);
+        tide_value *vals = lua_newuserdatauv(L, (size_t)(np ? np : 1) * sizeof *vals, 0);
+        for (int k = 0; k < np; k++)
+            vals[k] = q->values[tide_compiled_slot(q->desc, k)];
+        lua_rawseti(L, keep, ++nkeep);          /* the values */
+        lua_pushvalue(L, q->anchor);
+        lua_rawseti(L, keep, ++nkeep);          /* what they point into */
+        lua_pushvalue(L, args);
+        lua_rawseti(L, keep, ++nkeep);
+        lua_pushstring(L, tide_compiled_sql(comp)); /* the cache may drop it meanwhile */
+        st[i] = (tide_stmt){lua_tostring(L, -1), np, vals};
+        lua_rawseti(L, keep, ++nkeep);
+        kinds[i] = tide_compiled_result(comp);
+        lua_settop(L, keep);
+    }
+    return tlua_batch(L, pool, conn, n, st, flags, finish_model_batch, 5);
 }
 
 static int l_cache_stats(lua_State *L)
@@ -465,6 +739,8 @@ void tlua_open_model(lua_State *L)
     lua_setfield(L, -2, "model_query");
     lua_pushcfunction(L, l_model_sql);
     lua_setfield(L, -2, "model_sql");
+    lua_pushcfunction(L, l_model_batch);
+    lua_setfield(L, -2, "model_batch");
     lua_pushcfunction(L, l_cache_stats);
     lua_setfield(L, -2, "cache_stats");
 }

@@ -85,16 +85,39 @@ static int l_connect(lua_State *L)
     return 1;
 }
 
+/* db:timeout(seconds) gives a view of the db whose raw queries have that
+ * deadline: its query flags, kept in the view under this key. */
+static const char timeout_key = 0;
+
+static int view_flags(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TTABLE)
+        return 0;
+    int flags = lua_rawgetp(L, 1, &timeout_key) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    return flags;
+}
+
+/* core.set_timeout(view, seconds) */
+static int l_set_timeout(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushinteger(L, tlua_timeout_flags(L, 2));
+    lua_rawsetp(L, 1, &timeout_key);
+    return 0;
+}
+
 static int run_pooled(lua_State *L, int mode)
 {
+    int flags = view_flags(L);
     tlua_pool *p = check_pool(L);
     const char *sql = luaL_checkstring(L, 2);
     tlua_params params;
     tlua_params_collect(L, 3, lua_gettop(L), &params);
     if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_query_async(L, p->pool, NULL, sql, params.n, params.v, 0, tlua_finish_rows, mode);
+        return tlua_query_async(L, p->pool, NULL, sql, params.n, params.v, flags, tlua_finish_rows, mode);
     tide_result *res = NULL;
-    if (tide_pool_query(p->pool, sql, params.n, params.v, 0, &res, p->err) != TIDE_OK)
+    if (tide_pool_query(p->pool, sql, params.n, params.v, flags, &res, p->err) != TIDE_OK)
         return tlua_raise(L, p->err);
     p->pending = res;
     int n = tlua_push_result(L, res, mode);
@@ -217,4 +240,6 @@ void tlua_open_pool(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_connect);
     lua_setfield(L, -2, "connect");
+    lua_pushcfunction(L, l_set_timeout);
+    lua_setfield(L, -2, "set_timeout");
 }

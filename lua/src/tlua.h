@@ -77,8 +77,13 @@ static inline int tlua_scalar(lua_State *L, int idx, tide_value *v)
     }
 }
 
+/* An optional timeout in seconds at idx (nil or none: no deadline of its
+ * own) as query flags (TIDE_QUERY_TIMEOUT); raises for anything else. */
+int tlua_timeout_flags(lua_State *L, int idx);
+
 /* How a result becomes Lua values. */
 enum { TLUA_ROWS, TLUA_ONE, TLUA_EXEC };
+#define TLUA_NO_PARENT 16 /* or'ed into a mode: the include loader's __parent columns stay out */
 int tlua_push_result(lua_State *L, tide_result *res, int mode);
 void tlua_push_value(lua_State *L, tide_kind kind, const char *s, size_t len);
 
@@ -117,6 +122,7 @@ struct tlua_wait {
     tide_job *job;          /* in flight */
     int done;
     tide_result *res;
+    tide_batch *batch;      /* a batch's outcome, until finish takes it */
     tide_error *err;
     tide_conn *conn;        /* an acquire's, until finish takes it */
     tide_pool *pool;
@@ -128,6 +134,21 @@ void tlua_state_set_loop(lua_State *L, tide_loop *loop, int only_if_unset);
 int tlua_should_yield(lua_State *L);
 int tlua_query_async(lua_State *L, tide_pool *pool, tide_conn *conn, const char *sql, int nparams,
                      const tide_value *params, int flags, tlua_finish finish, lua_KContext ctx);
+int tlua_batch_async(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+                     tlua_finish finish, lua_KContext ctx);
+/* A batch, yielding where it can, else blocking: finish gets its outcome
+ * (w->batch, or w->err) either way. */
+int tlua_batch(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+               tlua_finish finish, lua_KContext ctx);
+void tlua_open_batch(lua_State *L);
+/* A batch's outcome held by a userdata whose __gc frees what is left, so a
+ * raise while its results become Lua values loses nothing (batch.c). */
+typedef struct tlua_held {
+    tide_batch *b;
+    tide_result *res;   /* being turned into Lua values */
+    tide_error *err;
+} tlua_held;
+tlua_held *tlua_push_held(lua_State *L);
 int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx);
 /* For finish functions: raises the work's error, if it failed. */
 int tlua_wait_failed(lua_State *L, tlua_wait *w);
@@ -150,6 +171,7 @@ typedef struct qstate {
     tide_result *pending;
     int anchor;     /* stack index of a table keeping JSON texts alive */
     int nanchored;
+    int keep;       /* stack index of a table receiving each value's Lua value by slot, or 0 */
 } qstate;
 qstate *tlua_qstate(lua_State *L);
 tide_value *tlua_grow_values(lua_State *L, tide_value **arr, int *cap, int need);

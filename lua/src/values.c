@@ -500,14 +500,21 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
         lua_pushstring(L, tide_result_command(res));
         return 2;
     }
+    int skip = mode & TLUA_NO_PARENT;
+    mode &= ~TLUA_NO_PARENT;
     int rows = tide_result_rows(res), cols = tide_result_cols(res);
     if (mode == TLUA_ONE && rows > 1)
         rows = 1;
     luaL_checkstack(L, cols + 4, "too many columns");
-    /* column names once per result, reused for every row */
+    /* column names once per result, reused for every row (nil: left out) */
     int names = lua_gettop(L) + 1;
-    for (int c = 0; c < cols; c++)
-        lua_pushstring(L, tide_result_col_name(res, c));
+    for (int c = 0; c < cols; c++) {
+        const char *name = tide_result_col_name(res, c);
+        if (skip && !strncmp(name, "__parent", 8))
+            lua_pushnil(L);
+        else
+            lua_pushstring(L, name);
+    }
     if (mode == TLUA_ONE && rows == 0) {
         lua_settop(L, names - 1);
         lua_pushnil(L);
@@ -518,7 +525,7 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
     for (int r = 0; r < rows; r++) {
         lua_createtable(L, 0, cols);
         for (int c = 0; c < cols; c++) {
-            if (tide_result_is_null(res, r, c))
+            if (tide_result_is_null(res, r, c) || (skip && lua_isnil(L, names + c)))
                 continue; /* NULL is absent */
             lua_pushvalue(L, names + c);
             push_cell(L, res, r, c);
@@ -531,6 +538,18 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
         lua_replace(L, names); /* the result over the first name */
     lua_settop(L, names);
     return 1;
+}
+
+int tlua_timeout_flags(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return 0;
+    lua_Number s = lua_tonumber(L, idx);
+    if (lua_type(L, idx) != LUA_TNUMBER || !(s > 0) || s > 8388.0)
+        return luaL_error(L, "timeout: a number of seconds, more than 0 and at most 8388, expected (got %s)",
+                          luaL_tolstring(L, idx, NULL));
+    int ms = (int)(s * 1000.0 + 0.5);
+    return TIDE_QUERY_TIMEOUT(ms < 1 ? 1 : ms);
 }
 
 /* ---- functions ------------------------------------------------------------- */

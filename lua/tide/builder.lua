@@ -28,6 +28,8 @@ local Table = { __name = "tide.table" }             -- schema.User, tide.alias(.
 local Source = { __name = "tide.source" }           -- query:as "name", tide.cte "name"
 local Placeholder = { [NODE] = true, __name = "tide.placeholder" }
 
+local cursor = require "tide.cursor"
+
 local colinfo = setmetatable({}, { __mode = "k" })  -- column node -> field definition
 local tinfo = setmetatable({}, { __mode = "k" })    -- Table/Source -> { node, decl, name }
 
@@ -79,6 +81,10 @@ local function to_expr(x, near, what, level)
     local f = near and colinfo[near]
     if f and (f.codec or json_types[f.type] or (f.array_dims or 0) > 0) then
       if f.codec and f.codec.encode then x = f.codec.encode(x) end
+      if (f.array_dims or 0) > 0 and (f.type == "enum" or f.type == "custom") then
+        -- the core sends it as text[], cast to the column's type
+        return expr({ k = "val", v = x, m = f._model, f = f.name })
+      end
       return expr({ k = "val", v = x })
     end
     if f then
@@ -563,16 +569,45 @@ local function guard(q, level)
   end
 end
 
+local shape
+-- Reads to replicas: tide/replicas.lua sets M.route(db, fn, ...), which runs
+-- fn(handle, ...) on a replica's handle (or on the primary's when none is
+-- up). A statement goes there when it only reads: a select or set
+-- operation that locks no rows and has no writing CTE. (A select calling a
+-- writing function is not seen: db:primary() is the way out, as for raw SQL.)
+local function reads(t)
+  if t.k == "setop" then return reads(t.l) and reads(t.r) end
+  if t.k ~= "select" or t.lock then return false end
+  for _, c in ipairs(t.with or {}) do
+    if not reads(c.q) then return false end
+  end
+  return true
+end
+
+-- fn(target, ...), on a replica when target is a db with replicas and the
+-- statement t only reads
+local function routed(target, t, fn, ...)
+  if type(target) == "table" and rawget(target, "_replicas") and reads(t) then return M.route(target, fn, ...) end
+  return fn(target, ...)
+end
+
 local function run(q, mode)
   guard(q, 3)
   local target, db = target_of(q._root)
   local _, sc = schema_of(db)
   local cfg = rawget(db, "_report") -- slow queries and large results (tide/report.lua)
   local t0 = cfg and core.now()
-  local r, nested = core.builder_run(target, sc, q.t, mode)
+  local timeout = q._timeout
+  if timeout == nil and type(target) == "table" then timeout = rawget(target, "_timeout") end
+  local r, nested = routed(target, q.t, core.builder_run, sc, q.t, mode, timeout)
   if cfg then
     require("tide.report").check(cfg, function() return (core.builder_compile(sc, q.t)) end, t0, r)
   end
+  return shape(q, r, mode, nested)
+end
+
+-- What core.builder_run or a batch gave, as :all() / :first() / :exec() return it.
+shape = function(q, r, mode, nested)
   if mode == "exec" then return r end
   if mode == "one" then
     if r == nil then return nil end
@@ -611,6 +646,15 @@ local function terminals(class)
   function class:one() return only_row(run(self, "rows")) end
   --- Runs the statement; the number of rows it affected (or returned).
   function class:exec() return run(self, "exec") end
+  --- A deadline of this statement's own, in seconds: past it the server
+  --- cancels it (query_canceled); the connection stays usable.
+  function class:timeout(seconds)
+    if type(seconds) ~= "number" or not (seconds > 0) then
+      bad(2, "bad argument #1 to 'timeout' (a number of seconds expected, got %s)", describe(seconds))
+    end
+    self._timeout = seconds
+    return self
+  end
   --- The SQL and its parameters (a list; a placeholder's is tide.placeholder
   --- "name"), without running anything.
   function class:to_sql()
@@ -630,7 +674,7 @@ local function terminals(class)
     for i in pairs(phs) do if i > n then n = i end end
     local dec = has_codecs(self._schema) and decoders(self.t, self._schema, self._sources) or {}
     return setmetatable({ sql = sql, values = values, phs = phs, n = n, nested = nested, dec = dec,
-      root = self._root }, Prepared)
+      root = self._root, t = self.t }, Prepared)
   end
   --- A named subquery: a source for from and joins (its columns: sq.name),
   --- and a CTE for db:with.
@@ -957,7 +1001,7 @@ local function run_prepared(p, mode, args, what)
     -- a db: its pool's C methods take the db table
     local pm = core.pool_methods
     if mode == "exec" then return (pm.exec(target, p.sql, table.unpack(params, 1, p.n))) end
-    r = (mode == "one" and pm.one or pm.query)(target, p.sql, table.unpack(params, 1, p.n))
+    r = routed(target, p.t, mode == "one" and pm.one or pm.query, p.sql, table.unpack(params, 1, p.n))
   else
     if mode == "exec" then return (target:exec(p.sql, table.unpack(params, 1, p.n))) end
     r = (mode == "one" and target.one or target.query)(target, p.sql, table.unpack(params, 1, p.n))
@@ -976,11 +1020,35 @@ function Prepared:all(args) return run_prepared(self, "rows", args, "all") end
 function Prepared:first(args) return run_prepared(self, "one", args, "first") end
 function Prepared:exec(args) return run_prepared(self, "exec", args, "exec") end
 function Prepared:one(args) return only_row(run_prepared(self, "rows", args, "one")) end
+--- for row in p:iter{ name = value } do ... end: the rows read a batch at a
+--- time through a server-side cursor (tide/cursor.lua), nested and decoded
+--- as all() gives them.
+function Prepared:iter(args)
+  local k = self.t.k
+  if k ~= "select" and k ~= "setop" then
+    bad(2, "iter: only a select streams (a cursor runs a query); an %s gives its rows with returning() and all()", k)
+  end
+  local params = bind(self, args, "iter")
+  local nested, dec = self.nested, self.dec
+  local each
+  if nested or #dec > 0 then
+    each = function(rows)
+      if nested then nest(rows) end
+      if #dec > 0 then decode(rows, dec) end
+    end
+  end
+  return routed(self.root.target, self.t, cursor.iter, self.sql, each, table.unpack(params, 1, self.n))
+end
+
 function Prepared:to_sql()
   local values = {}
   for i = 1, self.n do values[i] = self.phs[i] and ops.placeholder(self.phs[i]) or self.values[i] end
   return self.sql, values
 end
+
+--- for row in q:iter() do ... end: as p:iter() of the prepared query.
+local function iter(self) return self:prepare():iter() end
+for _, class in ipairs(Query) do class.iter = iter end
 
 -- Roots: db:select(...), tx:select(...), db:with(...):select(...) ---------------------------
 
@@ -1052,6 +1120,24 @@ function M.install(class, resolve)
     end
   end
 end
+
+--- For db:batch (tide/batch.lua): the statement q as an item of core.batch
+--- (its SQL, mode and values), and the function that shapes its result
+--- as the terminal for mode would.
+function M.batch_item(q, mode, level)
+  guard(q, level + 1)
+  local _, sc = schema_of(q._root.db)
+  local sql, values, phs, nested = core.builder_compile(sc, q.t)
+  if next(phs) then
+    bad(level + 1, "a query with placeholders (tide.placeholder) cannot go in a batch")
+  end
+  local n = 0
+  for i in pairs(values) do if i > n then n = i end end
+  local item = { sql, mode = mode, n = n }
+  for i = 1, n do item[i + 1] = values[i] end
+  return item, function(r) return shape(q, r, mode, nested) end
+end
+M.is_query = is_query
 
 --- Lua builder tests look here.
 M._decoders = decoders

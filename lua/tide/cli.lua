@@ -24,6 +24,10 @@ commands:
   dev [stop|url]         start (or stop) a throwaway PostgreSQL for this
                          project under .tide/; prints its URL, which the
                          other commands use when DATABASE_URL is not set
+  generate types [--schema SCHEMA.lua] [--out FILE]
+                         write LuaLS annotations for the schema's models
+                         (row classes, db.<Model> with typed methods) to
+                         FILE (default tide_types.lua)
   console [--schema SCHEMA.lua] [--url URL]
                          a Lua REPL with db connected (and the models)
   version                print tide's version
@@ -216,6 +220,46 @@ local function migrate(args)
   return code
 end
 
+-- tide generate types -----------------------------------------------------------
+
+local function generate(args)
+  if args[1] ~= "types" then
+    local util = require "tide.util"
+    io.stderr:write(("tide generate: unknown target '%s'%s; usage: tide generate types [--schema FILE] [--out FILE]\n")
+      :format(tostring(args[1]), util.did_you_mean(args[1] or "", { "types" })))
+    return 2
+  end
+  local ok, e = pcall(function()
+    local o = {}
+    local i = 2
+    while args[i] do
+      local flag = ({ ["--schema"] = "schema", ["--out"] = "out" })[args[i]]
+      if not flag then
+        local util = require "tide.util"
+        error(("unknown option '%s'%s"):format(args[i], util.did_you_mean(args[i], { "--schema", "--out" })), 0)
+      end
+      if not args[i + 1] then error(("%s needs a value"):format(args[i]), 0) end
+      o[flag] = args[i + 1]
+      i = i + 2
+    end
+    local cfg = require("tide.migrate").find_config()
+    local path = o.schema or (cfg and cfg.schema and (cfg.schema:sub(1, 1) == "/" and cfg.schema
+      or cfg.root .. "/" .. cfg.schema))
+    local schema = load_schema(path)
+    local text = require("tide.stubs").generate(schema, (path:match("[^/]+$")))
+    local out = o.out or "tide_types.lua"
+    local f = assert(io.open(out, "w"))
+    f:write(text)
+    f:close()
+    print(("wrote the types of %d models to %s"):format(#schema.model_list, out))
+  end)
+  if not ok then
+    io.stderr:write("tide generate types: ", tostring(e), "\n")
+    return 1
+  end
+  return 0
+end
+
 function cli.main(args)
   local cmd = args[1]
   if cmd == "run" then
@@ -226,6 +270,8 @@ function cli.main(args)
     return db_push({ table.unpack(args, 3) })
   elseif cmd == "dev" then
     return require("tide.dev").main({ table.unpack(args, 2) })
+  elseif cmd == "generate" then
+    return generate({ table.unpack(args, 2) })
   elseif cmd == "console" then
     return require("tide.console").main({ table.unpack(args, 2) })
   elseif cmd == "version" or cmd == "--version" or cmd == "-v" then
@@ -237,7 +283,7 @@ function cli.main(args)
   end
   local util = require "tide.util"
   io.stderr:write(("tide: unknown command '%s'%s\n\n"):format(cmd,
-    util.did_you_mean(cmd, { "run", "db", "migrate", "dev", "console", "version", "help" })))
+    util.did_you_mean(cmd, { "run", "db", "migrate", "generate", "dev", "console", "version", "help" })))
   io.stderr:write(usage)
   return 2
 end

@@ -205,50 +205,20 @@ function Tx:set_context(context)
   set_context(live(self), "set_context", context)
 end
 
--- Streaming: a server-side cursor read a batch at a time ------------------------
+-- Streaming: a server-side cursor read a batch at a time (tide/cursor.lua) ------
 
-local ITER_BATCH = 500
+local cursor = require "tide.cursor"
 
--- The rows of cursor name, fetched ITER_BATCH at a time.
-local function cursor_rows(conn, name)
-  local rows, i = {}, 0
-  local fetch = ("fetch %d from %s"):format(ITER_BATCH, name)
-  local finished = false
-  return function()
-    if i >= #rows then
-      if finished then return nil end
-      rows, i = conn:query(fetch), 0
-      finished = #rows < ITER_BATCH
-      if #rows == 0 then return nil end
-    end
-    i = i + 1
-    return rows[i]
+local function check_sql(sql)
+  if type(sql) ~= "string" then
+    error(("bad argument #1 to 'iter' (string expected, got %s)"):format(type(sql)), 3)
   end
-end
-
--- A to-be-closed value: the generic for closes it when the loop ends,
--- breaks or raises; the collector, if the iterator was never looped over.
-local function closer(fn)
-  local done = false
-  local function close(_, err)
-    if done then return end
-    done = true
-    fn(err)
-  end
-  return setmetatable({}, { __close = close, __gc = function() close(nil, "collected") end })
 end
 
 --- for row in tx:iter(sql, ...) do ... end, on the transaction's connection.
 function Tx:iter(sql, ...)
-  local conn = live(self)
-  local depth = (rawget(self, "_cursors") or 0) + 1
-  rawset(self, "_cursors", depth)
-  local name = "tide_iter_" .. depth
-  conn:exec("declare " .. name .. " no scroll cursor for " .. sql, ...)
-  return cursor_rows(conn, name), nil, nil, closer(function()
-    rawset(self, "_cursors", depth - 1)
-    if not self._done then pcall(conn.exec, conn, "close " .. name) end
-  end)
+  check_sql(sql)
+  return cursor.iter(live(self), sql, nil, ...)
 end
 
 -- (with reports on, each statement is timed and counted: tide/report.lua)
@@ -263,6 +233,10 @@ function Tx:query(sql, ...) return tx_run(self, "query", sql, ...) end
 function Tx:one(sql, ...) return tx_run(self, "one", sql, ...) end
 function Tx:exec(sql, ...) return tx_run(self, "exec", sql, ...) end
 Tx.query_raw, Tx.exec_raw = Tx.query, Tx.exec
+local batch = require "tide.batch"
+--- tx:batch{ ... }: several statements in one round trip, inside the
+--- transaction (see tide/batch.lua).
+function Tx:batch(list, opts) return batch.run(live(self), list, opts, 2) end
 -- tx:select() ...: builder statements on the transaction's connection
 builder.install(Tx, function(self)
   if self._done then error("the transaction has already ended", 4) end
@@ -371,6 +345,20 @@ DB.stats, DB.describe = pool_methods.stats, pool_methods.describe
 DB.query_raw, DB.exec_raw = DB.query, DB.exec
 -- db:select{...}:from(...) ...: the SQL-like builder (tide/builder.lua)
 builder.install(DB, function(self) return self, self end)
+--- db:timeout(seconds): a view of db whose raw queries (query, one, exec),
+--- batches and builder statements have that deadline: past it the
+--- statement is cancelled on the server and fails with query_canceled, and
+--- the connection stays usable.
+function DB:timeout(seconds)
+  local view = setmetatable({ _timeout = seconds }, { __index = self,
+    __tostring = function() return ("%s with timeout %gs"):format(tostring(self), seconds) end })
+  core.set_timeout(view, seconds)
+  return view
+end
+
+--- db:batch{ ... }: several statements in one round trip, atomic unless
+--- { atomic = false } (see tide/batch.lua).
+function DB:batch(list, opts) return batch.run(self, list, opts, 2) end
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.
@@ -559,25 +547,8 @@ end
 --- never held whole. The cursor lives in a transaction on a connection of
 --- its own, given back when the loop ends, breaks or raises.
 function DB:iter(sql, ...)
-  if type(sql) ~= "string" then
-    error(("bad argument #1 to 'iter' (string expected, got %s)"):format(type(sql)), 2)
-  end
-  local conn = self._pool:acquire()
-  local ok, e = pcall(conn.exec, conn, "begin")
-  if ok then ok, e = pcall(conn.exec, conn, "declare tide_iter no scroll cursor for " .. sql, ...) end
-  if not ok then
-    finish_failed(conn)
-    conn:release()
-    error(e, 0)
-  end
-  return cursor_rows(conn, "tide_iter"), nil, nil, closer(function(err)
-    if err == "collected" then -- not yieldable here: the pool rolls it back
-      conn:release()
-      return
-    end
-    if err then finish_failed(conn) else pcall(conn.exec, conn, "commit") end
-    conn:release()
-  end)
+  check_sql(sql)
+  return cursor.iter(self, sql, nil, ...)
 end
 
 --- tide.poll, for a program that holds only its db.

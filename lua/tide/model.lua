@@ -112,12 +112,15 @@ local function run(self, op, args)
   if args ~= nil and type(args) ~= "table" then
     error(("bad argument #1 to '%s' (table expected, got %s)"):format(op, type(args)), 3)
   end
+  -- timeout = seconds: this statement's own deadline, not an argument of the query
+  local timeout = args and args.timeout
+  if timeout ~= nil then args = shallow(args); args.timeout = nil end
   local codecs = rawget(self, "_codecs")
   if not codecs then
-    return core.model_query(self._target, self._schema.core, self._name, op, args)
+    return core.model_query(self._target, self._schema.core, self._name, op, args, timeout)
   end
   if args then args = encode_args(codecs, args) end
-  local r = core.model_query(self._target, self._schema.core, self._name, op, args)
+  local r = core.model_query(self._target, self._schema.core, self._name, op, args, timeout)
   if row_ops[op] and r ~= nil then
     decode_rows(codecs, (op == "find_many" or op == "create_many_and_return") and r or { r })
   end
@@ -334,25 +337,36 @@ local function parent_keys(rows, fields)
   return keys, n
 end
 
-local function load(self, rows, includes, infos, added)
+-- The client of model name for the rows of self's includes (cached).
+local function child_client(self, name)
+  local children = rawget(self, "_children")
+  if not children then children = {}; rawset(self, "_children", children) end
+  local child = children[name]
+  if not child then
+    child = M.client(self._schema, name, self._target, rawget(self, "_db"))
+    children[name] = child
+  end
+  return child
+end
+
+local function check_one(name, info, cargs)
+  if info.kind ~= "has_many" and info.kind ~= "many_to_many" and (cargs.take or cargs.skip or cargs.order_by) then
+    error(("include %s: take, skip and order_by apply to lists; %s is a %s"):format(name, name, info.kind), 5)
+  end
+end
+
+local function load(self, rows, includes, infos, added, timeout)
   for name, spec in pairs(includes) do
     local info = infos[name]
     local keys, nkeys = parent_keys(rows, info.keys)
     local many = info.kind == "has_many" or info.kind == "many_to_many"
     local cargs = spec == true and {} or shallow(spec)
-    if not many and (cargs.take or cargs.skip or cargs.order_by) then
-      error(("include %s: take, skip and order_by apply to lists; %s is a %s"):format(name, name, info.kind), 4)
-    end
+    check_one(name, info, cargs)
+    if cargs.timeout == nil then cargs.timeout = timeout end
     local groups = {}
     if nkeys > 0 then
       cargs._via = { model = self._name, relation = name, keys = keys }
-      local children = rawget(self, "_children")
-      if not children then children = {}; rawset(self, "_children", children) end
-      local child = children[info.target]
-      if not child then
-        child = M.client(self._schema, info.target, self._target, rawget(self, "_db"))
-        children[info.target] = child
-      end
+      local child = child_client(self, info.target)
       -- each row carries its parent's key (a middleware may filter or replace
       -- the list, so the key travels with the row, not beside the list)
       local pcols = info.parent_columns
@@ -578,6 +592,98 @@ local function load_joined(self, op, args, one)
   return r
 end
 
+-- Strategy "query", pipelined: each child level is written against its
+-- parent level's condition instead of its rows (_via = { parent = { where,
+-- _via } }: the core matches the parent key with a subquery), so every
+-- level goes to the server at once, in one round trip and one snapshot
+-- (core.model_batch), and is stitched here as load() stitches. It needs a
+-- parent level determined by its where alone: the subquery must return a
+-- superset of the parents loaded, and may not return many more, so a level
+-- with take, skip, cursor or distinct (or a find_first) under which
+-- something is included, relations through a join table, with_deleted
+-- anywhere and middleware (which may change each level's arguments as it
+-- runs) leave the load to the level-by-level path.
+
+local function determined(self, op, a)
+  if op == "find_first" or a.take ~= nil or a.skip ~= nil or a.cursor ~= nil or a.distinct ~= nil then
+    return false
+  end
+  if op == "find_unique" and type(a.where) == "table" then
+    -- a unique selector over several fields is no field of its own
+    local decl = self._schema.models[self._name]
+    local names = decl._field_names
+    if not names then
+      names = {}
+      for _, f in ipairs(decl.fields) do names[f.name] = true end
+      decl._field_names = names
+    end
+    for k in pairs(a.where) do
+      if k ~= "AND" and k ~= "OR" and k ~= "NOT" and not names[k] then return false end
+    end
+  end
+  return true
+end
+
+-- One level of the plan: its statement appended to stmts (and, for a child
+-- level, how its rows go under its parent's in links); nil when the
+-- pipelined form does not apply.
+local function plan_level(self, op, args, stmts, links, via)
+  if args.with_deleted ~= nil then return nil end
+  args = lift_count(args)
+  local pargs, includes, infos, added = split(self, args)
+  local a = pargs or args
+  if via or a.timeout ~= nil then
+    a = shallow(a)
+    a._via, a.timeout = via, nil -- the batch's deadline is the top level's
+  end
+  local codecs = rawget(self, "_codecs")
+  local sent = codecs and encode_args(codecs, a) or a
+  stmts[#stmts + 1] = { self._name, op, sent }
+  local level = { index = #stmts, codecs = codecs, counts = args._count ~= nil, added = added }
+  if not includes then return level end
+  if not determined(self, op, a) then return nil end
+  local cond = { where = sent.where, _via = via }
+  local children = {}
+  for name, spec in pairs(includes) do
+    local info = infos[name]
+    if info.kind == "many_to_many" or #info.keys > 1 then return nil end
+    local cargs = spec == true and {} or shallow(spec)
+    if info.kind ~= "has_many" and (cargs.take or cargs.skip or cargs.order_by) then
+      return nil -- refused by the level-by-level path, pointing at the caller
+    end
+    local sub = plan_level(child_client(self, info.target), "find_many", cargs, stmts, links,
+      { model = self._name, relation = name, parent = cond })
+    if not sub then return nil end
+    links[sub.index] = { level.index, name = name, key = info.keys[1], many = info.kind == "has_many" }
+    children[#children + 1] = sub
+  end
+  level.children = children
+  return level
+end
+
+-- What the core does not: field codecs, _count folded, keys added only to
+-- stitch taken out again; level by level (the rows are stitched already).
+local function finish_level(level, rows, results)
+  if level.codecs then decode_rows(level.codecs, rows) end
+  if level.counts then for _, row in ipairs(rows) do fold(row) end end
+  for _, sub in ipairs(level.children or {}) do finish_level(sub, results[sub.index], results) end
+  for key in pairs(level.added or {}) do
+    for _, row in ipairs(rows) do row[key] = nil end
+  end
+end
+
+-- The result, and whether the pipelined form applied.
+local function load_pipelined(self, op, args, one)
+  local stmts, links = {}, {}
+  local top = plan_level(self, op, args, stmts, links, nil)
+  if not top then return nil, false end
+  local results = core.model_batch(self._target, self._schema.core, stmts, links, args.timeout)
+  local r = results[1]
+  if r == nil then return nil, true end
+  finish_level(top, one and { r } or r, results)
+  return r, true
+end
+
 local function with_relations(self, op, args, one)
   if type(args) ~= "table" or (args.include == nil and args.select == nil and args._count == nil and
       args.relation_load_strategy == nil) then
@@ -588,6 +694,13 @@ local function with_relations(self, op, args, one)
     args = shallow(args)
     args.relation_load_strategy = nil
   end
+  if join_ops[op] then
+    local db = rawget(self, "_db")
+    if not (db and rawget(db, "_middleware")) then
+      local r, done = load_pipelined(self, op, args, one)
+      if done then return r end
+    end
+  end
   args = lift_count(args)
   local counts = args._count ~= nil
   local pargs, includes, infos, added = split(self, args)
@@ -595,7 +708,7 @@ local function with_relations(self, op, args, one)
   if r == nil then return nil end
   local rows = one and { r } or r
   if counts then for _, row in ipairs(rows) do fold(row) end end
-  if pargs then load(self, rows, includes, infos, added) end
+  if pargs then load(self, rows, includes, infos, added, args.timeout) end
   return r
 end
 
@@ -1083,6 +1196,48 @@ function impl.upsert(self, args)
   return with_relations(self, "upsert", a, true)
 end
 
+-- Streaming: find_many_iter{ ... } and the chain's :iter() --------------------
+--
+-- find_many's statement run inside a server-side cursor (tide/cursor.lua),
+-- its rows read as find_many reads them, a batch at a time. An include is
+-- loaded with the "join" strategy whatever the db's default: each FETCH
+-- brings its rows with their relations, so a batch is one statement however
+-- deep the include (the "query" strategy would need one more per relation
+-- and batch, outside the cursor's snapshot).
+
+local cursor = require "tide.cursor"
+
+function impl.find_many_iter(self, args)
+  if args == nil then args = {} end
+  if type(args) ~= "table" then
+    error(("bad argument #1 to 'find_many_iter' (table expected, got %s)"):format(type(args)), 3)
+  end
+  if args.relation_load_strategy == "query" then
+    error(setmetatable({ code = "invalid_argument", message = "find_many_iter loads include with the 'join' " ..
+      "strategy (one statement per batch of rows): relation_load_strategy = 'query' is not available here" },
+      core.error_mt), 3)
+  end
+  local a, plan, drop = join_args(self._schema, self._name, args, true)
+  local codecs = rawget(self, "_codecs")
+  if codecs then a = encode_args(codecs, a) end
+  local sql, n, values = core.model_sql(self._schema.core, self._name, "find_many", a)
+  local counts = a._count ~= nil
+  local each
+  if codecs or counts or plan or drop then
+    local schema = self._schema
+    each = function(rows)
+      if codecs then decode_rows(codecs, rows) end
+      if counts then for _, row in ipairs(rows) do fold(row) end end
+      if plan then read_joined(schema, plan, rows) end
+      if drop then
+        for _, row in ipairs(rows) do for _, f in ipairs(drop) do row[f] = nil end end
+      end
+    end
+  end
+  local _, _, _, it = cursor.iter(self._target, sql, each, table.unpack(values, 1, n))
+  return it -- one value, callable: what a middleware's next() returns
+end
+
 -- Reads and single-row writes with nothing for Lua to do (no middleware,
 -- codecs, client defaults, relations to stitch or nested writes) go straight
 -- to the core: the common case, and the hot path of a point lookup.
@@ -1092,7 +1247,7 @@ local direct = { find_many = true, find_first = true, find_unique = true, count 
 local function plain_args(self, op, args)
   if args == nil then return true end
   if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil or
-      args.relation_load_strategy ~= nil then return false end
+      args.relation_load_strategy ~= nil or args.timeout ~= nil then return false end
   local data = args.data
   if data ~= nil then
     if type(data) ~= "table" then return false end
@@ -1121,6 +1276,13 @@ for op, fn in pairs(impl) do
   end
 end
 
+--- for row in db.Post:find_many_iter{ where = ..., include = ... } do ... end:
+--- find_many's rows, read a batch at a time (see above).
+function methods:find_many_iter(args)
+  local it = dispatch(self, "find_many_iter", args, impl.find_many_iter)
+  return it, nil, nil, it
+end
+
 function methods:find_unique_or_throw(args)
   local r = self:find_unique(args)
   if r == nil then error(not_found(self._name, "find_unique_or_throw"), 2) end
@@ -1138,7 +1300,8 @@ end
 function methods:to_sql(op, args)
   args = args or {}
   if join_ops[op] and type(args) == "table" then args = (join_args(self._schema, self._name, args, true)) end
-  return core.model_sql(self._schema.core, self._name, op, args)
+  local sql, n = core.model_sql(self._schema.core, self._name, op, args)
+  return sql, n
 end
 
 -- The fluent chain builds the same argument table as the table form ----------
@@ -1191,6 +1354,7 @@ function Chain:first()
   return self._model:find_first(a)
 end
 function Chain:one() return self._model:find_unique(self._args) end
+function Chain:iter() return self._model:find_many_iter(self._args) end
 function Chain:count()
   return self._model:count({ where = self._args.where, take = self._args.take, skip = self._args.skip })
 end

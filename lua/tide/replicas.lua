@@ -4,10 +4,12 @@
 -- handle is the primary's (db._pool), so everything not listed here (exec,
 -- transactions, begin, acquire, stats, push) goes to the primary untouched;
 -- this module only adds the routing of reads:
---   * model client reads (find_*, count, aggregate, group_by) go to a replica;
---     writes stay on the primary;
---   * raw db:query / db:one go to a replica when the statement starts with
---     SELECT, VALUES, TABLE or SHOW, else to the primary (see is_read);
+--   * model client reads (find_*, count, aggregate, group_by, find_many_iter)
+--     go to a replica; writes stay on the primary;
+--   * raw db:query / db:one / db:iter go to a replica when the statement
+--     starts with SELECT, VALUES, TABLE or SHOW, else to the primary (see
+--     is_read);
+--   * builder statements that only read (tide/builder.lua) go to a replica;
 --   * db:primary() is a handle whose every call goes to the primary.
 -- A replica whose read fails with connection_failure is skipped for
 -- replica_retry seconds, and the read is run again on the primary (a replica
@@ -18,7 +20,7 @@ local model = require "tide.model"
 local M = {}
 
 local reads = { find_many = true, find_first = true, find_unique = true, find_first_or_throw = true,
-  find_unique_or_throw = true, count = true, aggregate = true, group_by = true }
+  find_unique_or_throw = true, count = true, aggregate = true, group_by = true, find_many_iter = true }
 
 local read_words = { select = true, values = true, table = true, show = true }
 
@@ -112,6 +114,11 @@ local function on_replica(st, fn, ...)
   local moved = type(res[2]) == "string" and res[2]:match("^[^\n]-tide[/.]replicas%.lua:%d+: (.*)$")
   if moved then error(moved, 2) end
   error(res[2], 0)
+end
+
+-- The builder's reads (see reads() in tide/builder.lua).
+require("tide.builder").route = function(db, fn, ...)
+  return on_replica(rawget(db, "_replicas"), fn, ...)
 end
 
 -- Model clients of a db with replicas: the usual client (writes on the
@@ -210,6 +217,13 @@ function M.classes(DB, attach)
       return on_replica(rawget(self, "_replicas"), raw_one, sql, ...)
     end
     return one(self, sql, ...)
+  end
+
+  function Routed:iter(sql, ...)
+    if type(sql) == "string" and M.is_read(sql) then
+      return on_replica(rawget(self, "_replicas"), DB.iter, sql, ...)
+    end
+    return DB.iter(self, sql, ...)
   end
 
   function Routed:primary() return rawget(self, "_replicas").primary end

@@ -136,6 +136,46 @@ describe("read replicas", function()
     assert.are.equal(1, db:primary():one("select 1 as x").x)
   end)
 
+  it("sends builder reads to the replica; locks, writes, transactions and db:primary() to the primary", function()
+    local rep, prim = db:replicas()[1], db:primary()
+    local A, B = db.schema.Author, db.schema.Book
+    local eve = db:insert(A):values{ name = "Eve" }:returning():one() -- a write: the primary
+    db:insert(B):values{ title = "E1", author_id = eve.id }:exec()
+    sync(db)
+    local standby = tide.sql("pg_is_in_recovery()")
+    local function where_run(q) return q:one().s end
+    local r0, p0 = statements(rep), statements(prim)
+    -- reads: a select, a set operation, a read-only CTE, a prepared select, iter
+    assert.is_true(where_run(db:select{ s = standby }))
+    assert.are.equal("Eve", db:select{ name = A.name }:from(A):where(A.id:eq(eve.id)):one().name)
+    assert.is_true(where_run(db:select{ s = standby }:union(db:select{ s = standby })))
+    local named = db:select{ id = A.id }:from(A):as "named"
+    assert.is_true(where_run(db:with(named):select{ s = standby }))
+    local p = db:select{ s = standby, id = A.id }:from(A):where(A.id:eq(tide.placeholder "id")):prepare()
+    assert.is_true(p:one{ id = eve.id }.s)
+    local seen = {}
+    for row in db:select{ s = standby, title = B.title }:from(B):where(B.author_id:eq(eve.id)):iter() do
+      seen[#seen + 1] = row
+    end
+    assert.are.same({ { s = true, title = "E1" } }, seen)
+    for row in db.Book:where{ author_id = eve.id }:iter() do assert.are.equal("E1", row.title) end
+    for row in db:iter("select pg_is_in_recovery() as s") do assert.is_true(row.s) end
+    assert.are.equal(p0, statements(prim)) -- not one of them reached the primary
+    assert.is_true(statements(rep) > r0)
+    -- to the primary: a lock, a writing CTE, a transaction's, db:primary()'s
+    r0 = statements(rep)
+    assert.is_false(db:select{ s = standby, id = A.id }:from(A):where(A.id:eq(eve.id)):for_update():one().s)
+    local renamed = db:update(A):set{ name = "Eve B." }:where(A.id:eq(eve.id)):returning{ id = A.id }:as "renamed"
+    assert.is_false(where_run(db:with(renamed):select{ s = standby }))
+    db:transaction(function(tx)
+      assert.is_false(tx:select{ s = standby }:one().s)
+      for row in tx:select{ s = standby }:iter() do assert.is_false(row.s) end
+    end)
+    assert.is_false(where_run(db:primary():select{ s = standby }))
+    for row in db:primary():select{ s = standby }:iter() do assert.is_false(row.s) end
+    assert.are.equal(r0, statements(rep))
+  end)
+
   it("runs middleware once on routed reads", function()
     local mdb = tide.connect{ primary = P, replicas = { R }, schema = schema() }
     local seen = {}

@@ -64,6 +64,14 @@ TIDE_API int tide_conn_connect_start(tide_conn *conn, tide_error *err);
 enum tide_query_flags {
     TIDE_QUERY_PREPARE = 1  /* prepare and cache even without parameters */
 };
+/* A deadline of the statement's (or batch's) own, in milliseconds (1 to
+ * 8388607), instead of the connection's query_timeout_ms: or it into the
+ * flags of any query or batch call. Past it the statement is cancelled on
+ * the server (it fails with TIDE_E_QUERY_CANCELED and the connection stays
+ * usable); if not even the cancel is answered within as long again, the
+ * connection is closed. */
+#define TIDE_QUERY_TIMEOUT(ms) ((int)(((unsigned)(ms) & 0x7fffffu) << 8))
+#define TIDE_QUERY_TIMEOUT_OF(flags) ((int)(((unsigned)(flags) >> 8) & 0x7fffffu))
 TIDE_API int tide_conn_query_start(tide_conn *conn, const char *sql, int nparams,
                                    const tide_value *params, int flags, tide_error *err);
 /* Advances the current operation: TIDE_OK when it has finished (take a
@@ -75,6 +83,51 @@ TIDE_API int tide_conn_socket(const tide_conn *conn);
 TIDE_API int tide_conn_wants(const tide_conn *conn);
 /* The finished query's result; the caller owns it. NULL when there is none. */
 TIDE_API tide_result *tide_conn_take_result(tide_conn *conn);
+/* Batches: several statements sent in one round trip (libpq's pipeline
+ * mode), their results read in order.
+ *
+ * By default a batch is atomic: outside a transaction its statements run in
+ * one implicit transaction, so either all of them take effect or none does;
+ * inside one, a failure aborts that transaction as any failed statement
+ * would. With TIDE_BATCH_EACH every statement ends its own implicit
+ * transaction (a Sync after each): one that fails leaves the others be.
+ *
+ * Every statement is prepared and cached like a query with parameters (so
+ * each is one SQL command; the first time a text is seen on a connection,
+ * its Parse and Describe go in one round trip before the batch runs). A
+ * statement the server cannot prepare, or values that do not fit its
+ * parameters, fail the batch before anything runs. */
+typedef struct tide_stmt {
+    const char *sql;
+    int nparams;
+    const tide_value *params;
+} tide_stmt;
+enum tide_batch_flags {
+    TIDE_BATCH_EACH = 2     /* each statement its own transaction */
+};
+typedef struct tide_batch tide_batch;
+/* Starts a batch of n statements (n >= 1). The texts and values are copied
+ * as needed: the caller may free them when the call returns. Drive it with
+ * tide_conn_step/tide_conn_wait; once that returns TIDE_OK (every statement
+ * succeeded) or TIDE_ERROR (err: the first failure), take the outcome with
+ * tide_conn_take_batch. */
+TIDE_API int tide_conn_batch_start(tide_conn *conn, int n, const tide_stmt *stmts, int flags, tide_error *err);
+/* The finished batch; the caller owns it (tide_batch_free). NULL when the
+ * batch could not even start. */
+TIDE_API tide_batch *tide_conn_take_batch(tide_conn *conn);
+/* Blocking: starts, waits, takes. *out is set whenever a batch was started,
+ * even when it failed (each statement's own outcome is in it). */
+TIDE_API int tide_conn_batch(tide_conn *conn, int n, const tide_stmt *stmts, int flags, tide_batch **out,
+                             tide_error *err);
+TIDE_API int tide_batch_count(const tide_batch *b);
+/* The index of the first statement that failed, -1 when none did. */
+TIDE_API int tide_batch_failed(const tide_batch *b);
+/* Statement i's result, handed to the caller (tide_result_free); NULL with
+ * err set when it failed, did not run, or was rolled back with the rest of
+ * an atomic batch (TIDE_E_TRANSACTION_ROLLED_BACK), or was taken already. */
+TIDE_API tide_result *tide_batch_take(tide_batch *b, int i, tide_error *err);
+TIDE_API void tide_batch_free(tide_batch *b);
+
 /* Asks the server to cancel the statement in flight (blocking, short). */
 TIDE_API int tide_conn_cancel(tide_conn *conn, tide_error *err);
 

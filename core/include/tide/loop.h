@@ -64,6 +64,15 @@ TIDE_API int tide_loop_query(tide_loop *loop, struct tide_pool *pool, const char
 TIDE_API int tide_loop_conn_query(tide_loop *loop, tide_conn *conn, const char *sql, int nparams,
                                   const tide_value *params, int flags, tide_query_cb cb, void *ud, tide_job **op,
                                   tide_error *err);
+/* A batch's end (see tide_conn_batch): b holds each statement's outcome
+ * (the callback owns it: tide_batch_free); err is the first failure, NULL
+ * when every statement succeeded. b is NULL when the batch never ran (no
+ * connection came, or its time ran out): err says why. */
+typedef void (*tide_batch_cb)(void *ud, tide_batch *b, const tide_error *err);
+TIDE_API int tide_loop_batch(tide_loop *loop, struct tide_pool *pool, int n, const tide_stmt *stmts, int flags,
+                             tide_batch_cb cb, void *ud, tide_job **op, tide_error *err);
+TIDE_API int tide_loop_conn_batch(tide_loop *loop, tide_conn *conn, int n, const tide_stmt *stmts, int flags,
+                                  tide_batch_cb cb, void *ud, tide_job **op, tide_error *err);
 TIDE_API int tide_loop_acquire(tide_loop *loop, struct tide_pool *pool, tide_acquire_cb cb, void *ud,
                                tide_job **op, tide_error *err);
 /* Calls cb(ud) from poll once ms milliseconds have passed (a coroutine's

@@ -59,6 +59,9 @@ TIDE_API void tide_pool_release(tide_pool *pool, tide_conn *conn);
 /* acquire, tide_conn_query, release. */
 TIDE_API int tide_pool_query(tide_pool *pool, const char *sql, int nparams, const tide_value *params,
                              int flags, tide_result **out, tide_error *err);
+/* A batch (see tide_conn_batch) on a connection of the pool. */
+TIDE_API int tide_pool_batch(tide_pool *pool, int n, const tide_stmt *stmts, int flags, tide_batch **out,
+                             tide_error *err);
 
 typedef enum tide_pool_count {
     TIDE_POOL_OPEN = 0,   /* connections open, idle or in use */

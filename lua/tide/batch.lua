@@ -1,0 +1,66 @@
+-- db:batch{ ... }: several statements in one round trip (libpq's pipeline
+-- mode, core/pg/batch.c), their results in order.
+--
+-- A statement is SQL text, { "sql", value, ... [, n = count] [, mode = ...] }
+-- or a builder query ({ query, mode = ... } to choose how its result comes
+-- back). mode is "rows" (the default: what db:query / q:all() return),
+-- "one" (db:one / q:first()) or "exec" (the count of rows affected).
+--
+-- Atomic by default: outside a transaction the statements run in one
+-- implicit transaction and a failure raises its error (with `index`, the
+-- statement's place) having written nothing. With { atomic = false } each
+-- statement commits on its own and the call returns results, errors:
+-- errors is nil, or { [i] = error } for those that failed. { timeout =
+-- seconds } gives the batch a deadline (see db:timeout).
+local core = require "tide.core"
+local builder = require "tide.builder"
+
+local M = {}
+
+local modes = { rows = true, one = true, exec = true }
+
+local function bad(level, fmt, ...)
+  error(("bad argument #1 to 'batch' (" .. fmt .. ")"):format(...), level + 1)
+end
+
+-- One entry of the list: the item for core.batch and its shaping function (or nil).
+local function item_of(x, i, level)
+  if type(x) == "string" then return { x, mode = "rows", n = 0 } end
+  if builder.is_query(x) then return builder.batch_item(x, "rows", level + 1) end
+  if type(x) ~= "table" then bad(level + 1, "statement %d: SQL text, a table or a query expected, got %s", i, type(x)) end
+  local mode = x.mode or "rows"
+  if not modes[mode] then bad(level + 1, "statement %d: mode is 'rows', 'one' or 'exec', got '%s'", i, tostring(mode)) end
+  local head = x[1]
+  if builder.is_query(head) then return builder.batch_item(head, mode, level + 1) end
+  if type(head) ~= "string" then bad(level + 1, "statement %d: its first element is the SQL text", i) end
+  local n = x.n or (#x - 1)
+  local item = { head, mode = mode, n = n }
+  for k = 1, n do item[k + 1] = x[k + 1] end
+  return item
+end
+
+--- Runs list on target (a db or a transaction's connection).
+function M.run(target, list, opts, level)
+  if type(list) ~= "table" then bad(level, "a list of statements expected, got %s", type(list)) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "atomic" and k ~= "timeout" then
+      error(("bad argument #2 to 'batch' (unknown option '%s'; the options are 'atomic' and 'timeout')")
+        :format(tostring(k)), level + 1)
+    end
+  end
+  local timeout = opts.timeout
+  if timeout == nil and type(target) == "table" then timeout = rawget(target, "_timeout") end
+  local n = #list
+  if n == 0 then return {} end
+  local items, shapes = {}, {}
+  for i = 1, n do items[i], shapes[i] = item_of(list[i], i, level) end
+  local results, errors = core.batch(target, items, opts.atomic == false, timeout)
+  for i = 1, n do
+    local f = shapes[i]
+    if f and (errors == nil or errors[i] == nil) then results[i] = f(results[i]) end
+  end
+  return results, errors
+end
+
+return M
