@@ -209,6 +209,9 @@ local function locked(db, opts, fn)
     conn:exec(("set lock_timeout = '%s'"):format(interval(opts.wait or 60)))
     conn:exec(("select pg_advisory_lock(%d)"):format(M.LOCK_KEY))
     conn:exec("reset lock_timeout")
+    -- a migrator killed mid-statement: the server notices within a second
+    -- (not when the statement ends), rolls back and frees the lock
+    conn:exec("set client_connection_check_interval = 1000")
     return fn(conn)
   end)
   pcall(conn.exec, conn, ("select pg_advisory_unlock(%d)"):format(M.LOCK_KEY))

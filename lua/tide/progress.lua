@@ -14,17 +14,19 @@ function M.is_terminal()
 end
 
 --- A reporter writing to out (default io.stdout); live: rewrite one line
---- (default: whether standard output is a terminal).
-function M.new(out, live)
+--- (default: whether standard output is a terminal); clock: seconds
+--- (default os.time).
+function M.new(out, live, clock)
   out = out or io.stdout
   if live == nil then live = M.is_terminal() end
+  clock = clock or os.time
   local last_label, last_time
   return function(label, done, total)
     local line = ("%s: %d/%d"):format(label, done, total)
     if live then
       out:write("\r\27[K", line, done >= total and "\n" or "")
     else
-      local now = os.time()
+      local now = clock()
       if label ~= last_label or done >= total or now ~= last_time then
         out:write(line, "\n")
         last_label, last_time = label, now
