@@ -41,7 +41,7 @@ describe("introspection", function()
     round_trip(url, helper.example_schema("saas"))
   end)
 
-  it("reads back every column type, defaults, checks, indexes and row-level security", function()
+  it("reads back every column type, defaults, checks, indexes, row-level security, functions and triggers", function()
     local t = tide.types
     local s = tide.schema()
     local Role = s:enum("role", { "user", "admin" })
@@ -64,6 +64,14 @@ describe("introspection", function()
       tide.policy("mine", { using = "b = current_setting('app.b')::int" }),
       force_rls = true,
     }
+    local bump = s:func { name = "bump", returns = "trigger", language = "plpgsql",
+      body = "begin new.a := new.a + 1; return new; end" }
+    s:func { name = "twice_of", args = "x integer", returns = "integer", language = "sql", volatility = "immutable",
+      body = "select x * 2" }
+    s:trigger { name = "everything_bump", on = "Everything", timing = "before", events = { "insert", "update" },
+      execute = bump, when = "new.a > 0" }
+    s:trigger { name = "everything_audit", on = "Everything", timing = "after", events = { "truncate" },
+      for_each = "statement", execute = "bump" }
     local url = helper.fresh_database("tide_introspect_types")
     round_trip(url, s)
   end)

@@ -2,13 +2,13 @@
 --
 -- The database is read with the introspection query the diff uses (one
 -- catalog, see core/sql/catalog_json.c), and each object is written back
--- as the DSL declares it: enums and sequences, then one model per table
--- (named from the table, with `table =` saying the real name), its columns
--- with their types, defaults, identity and generated expressions, keys,
--- unique and check constraints, indexes, foreign keys as belongs_to
--- relations, row-level security and policies; views last. Names the DDL
--- would give anyway are left out, others are kept, so that pushing the
--- result to the same database finds nothing to change.
+-- as the DSL declares it: enums, sequences and functions, then one model
+-- per table (named from the table, with `table =` saying the real name),
+-- its columns with their types, defaults, identity and generated
+-- expressions, keys, unique and check constraints, indexes, foreign keys
+-- as belongs_to relations, row-level security and policies; views; then
+-- triggers. Names the DDL would give anyway are left out, others are kept,
+-- so that pushing the result to the same database finds nothing to change.
 local core = require "tide.core"
 
 local M = {}
@@ -135,6 +135,21 @@ function M.lua(db)
     if present(s.schema) then opts[#opts + 1] = ("schema = %s"):format(q(s.schema)) end
     add("schema:sequence(%s, { %s })\n", q(s.name), table.concat(opts, ", "))
   end
+  local functions = {}
+  for _, f in ipairs(cat.functions or {}) do
+    local var = lua_ident(f.name, taken_idents)
+    functions[(present(f.schema) or "") .. "." .. f.name] = var
+    local opts = { ("name = %s"):format(q(f.name)) }
+    if present(f.schema) then opts[#opts + 1] = ("schema = %s"):format(q(f.schema)) end
+    if present(f.args) then opts[#opts + 1] = ("args = %s"):format(q(f.args)) end
+    opts[#opts + 1] = ("returns = %s"):format(q(f.returns))
+    opts[#opts + 1] = ("language = %s"):format(q(f.language))
+    if f.volatility ~= "v" then
+      opts[#opts + 1] = ("volatility = %s"):format(f.volatility == "s" and '"stable"' or '"immutable"')
+    end
+    opts[#opts + 1] = ("body = %s"):format(q(f.body))
+    add("local %s = schema:func { %s }\n", var, table.concat(opts, ", "))
+  end
   -- model names first: foreign keys name their targets
   local taken_models, names = {}, {}
   local function key_of(schema, name) return (present(schema) or "") .. "." .. name end
@@ -231,6 +246,20 @@ function M.lua(db)
       add("  tide.policy(%s, { %s }),\n", q(p.name), table.concat(opts, ", "))
     end
     add("}\n")
+  end
+  local trigger_events = { { 4, "insert" }, { 16, "update" }, { 8, "delete" }, { 32, "truncate" } }
+  for _, tb in ipairs(cat.tables) do
+    for _, g in ipairs(tb.triggers or {}) do
+      local events = {}
+      for _, e in ipairs(trigger_events) do
+        if g.type & e[1] ~= 0 then events[#events + 1] = q(e[2]) end
+      end
+      local timing = g.type & 64 ~= 0 and "instead_of" or g.type & 2 ~= 0 and "before" or "after"
+      local fn = functions[(present(g.func_schema) or "") .. "." .. g.func_name] or q(g.func_name)
+      add('\nschema:trigger { name = %s, on = %s, timing = %q, events = { %s }, for_each = %q, execute = %s%s }\n',
+        q(g.name), q(names[key_of(tb.schema, tb.name)]), timing, table.concat(events, ", "),
+        g.type & 1 ~= 0 and "row" or "statement", fn, present(g.when) and (", when = " .. q(g.when)) or "")
+    end
   end
   add("\nreturn schema\n")
   return table.concat(out)
