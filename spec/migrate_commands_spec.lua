@@ -6,27 +6,13 @@ local tide = require "tide"
 local tide_bin = helper.build_dir() .. "/tide"
 if not tide_bin:match("^/") then tide_bin = os.getenv("PWD") .. "/" .. tide_bin end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local code = tonumber(out:match("exit=(%d+)%s*$"))
-  return out:gsub("exit=%d+%s*$", ""), code
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local sh, write = helper.sh, helper.write
 
 -- A project folder: tide.config.lua (extra: more config fields) and a
 -- schema of one model, Note, with the fields given as DSL text.
 local function project(name, extra)
   local url = helper.fresh_database(name)
-  local root = os.tmpname()
-  os.remove(root)
-  os.execute("mkdir -p " .. root)
+  local root = helper.tmpdir()
   write(root .. "/tide.config.lua", ("return { url = %q, schema = 'schema.lua' %s }\n"):format(url, extra or ""))
   local p = { url = url, root = root }
   function p.schema(fields)

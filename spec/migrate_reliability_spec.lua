@@ -5,18 +5,11 @@ local tide = require "tide"
 local migrate = require "tide.migrate"
 local helper = require "helper"
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  os.execute("mkdir -p " .. d)
-  return d
-end
+local tmpdir = helper.tmpdir
 
 local function write_migration(dir, name, up)
   os.execute(("mkdir -p %s/%s"):format(dir, name))
-  local f = assert(io.open(("%s/%s/up.sql"):format(dir, name), "w"))
-  f:write(up)
-  f:close()
+  helper.write(("%s/%s/up.sql"):format(dir, name), up)
 end
 
 -- Polls cond (a function) every 0.1 s for up to seconds; true when it held.

@@ -46,12 +46,7 @@ local function schema_at(v)
   return s
 end
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  os.execute("mkdir -p " .. d)
-  return d
-end
+local tmpdir = helper.tmpdir
 
 describe("tide.migrate", function()
   it("migrates a schema through 17 changes and back down, keeping the data", function()

@@ -195,12 +195,12 @@ local M, D = commands.migrate, commands.db
 
 function M.dev(o, m, db)
   m.dev(db, load_schema(o.schema_path), o.dir, { name = o.name, create_only = o.create_only,
-    accept_data_loss = o.accept_data_loss, lock_timeout = o.lock_timeout, log = print, warn = warn })
+    accept_data_loss = o.accept_data_loss, lock_timeout = o.lock_timeout, log = print })
 end
 
 local function deploy_options(o)
   local live = require("tide.progress").is_terminal()
-  return { lock_timeout = o.lock_timeout, warn = warn, log = not live and print or nil,
+  return { lock_timeout = o.lock_timeout, on_drift = warn, log = not live and print or nil,
     progress = live and require("tide.progress").new() or nil }
 end
 
@@ -293,9 +293,7 @@ function D.pull(o, m, db)
   end
 end
 
-function D.seed(o)
-  run_seed(o)
-end
+D.seed = run_seed
 
 function D.execute(o, m, db)
   local sql
@@ -320,7 +318,7 @@ local function dispatch(group, args)
   if type(cmd) ~= "function" then
     local util = require "tide.util"
     local names = {}
-    for k, v in pairs(commands[group]) do if type(v) == "function" then names[#names + 1] = k end end
+    for k in pairs(commands[group]) do names[#names + 1] = k end
     table.sort(names)
     io.stderr:write(("tide %s: unknown command '%s'%s (%s)\n"):format(group, tostring(sub),
       util.did_you_mean(sub or "", names), table.concat(names, ", ")))
@@ -330,7 +328,7 @@ local function dispatch(group, args)
   local ok, e = pcall(function()
     local o = options({ table.unpack(args, 2) })
     local m = require "tide.migrate"
-    if (group == "migrate" and sub == "diff") or (group == "db" and sub == "seed") then
+    if cmd == M.diff or cmd == D.seed then -- they connect themselves, or not at all
       code = cmd(o, m)
       return
     end

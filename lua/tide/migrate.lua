@@ -280,12 +280,11 @@ end
 --- Applies the pending migrations of dir, in order, each in its own
 --- transaction, under the advisory lock. opts: lock_timeout (seconds, for
 --- each migration's statements; default 10), wait (seconds to wait for
---- another deploy's lock; default 60), log (function(line)), warn
---- (function(text): drift found before applying), progress (a
---- tide.progress reporter). Returns the names applied. Raises (and
---- applies nothing more) on a failed migration, an edited applied one, or
---- a failure left unresolved. Drift is reported, not refused: see
---- docs/design.md.
+--- another deploy's lock; default 60), log (function(line)), on_drift
+--- (function(text), called with the drift found before applying anything;
+--- it may raise to stop), progress (a tide.progress reporter). Returns the
+--- names applied. Raises (and applies nothing more) on a failed migration,
+--- an edited applied one, or a failure left unresolved.
 function M.deploy(db, dir, opts)
   opts = opts or {}
   local log = opts.log or function() end
@@ -293,9 +292,9 @@ function M.deploy(db, dir, opts)
     local applied = {}
     local _, by = history(conn)
     refuse_unresolved(by)
-    if opts.warn then
+    if opts.on_drift then
       local steps, against = M.drift(conn, dir, by)
-      if steps and #steps > 0 then opts.warn(M.describe_drift(steps, against)) end
+      if steps and #steps > 0 then opts.on_drift(M.describe_drift(steps, against)) end
     end
     local pending = {}
     for _, m in ipairs(M.list(dir)) do
@@ -454,15 +453,11 @@ function M.dev(db, schema, dir, opts)
     fail("a migration needs a name of letters, digits, '_' and '-' (--name NAME)")
   end
   mkdir(dir)
-  M.deploy(db, dir, opts)
-  local conn = db:acquire()
-  local okd, drift, against = pcall(M.drift, conn, dir)
-  conn:release()
-  if not okd then error(drift, 0) end
-  if drift and #drift > 0 then
-    fail("%s\nThe next migration would be made for a database that is not there. Undo those changes, or " ..
-      "start again from the migrations with tide migrate reset (drops all data)", M.describe_drift(drift, against))
-  end
+  M.deploy(db, dir, { lock_timeout = opts.lock_timeout, wait = opts.wait, log = opts.log,
+    on_drift = function(text)
+      fail("%s\nThe next migration would be made for a database that is not there. Undo those changes, or " ..
+        "start again from the migrations with tide migrate reset (drops all data)", text)
+    end })
   local files = M.list(dir)
   local from = files[#files] and files[#files].snapshot or "{}"
   local steps = M.diff(from, schema)

@@ -365,6 +365,16 @@ function Schema:enum(name, values, opts)
   return setmetatable({ name = name, values = values }, { __call = function(_, n) return ctor(n) end })
 end
 
+-- Raises (at the caller's caller) for an option of spec not in known, or
+-- of the wrong type (known[k] = true: any type).
+local function check_options(what, spec, known)
+  for k, v in pairs(spec) do
+    local want = known[k]
+    if not want then fail(3, "%s: unknown option '%s'%s", what, tostring(k), util.did_you_mean(k, known)) end
+    if want ~= true and type(v) ~= want then fail(3, "%s: option '%s' must be a %s", what, k, want) end
+  end
+end
+
 M.Function = { __name = "tide.function" }
 local function_options = { name = "string", args = "string", returns = "string", language = "string",
   body = "string", volatility = "string", schema = "string" }
@@ -379,11 +389,7 @@ local function_options = { name = "string", args = "string", returns = "string",
 function Schema:func(spec)
   if self.core then fail(2, "func: the schema is finished") end
   if type(spec) ~= "table" then fail(2, "func: a table { name =, returns =, language =, body = } expected") end
-  for k, v in pairs(spec) do
-    local want = function_options[k]
-    if not want then fail(2, "func: unknown option '%s'%s", tostring(k), util.did_you_mean(k, function_options)) end
-    if type(v) ~= want then fail(2, "func: option '%s' must be a %s", k, want) end
-  end
+  check_options("func", spec, function_options)
   for _, k in ipairs { "name", "returns", "language", "body" } do
     if not spec[k] then fail(2, "func %s: '%s' is missing", tostring(spec.name), k) end
   end
@@ -405,11 +411,7 @@ local trigger_events = { insert = 4, delete = 8, update = 16, truncate = 32 }
 function Schema:trigger(spec)
   if self.core then fail(2, "trigger: the schema is finished") end
   if type(spec) ~= "table" then fail(2, "trigger: a table { name =, on =, timing =, events =, execute = } expected") end
-  for k, v in pairs(spec) do
-    local want = trigger_options[k]
-    if not want then fail(2, "trigger: unknown option '%s'%s", tostring(k), util.did_you_mean(k, trigger_options)) end
-    if want ~= true and type(v) ~= want then fail(2, "trigger: option '%s' must be a %s", k, want) end
-  end
+  check_options("trigger", spec, trigger_options)
   local name = spec.name or fail(2, "trigger: a name is missing")
   local on = type(spec.on) == "table" and spec.on.name or spec.on
   if type(on) ~= "string" then fail(2, "trigger %s: on = a model (or its name) expected", name) end
