@@ -357,6 +357,9 @@ static void build_func(tide_schema *s, int v)
     check_ok(tide_schema_add_function(s, &(tide_function_def){.name = "twice",
              .args = v >= 3 ? "x bigint" : "x integer", .returns = v >= 3 ? "bigint" : "integer",
              .language = "sql", .body = "select x * 2", .volatility = "immutable"}, err), "function");
+    if (v == 4)
+        check_ok(tide_schema_add_function(s, &(tide_function_def){.name = "one", .pg_schema = "util",
+                 .returns = "integer", .language = "sql", .body = "select 1"}, err), "function");
     check_ok(tide_model_add_trigger(m, &(tide_trigger_def){.name = "docs_bump", .timing = "before",
              .events = TIDE_TRIGGER_INSERT | TIDE_TRIGGER_UPDATE, .for_each_row = 1, .function = "bump",
              .when = v >= 3 ? "new.n > 0" : NULL}, err), "trigger");
@@ -376,6 +379,10 @@ T_CASE(functions_and_triggers)
                  "drop_trigger: DROP TRIGGER \"docs_bump\" ON \"docs\"; | CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW EXECUTE FUNCTION \"bump\"();\n"
                  "replace_function: DROP FUNCTION \"twice\"(x integer); CREATE FUNCTION \"twice\"(x bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'select x * 2'; | DROP FUNCTION \"twice\"(x bigint); CREATE FUNCTION \"twice\"(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'select x * 2';\n"
                  "create_trigger: CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW WHEN (new.n > 0) EXECUTE FUNCTION \"bump\"(); | DROP TRIGGER \"docs_bump\" ON \"docs\";\n");
+    /* a function in a pg schema of its own: the schema first */
+    expect_steps(build_func, 3, 4,
+                 "create_schema: CREATE SCHEMA IF NOT EXISTS \"util\"; |\n"
+                 "create_function: CREATE FUNCTION \"util\".\"one\"() RETURNS integer LANGUAGE sql AS 'select 1'; | DROP FUNCTION \"util\".\"one\"();\n");
     /* triggers go before the functions they execute */
     expect_steps(build_func, 3, 0,
                  "drop_trigger: DROP TRIGGER \"docs_bump\" ON \"docs\"; | CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW WHEN (new.n > 0) EXECUTE FUNCTION \"bump\"();\n"

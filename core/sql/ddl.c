@@ -316,23 +316,30 @@ static void column_list(ddl_ctx *c, tide_field *const *fields, int n)
     sql(c, ")");
 }
 
+static void create_schema(ddl_ctx *c, strlist *done, const char *ns)
+{
+    if (!ns || strlist_has(done, ns))
+        return;
+    strlist_add(c, done, ns);
+    if (c->cat)
+        tcat_add_schema(c->cat, ns);
+    sql(c, "CREATE SCHEMA IF NOT EXISTS ");
+    ident(c, ns);
+    emit(c);
+}
+
 static void create_schemas(ddl_ctx *c)
 {
     strlist done = {0};
     const tide_schema *s = c->s;
-    for (int i = 0; i < s->nsequences + s->nenums + s->nmodels; i++) {
-        const char *ns = i < s->nsequences ? s->sequences[i]->pg_schema
-                       : i < s->nsequences + s->nenums ? s->enums[i - s->nsequences]->pg_schema
-                       : s->models[i - s->nsequences - s->nenums]->pg_schema;
-        if (!ns || strlist_has(&done, ns))
-            continue;
-        strlist_add(c, &done, ns);
-        if (c->cat)
-            tcat_add_schema(c->cat, ns);
-        sql(c, "CREATE SCHEMA IF NOT EXISTS ");
-        ident(c, ns);
-        emit(c);
-    }
+    for (int i = 0; i < s->nsequences; i++)
+        create_schema(c, &done, s->sequences[i]->pg_schema);
+    for (int i = 0; i < s->nenums; i++)
+        create_schema(c, &done, s->enums[i]->pg_schema);
+    for (int i = 0; i < s->nfunctions; i++)
+        create_schema(c, &done, s->functions[i]->pg_schema);
+    for (int i = 0; i < s->nmodels; i++)
+        create_schema(c, &done, s->models[i]->pg_schema);
 }
 
 static void create_enum(ddl_ctx *c, const tsch_enum *e)
