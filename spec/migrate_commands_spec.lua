@@ -260,6 +260,32 @@ describe("tide db", function()
   end)
 end)
 
+describe("tide migrate deploy's progress", function()
+  it("is one live line on a terminal and plain lines elsewhere", function()
+    local p = project("tide_mig_progress")
+    p.schema()
+    assert.are.equal(0, select(2, p.tide("migrate dev --name a --create-only")))
+    p.schema('t.integer "age" :nullable()')
+    assert.are.equal(0, select(2, p.tide("migrate dev --name b --create-only")))
+    -- the second dev applied a before writing b: start again from nothing, both pending
+    local db = p.db()
+    db:exec("drop table notes; drop table _tide_migrations")
+    db:close()
+    -- a terminal, through script(1)
+    local out, code = sh(("cd %s && script -qec %q /dev/null"):format(p.root,
+      "env -u DATABASE_URL " .. tide_bin .. " migrate deploy"))
+    assert.are.equal(0, code, out)
+    assert.matches("\r\27%[Kapplying %d+_a: 0/2\r\27%[Kapplying %d+_b: 1/2\r\27%[Kapplied: 2/2\r?\n", out)
+    -- not a terminal: plain lines
+    p.schema('t.integer "age" :nullable(), t.text "tag" :nullable()')
+    assert.are.equal(0, select(2, p.tide("migrate dev --name c --create-only")))
+    out, code = p.tide("migrate deploy")
+    assert.are.equal(0, code, out)
+    assert.matches("^applying %d+_c\napplied %d+_c %(%d+ ms of client time%)\napplied 1 migration\n$", out)
+    p.cleanup()
+  end)
+end)
+
 describe("tide.progress", function()
   local function sink()
     local s = { text = "" }
