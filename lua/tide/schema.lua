@@ -30,6 +30,13 @@
 --     t.bigint "id" :primary(), t.text "email",
 --   }
 --   db:exec(schema:refresh_sql("ActiveUser", true)) -- REFRESH MATERIALIZED VIEW CONCURRENTLY
+--
+-- Functions and triggers:
+--
+--   local touch = schema:func { name = "touch", returns = "trigger", language = "plpgsql",
+--     body = "begin new.updated_at := now(); return new; end" }
+--   schema:trigger { name = "orders_touch", on = "Order", timing = "before", events = { "update" },
+--     execute = touch }
 local core = require "tide.core"
 local util = require "tide.util"
 
