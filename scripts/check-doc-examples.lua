@@ -9,7 +9,8 @@ local out, inblock, last, prevcode = {}, false, nil, nil
 local function esc(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
 -- A block whose first line is "-- name.lua" is a script of its own (as the
 -- guide runs it with `tide run name.lua`): it sees the command's `db` and
--- an empty `arg`, not the page's locals.
+-- an empty `arg`, not the page's locals, and may end with a return (a
+-- config file returns its table).
 local infile = false
 for i, l in ipairs(lines) do
   if not inblock then
@@ -19,11 +20,11 @@ for i, l in ipairs(lines) do
       local file = (lines[i + 1] or ""):match("^%-%- ([%w_%-%.]+%.lua)%s*$")
       if file then
         infile = true
-        out[i] = ("do local db, arg = __command_db, { [0] = %q }"):format(file)
+        out[i] = ("do local db, arg = __command_db, { [0] = %q } (function()"):format(file)
       end
     end
   elseif l:match("^```%s*$") then
-    out[i] = (infile and "end " or "") .. "__flush(" .. i .. ")"; inblock = false; last = nil; prevcode = nil
+    out[i] = (infile and "end)() end " or "") .. "__flush(" .. i .. ")"; inblock = false; last = nil; prevcode = nil
     infile = false
   else
     local only = l:match("^%s*%-%->%s?(.*)$")

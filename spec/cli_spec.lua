@@ -79,12 +79,14 @@ describe("the tide command", function()
     ]])
     local out, code = tide_cmd("db push " .. path .. " --url '" .. url .. "'")
     assert.are.equal(0, code, out)
-    assert.matches("pushed 1 statements to postgresql://", out)
+    assert.matches("create table notes", out, 1, true)
+    assert.matches("pushed 1 change to postgresql://", out)
     out, code = tide_cmd("db push " .. path .. " --url '" .. url .. "'")
-    assert.are.equal(1, code) -- the table exists: push is for an empty database
-    assert.matches("already exists", out)
+    assert.are.equal(0, code, out) -- the table exists: nothing to change
+    assert.matches("the database already matches the schema", out, 1, true)
     out, code = tide_cmd("db push", "env -u DATABASE_URL")
     assert.are.equal(2, code)
+    assert.matches("no database", out, 1, true)
   end)
 
   it("runs without a database when DATABASE_URL is unset", function()

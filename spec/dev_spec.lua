@@ -68,6 +68,32 @@ describe("tide dev and tide console", function()
     assert.matches("division by zero", out, 1, true)
   end)
 
+  -- As root the first test ran the server as postgres (the server refuses
+  -- root); here the whole command runs as that unprivileged user, the way a
+  -- developer runs it, through the non-root path.
+  it("starts, serves a script and stops as an unprivileged user", function()
+    local root = select(2, sh("id -u")):match("^%s*0%s*$") ~= nil
+    local user = os.getenv "TIDE_PG_USER" or "postgres"
+    local _, d = sh("mktemp -d /tmp/tide-user-proj.XXXXXX")
+    local dir = d:gsub("%s+$", "")
+    local as = ""
+    if root then
+      sh(("chown %s '%s'"):format(user, dir))
+      as = ("runuser -u %s -- "):format(user)
+    end
+    local f = assert(io.open(dir .. "/script.lua", "w"))
+    f:write('print("user got " .. db:one("select current_user::text as u, 6 * 7 as n").n)\n')
+    f:close()
+    local run = ("cd '%s' && %senv -u DATABASE_URL -u LD_PRELOAD '%s' "):format(dir, as, tide_cmd)
+    local ok, out = sh(run .. "dev && " .. run .. "run script.lua && " .. run .. "dev stop")
+    sh(run .. "dev stop")
+    sh("rm -rf '" .. dir .. "'")
+    assert.is_true(ok, out)
+    assert.matches("postgresql://tide@", out, 1, true)
+    assert.matches("user got 42", out, 1, true)
+    assert.matches("stopped", out, 1, true)
+  end)
+
   it("stops it", function()
     local ok, out = in_proj("dev stop")
     assert.is_true(ok, out)

@@ -58,6 +58,30 @@ function helper.postmaster_pid()
   return pid
 end
 
+--- Runs a shell command; returns its output (standard error too) and its
+--- exit status.
+function helper.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("a")
+  p:close()
+  local code = tonumber(out:match("exit=(%d+)%s*$"))
+  return out:gsub("exit=%d+%s*$", ""), code
+end
+
+function helper.write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+--- A new empty directory; returns its path.
+function helper.tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  os.execute("mkdir -p " .. d)
+  return d
+end
+
 function helper.build_dir()
   return os.getenv "TIDE_BUILD_DIR" or "build"
 end

@@ -3,19 +3,7 @@
 local helper = require "helper"
 local tide = require "tide"
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("a")
-  p:close()
-  local code = tonumber(out:match("exit=(%d+)%s*$"))
-  return out:gsub("exit=%d+%s*$", ""), code
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local sh, write = helper.sh, helper.write
 
 describe("tide migrate (the command)", function()
   it("finds tide.config.lua upward, makes and applies migrations, refuses data loss until accepted", function()

@@ -1,32 +1,47 @@
 -- Introspection: a schema pushed, read back from pg_catalog, and diffed
--- against the same schema gives no steps.
+-- against the same schema gives no steps; written back as Lua by db pull,
+-- it gives none either.
 local tide = require "tide"
 local migrate = require "tide.migrate"
 local helper = require "helper"
+local pull = require "tide.pull"
 
-local function no_steps(url, schema)
+local function summaries(steps)
+  local lines = {}
+  for _, s in ipairs(steps) do lines[#lines + 1] = s.summary .. ": " .. table.concat(s.up, "; ") end
+  return table.concat(lines, "\n")
+end
+
+-- The steps left between the pushed schema and the database it made, and
+-- between the database and the schema db pull writes for it.
+local function round_trip(url, schema)
   local db = tide.connect(url, { pool = { max = 1 } })
   db:push(schema)
   local json = migrate.introspect(db)
-  local steps = migrate.diff(json, schema)
-  local lines = {}
-  for _, s in ipairs(steps) do lines[#lines + 1] = s.summary .. ": " .. table.concat(s.up, "; ") end
+  local left = summaries(migrate.diff(json, schema))
+  local text = pull.lua(db)
+  local pulled = assert(load(text, "=pulled"))()
+  local after_pull = summaries(migrate.diff(json, pulled))
   db:close()
-  return table.concat(lines, "\n")
+  assert.are.equal("", left)
+  assert.are.equal("", after_pull, text)
+  return text
 end
 
 describe("introspection", function()
   it("reads back the blog example as its schema declares it", function()
     local url = helper.fresh_database("tide_introspect_blog")
-    assert.are.equal("", no_steps(url, helper.example_schema("blog")))
+    local text = round_trip(url, helper.example_schema("blog"))
+    assert.matches('schema:model "User" {\n  table = "users",\n  t.bigserial "id" :primary(),\n  t.text "email" :unique(),', text, 1, true)
+    assert.matches('author = tide.belongs_to("User", { fields = { "author_id" }, references = { "id" }, on_delete = "cascade" })', text, 1, true)
   end)
 
   it("reads back the SaaS example (enums, views, sequences, policies, composite keys)", function()
     local url = helper.fresh_database("tide_introspect_saas")
-    assert.are.equal("", no_steps(url, helper.example_schema("saas")))
+    round_trip(url, helper.example_schema("saas"))
   end)
 
-  it("reads back every column type, defaults, checks, indexes and row-level security", function()
+  it("reads back every column type, defaults, checks, indexes, row-level security, functions and triggers", function()
     local t = tide.types
     local s = tide.schema()
     local Role = s:enum("role", { "user", "admin" })
@@ -49,8 +64,16 @@ describe("introspection", function()
       tide.policy("mine", { using = "b = current_setting('app.b')::int" }),
       force_rls = true,
     }
+    local bump = s:func { name = "bump", returns = "trigger", language = "plpgsql",
+      body = "begin new.a := new.a + 1; return new; end" }
+    s:func { name = "twice_of", args = "x integer", returns = "integer", language = "sql", volatility = "immutable",
+      body = "select x * 2" }
+    s:trigger { name = "everything_bump", on = "Everything", timing = "before", events = { "insert", "update" },
+      execute = bump, when = "new.a > 0" }
+    s:trigger { name = "everything_audit", on = "Everything", timing = "after", events = { "truncate" },
+      for_each = "statement", execute = "bump" }
     local url = helper.fresh_database("tide_introspect_types")
-    assert.are.equal("", no_steps(url, s))
+    round_trip(url, s)
   end)
 
   it("sees what changed by hand", function()

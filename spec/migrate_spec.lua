@@ -7,7 +7,7 @@ local migrate = require "tide.migrate"
 local helper = require "helper"
 local t = tide.types
 
--- The schema at version v (1..15).
+-- The schema at version v (1..17).
 local function schema_at(v)
   local s = tide.schema()
   local values = { "user", v >= 9 and "administrator" or "admin" }
@@ -29,6 +29,11 @@ local function schema_at(v)
   if v >= 12 then user[#user + 1] = t.bigint "ticket" :default(seq) end
   if v >= 13 then user[#user + 1] = tide.policy("everyone", { using = "true" }) end
   s:model "User" (user)
+  if v >= 16 then
+    local bump = s:func { name = "bump_ticket", returns = "trigger", language = "plpgsql",
+      body = ("begin new.ticket := old.ticket + %d; return new; end"):format(v >= 17 and 1000 or 1) }
+    s:trigger { name = "people_bump", on = "User", timing = "before", events = { "update" }, execute = bump }
+  end
   if v >= 6 then
     s:model "Post" {
       t.bigserial "id" :primary(), t.text "title",
@@ -41,15 +46,10 @@ local function schema_at(v)
   return s
 end
 
-local function tmpdir()
-  local d = os.tmpname()
-  os.remove(d)
-  os.execute("mkdir -p " .. d)
-  return d
-end
+local tmpdir = helper.tmpdir
 
 describe("tide.migrate", function()
-  it("migrates a schema through 15 changes and back down, keeping the data", function()
+  it("migrates a schema through 17 changes and back down, keeping the data", function()
     local url = helper.fresh_database("tide_migrate_seq")
     local db = tide.connect(url, { pool = { max = 2 } })
     local dir = tmpdir()
@@ -74,9 +74,19 @@ describe("tide.migrate", function()
       [11] = function() assert.are.equal(2, db:one("select count(*) as n from active_users").n) end,
       [12] = function() assert.are.equal(100, db:one("select min(ticket) as n from people").n) end,
       [14] = function() db:exec("update people set role = 'user' where role = 'guest'") end,
+      [16] = function()
+        local before = db:one("select ticket from people where mail = 'bob@x'").ticket
+        db:exec("update people set role = 'user' where mail = 'bob@x'")
+        assert.are.equal(before + 1, db:one("select ticket from people where mail = 'bob@x'").ticket)
+      end,
+      [17] = function()
+        local before = db:one("select ticket from people where mail = 'bob@x'").ticket
+        db:exec("update people set role = 'user' where mail = 'bob@x'")
+        assert.are.equal(before + 1000, db:one("select ticket from people where mail = 'bob@x'").ticket)
+      end,
     }
     local names = {}
-    for v = 1, 15 do
+    for v = 1, 17 do
       local path, steps = migrate.dev(db, schema_at(v), dir, { name = "v" .. v, accept_data_loss = true })
       assert.is_truthy(path, "version " .. v .. " made no migration")
       names[v] = path
@@ -91,7 +101,7 @@ describe("tide.migrate", function()
     assert.are.equal("administrator", db:one("select role::text as r from people where mail = 'ann@x'").r)
 
     -- down, one migration at a time, back to version 5
-    for v = 15, 6, -1 do
+    for v = 17, 6, -1 do
       local f = assert(io.open(names[v] .. "/down.sql"))
       local sql = f:read("a")
       f:close()
@@ -100,6 +110,11 @@ describe("tide.migrate", function()
       local k = {}
       for _, s in ipairs(left) do k[#k + 1] = s.summary end
       assert.are.same({}, k, "down to version " .. (v - 1))
+      if v == 17 then
+        local before = db:one("select ticket from people where mail = 'bob@x'").ticket
+        db:exec("update people set role = 'user' where mail = 'bob@x'")
+        assert.are.equal(before + 1, db:one("select ticket from people where mail = 'bob@x'").ticket)
+      end
     end
     local rows = db:query("select mail, role::text as role, age from users order by mail")
     assert.are.same({ { mail = "ann@x", role = "admin", age = 0 }, { mail = "bob@x", role = "user", age = 0 } }, rows)

@@ -1,6 +1,7 @@
 -- The pool from Lua: connections come back by release, <close> and GC;
 -- session state does not leak; close.
 local helper = require "helper"
+local tide = require "tide"
 
 describe("pool", function()
   it("returns connections released by hand, by <close> and by the collector", function()
@@ -67,9 +68,13 @@ describe("pool", function()
   end)
 
   it("survives connections killed behind its back", function()
-    local db = helper.connect { pool = { max = 2, min = 2 } }
-    local admin = helper.connect { pool = { max = 1 } }
-    local victims = "from pg_stat_activity where application_name = 'tide' and pid <> pg_backend_pid() and backend_type = 'client backend'"
+    -- a database of its own, whose connections only this test makes: the
+    -- specs running at the same time keep theirs
+    local url = helper.fresh_database("tide_pool_spec_killed")
+    local db = tide.connect(url, { pool = { max = 2, min = 2 } })
+    local admin = tide.connect(url, { pool = { max = 1 } })
+    local victims = "from pg_stat_activity where application_name = 'tide' and pid <> pg_backend_pid() " ..
+      "and backend_type = 'client backend' and datname = current_database()"
     admin:exec("select pg_terminate_backend(pid) " .. victims)
     -- pg_terminate_backend only signals: wait until they are gone
     for _ = 1, 200 do

@@ -1,6 +1,6 @@
--- Views, materialized views, sequences and row-level security: declared in
--- the DSL, pushed to a real database, checked through pg_catalog, and used
--- through the model client.
+-- Views, materialized views, sequences, row-level security, functions and
+-- triggers: declared in the DSL, pushed to a real database, checked through
+-- pg_catalog, and used through the model client.
 local tide = require "tide"
 local schema_dsl = require "tide.schema"
 local helper = require "helper"
@@ -102,6 +102,50 @@ describe("schema objects", function()
     assert.matches([[DEFAULT nextval%('"objects_audit"%."audit_seq"'::regclass%)]], ddl[at('CREATE TABLE "invoices"')])
     -- a view's belongs_to creates no foreign key
     for _, st in ipairs(ddl) do assert.is_nil(st:find('ALTER TABLE "active_users"', 1, true)) end
+  end)
+
+  it("declares functions and triggers, refusing mistakes with the nearest name", function()
+    local s = tide.schema()
+    local e = helper.raises(function() s:func { name = "f", retruns = "trigger" } end)
+    assert.matches("func: unknown option 'retruns'; did you mean 'returns'%?", e)
+    e = helper.raises(function() s:func { name = "f", returns = "trigger", language = "plpgsql" } end)
+    assert.matches("func f: 'body' is missing", e)
+    local touch = s:func { name = "touch", returns = "trigger", language = "plpgsql",
+      body = "begin new.n := new.n + 1; return new; end" }
+    e = helper.raises(function()
+      s:trigger { name = "t", on = "Note", timing = "before", events = { "updte" }, execute = touch }
+    end)
+    assert.matches("trigger t: unknown event 'updte'; did you mean 'update'%?", e)
+    e = helper.raises(function()
+      s:trigger { name = "t", on = "Note", timing = "before", events = { "update" }, execute = touch, for_each = "rows" }
+    end)
+    assert.matches("trigger t: for_each is 'row' or 'statement', got 'rows'", e)
+    local Note = s:model "Note" { t.serial "id" :primary(), t.integer "n" :default(0) }
+    s:trigger { name = "notes_touch", on = Note, timing = "befre", events = { "insert", "update" }, execute = touch }
+    e = helper.raises(function() s:finish() end)
+    assert.matches("Note: trigger 'notes_touch': timing 'befre' is not before, after or instead_of; did you mean 'before'%?",
+      e.message)
+    local s2 = tide.schema()
+    s2:model "Note" { t.serial "id" :primary() }
+    s2:trigger { name = "x", on = "Note2", timing = "after", events = { "insert" }, execute = "nowhere" }
+    e = helper.raises(function() s2:finish() end)
+    assert.matches("trigger x: on unknown model 'Note2'; did you mean 'Note'%?", e)
+
+    -- on a database: the function runs before the table exists, the trigger after it, and it fires
+    local ok = tide.schema()
+    local bump = ok:func { name = "touch", returns = "trigger", language = "plpgsql",
+      body = "begin new.n := new.n + 1; return new; end" }
+    ok:model "Note" { t.serial "id" :primary(), t.integer "n" :default(0) }
+    ok:trigger { name = "notes_touch", on = "Note", timing = "before", events = { "insert", "update" }, execute = bump }
+    local ddl = ok:ddl()
+    assert.matches('^CREATE FUNCTION "touch"%(%) RETURNS trigger LANGUAGE plpgsql AS', ddl[1])
+    assert.are.equal('CREATE TRIGGER "notes_touch" BEFORE INSERT OR UPDATE ON "notes" FOR EACH ROW ' ..
+      'EXECUTE FUNCTION "touch"()', ddl[#ddl])
+    local db = tide.connect(helper.fresh_database("tide_schema_triggers"), { schema = ok, pool = { max = 1 } })
+    db:push()
+    local row = db.Note:create{ data = { n = 1 } }
+    assert.are.equal(2, row.n)
+    db:close()
   end)
 
   describe("on a database", function()

@@ -306,10 +306,94 @@ T_CASE(policies)
                  "set_rls: ALTER TABLE \"docs\" DISABLE ROW LEVEL SECURITY; ALTER TABLE \"docs\" NO FORCE ROW LEVEL SECURITY; | ALTER TABLE \"docs\" ENABLE ROW LEVEL SECURITY; ALTER TABLE \"docs\" FORCE ROW LEVEL SECURITY;\n");
 }
 
+/* The kinds the schemas above leave out: a pg schema, an enum renamed and
+ * dropped, NOT NULL and a default dropped, identity, an index renamed. */
+static void build_rest(tide_schema *s, int v)
+{
+    static const char *const moods[] = {"happy", "sad"};
+    if (v <= 1)
+        check_ok(tide_schema_add_enum(s, v == 1 ? "feeling" : "mood", NULL, moods, 2, err), "enum");
+    if (v == 1)
+        check_ok(tide_schema_set_enum_renames(s, "feeling", "mood", NULL, 0, err), "renames");
+    tide_model *m = model(s, "Item", "items");
+    FIELD(m, .name = "id", .type = TIDE_T_INTEGER, .primary = 1);
+    if (v == 0)
+        FIELD(m, .name = "qty", .type = TIDE_T_INTEGER, .default_kind = TIDE_DEFAULT_LITERAL, .default_value = "0");
+    else
+        FIELD(m, .name = "qty", .type = TIDE_T_INTEGER, .nullable = 1);
+    FIELD(m, .name = "code", .type = TIDE_T_INTEGER, .identity = v >= 1 ? TIDE_IDENTITY_ALWAYS : TIDE_IDENTITY_NONE);
+    INDEX(m, .kind = TIDE_INDEX_PLAIN, .name = v >= 1 ? "items_by_code" : "items_code", PARTS({.field = "code"}));
+    if (v >= 2) {
+        tide_model *a = tide_schema_add_model(s, "Log", "log", "audit", err);
+        FIELD(a, .name = "id", .type = TIDE_T_INTEGER, .primary = 1);
+    }
+}
+
+T_CASE(schemas_enums_columns_identity_index_renames)
+{
+    expect_steps(build_rest, 0, 1,
+                 "rename_enum: ALTER TYPE \"mood\" RENAME TO \"feeling\"; | ALTER TYPE \"feeling\" RENAME TO \"mood\";\n"
+                 "rename_index: ALTER INDEX \"items_code\" RENAME TO \"items_by_code\"; | ALTER INDEX \"items_by_code\" RENAME TO \"items_code\";\n"
+                 "drop_default: ALTER TABLE \"items\" ALTER COLUMN \"qty\" DROP DEFAULT; | ALTER TABLE \"items\" ALTER COLUMN \"qty\" SET DEFAULT ('0');\n"
+                 "drop_not_null: ALTER TABLE \"items\" ALTER COLUMN \"qty\" DROP NOT NULL; | ALTER TABLE \"items\" ALTER COLUMN \"qty\" SET NOT NULL;\n"
+                 "alter_identity: ALTER TABLE \"items\" ALTER COLUMN \"code\" ADD GENERATED ALWAYS AS IDENTITY; | ALTER TABLE \"items\" ALTER COLUMN \"code\" DROP IDENTITY;\n");
+    expect_steps(build_rest, 1, 2,
+                 "create_schema: CREATE SCHEMA IF NOT EXISTS \"audit\"; |\n"
+                 "create_table: CREATE TABLE \"audit\".\"log\" (\n    \"id\" integer NOT NULL,\n"
+                 "    CONSTRAINT \"log_pkey\" PRIMARY KEY (\"id\")\n); | DROP TABLE \"audit\".\"log\";\n"
+                 "drop_enum: DROP TYPE \"feeling\"; | CREATE TYPE \"feeling\" AS ENUM ('happy', 'sad');\n");
+}
+
+static void build_func(tide_schema *s, int v)
+{
+    tide_model *m = model(s, "Doc", "docs");
+    FIELD(m, .name = "id", .type = TIDE_T_INTEGER, .primary = 1);
+    FIELD(m, .name = "n", .type = TIDE_T_INTEGER);
+    if (v == 0)
+        return;
+    check_ok(tide_schema_add_function(s, &(tide_function_def){.name = "bump", .returns = "trigger",
+             .language = "plpgsql", .body = v >= 2 ? "begin new.n := new.n + 2; return new; end"
+                                                   : "begin new.n := new.n + 1; return new; end"}, err), "function");
+    check_ok(tide_schema_add_function(s, &(tide_function_def){.name = "twice",
+             .args = v >= 3 ? "x bigint" : "x integer", .returns = v >= 3 ? "bigint" : "integer",
+             .language = "sql", .body = "select x * 2", .volatility = "immutable"}, err), "function");
+    if (v == 4)
+        check_ok(tide_schema_add_function(s, &(tide_function_def){.name = "one", .pg_schema = "util",
+                 .returns = "integer", .language = "sql", .body = "select 1"}, err), "function");
+    check_ok(tide_model_add_trigger(m, &(tide_trigger_def){.name = "docs_bump", .timing = "before",
+             .events = TIDE_TRIGGER_INSERT | TIDE_TRIGGER_UPDATE, .for_each_row = 1, .function = "bump",
+             .when = v >= 3 ? "new.n > 0" : NULL}, err), "trigger");
+}
+
+T_CASE(functions_and_triggers)
+{
+    expect_steps(build_func, 0, 1,
+                 "create_function: CREATE FUNCTION \"bump\"() RETURNS trigger LANGUAGE plpgsql AS 'begin new.n := new.n + 1; return new; end'; | DROP FUNCTION \"bump\"();\n"
+                 "create_function: CREATE FUNCTION \"twice\"(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'select x * 2'; | DROP FUNCTION \"twice\"(x integer);\n"
+                 "create_trigger: CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW EXECUTE FUNCTION \"bump\"(); | DROP TRIGGER \"docs_bump\" ON \"docs\";\n");
+    /* a new body: replaced in place */
+    expect_steps(build_func, 1, 2,
+                 "replace_function: CREATE OR REPLACE FUNCTION \"bump\"() RETURNS trigger LANGUAGE plpgsql AS 'begin new.n := new.n + 2; return new; end'; | CREATE OR REPLACE FUNCTION \"bump\"() RETURNS trigger LANGUAGE plpgsql AS 'begin new.n := new.n + 1; return new; end';\n");
+    /* new arguments and result: dropped and made again; a trigger's condition: the trigger too */
+    expect_steps(build_func, 2, 3,
+                 "drop_trigger: DROP TRIGGER \"docs_bump\" ON \"docs\"; | CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW EXECUTE FUNCTION \"bump\"();\n"
+                 "replace_function: DROP FUNCTION \"twice\"(x integer); CREATE FUNCTION \"twice\"(x bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'select x * 2'; | DROP FUNCTION \"twice\"(x bigint); CREATE FUNCTION \"twice\"(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'select x * 2';\n"
+                 "create_trigger: CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW WHEN (new.n > 0) EXECUTE FUNCTION \"bump\"(); | DROP TRIGGER \"docs_bump\" ON \"docs\";\n");
+    /* a function in a pg schema of its own: the schema first */
+    expect_steps(build_func, 3, 4,
+                 "create_schema: CREATE SCHEMA IF NOT EXISTS \"util\"; |\n"
+                 "create_function: CREATE FUNCTION \"util\".\"one\"() RETURNS integer LANGUAGE sql AS 'select 1'; | DROP FUNCTION \"util\".\"one\"();\n");
+    /* triggers go before the functions they execute */
+    expect_steps(build_func, 3, 0,
+                 "drop_trigger: DROP TRIGGER \"docs_bump\" ON \"docs\"; | CREATE TRIGGER \"docs_bump\" BEFORE INSERT OR UPDATE ON \"docs\" FOR EACH ROW WHEN (new.n > 0) EXECUTE FUNCTION \"bump\"();\n"
+                 "drop_function: DROP FUNCTION \"bump\"(); | CREATE FUNCTION \"bump\"() RETURNS trigger LANGUAGE plpgsql AS 'begin new.n := new.n + 2; return new; end';\n"
+                 "drop_function: DROP FUNCTION \"twice\"(x bigint); | CREATE FUNCTION \"twice\"(x bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'select x * 2';\n");
+}
+
 /* A schema against itself, and against its snapshot read back: nothing. */
 T_CASE(snapshot_round_trip)
 {
-    build_fn builds[] = {build_table, build_keys, build_enum, build_view, build_seq, build_rls};
+    build_fn builds[] = {build_table, build_keys, build_enum, build_view, build_seq, build_rls, build_rest, build_func};
     for (size_t i = 0; i < sizeof builds / sizeof builds[0]; i++) {
         for (int v = 1; v <= 3; v++) {
             tide_catalog *a = catalog(builds[i], v), *b = catalog(builds[i], v), *back = NULL;
@@ -357,6 +441,8 @@ int main(void)
     T_RUN(views);
     T_RUN(sequences);
     T_RUN(policies);
+    T_RUN(schemas_enums_columns_identity_index_renames);
+    T_RUN(functions_and_triggers);
     T_RUN(snapshot_round_trip);
     T_RUN(json_errors);
     (void)t_url;

@@ -439,6 +439,66 @@ T_CASE(object_problems_are_reported_with_the_nearest_name)
     tide_schema_free(s);
 }
 
+T_CASE(function_and_trigger_problems_are_reported_with_the_nearest_name)
+{
+    tide_schema *s = tide_schema_new(err);
+    tide_function_def f;
+    tide_function_def_init(&f);
+    f.name = "touch";
+    f.returns = "trigger";
+    f.language = "plpgsql";
+    f.body = "begin return new; end";
+    T_EQ_INT(tide_schema_add_function(s, &f, err), TIDE_OK);
+    T_EQ_INT(tide_schema_add_function(s, &f, err), TIDE_OK); /* twice: reported at finish */
+    f.name = "twice";
+    f.returns = "integer";
+    f.language = "sql";
+    f.volatility = "imutable";
+    T_EQ_INT(tide_schema_add_function(s, &f, err), TIDE_OK);
+    tide_model *u = model(s, "User", NULL);
+    field(u, "id", TIDE_T_BIGINT, PK);
+    tide_trigger_def t;
+    tide_trigger_def_init(&t);
+    t.name = "a";
+    t.timing = "befor";
+    t.events = TIDE_TRIGGER_UPDATE;
+    t.function = "tuch";
+    tide_model_add_trigger(u, &t, err);
+    t.name = "b";
+    t.timing = "after";
+    t.events = 0;
+    t.function = "twice";
+    tide_model_add_trigger(u, &t, err);
+    t.name = "c";
+    t.timing = "instead_of";
+    t.events = TIDE_TRIGGER_TRUNCATE;
+    t.function = "touch";
+    tide_model_add_trigger(u, &t, err);
+    T_CHECK(tide_schema_finish(s, err) == TIDE_ERROR);
+    const char *m = tide_error_message(err);
+    static const char *const want[] = {
+        "function 'touch' is declared twice (one function per name)",
+        "function 'twice': unknown volatility 'imutable'; did you mean 'immutable'?",
+        "User: trigger 'a': timing 'befor' is not before, after or instead_of; did you mean 'before'?",
+        "User: trigger 'a' executes unknown function 'tuch'; did you mean 'touch'?",
+        "User: trigger 'b' needs events: insert, update, delete or truncate",
+        "User: trigger 'b': function 'twice' returns integer, not trigger",
+        "User: trigger 'c': instead_of is for row triggers on views",
+        "User: trigger 'c': truncate fires for each statement only",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(m, want[i]))
+            T_FAILF("missing: %s\n(got: %s)", want[i], m);
+    /* names are checked when added */
+    f.name = "bad name\xff";
+    T_EQ_INT(tide_schema_add_function(s, &f, err), TIDE_ERROR);
+    f.name = "ok";
+    f.body = NULL;
+    T_EQ_INT(tide_schema_add_function(s, &f, err), TIDE_ERROR);
+    T_CHECK(strstr(tide_error_message(err), "function 'ok' needs a body") != NULL);
+    tide_schema_free(s);
+}
+
 T_CASE(nearest)
 {
     const char *names[] = {"email", "name", "created_at"};
@@ -460,6 +520,7 @@ int main(void)
     T_RUN(views_sequences_and_policies_finish);
     T_RUN(views_are_read_only_in_the_model_client);
     T_RUN(object_problems_are_reported_with_the_nearest_name);
+    T_RUN(function_and_trigger_problems_are_reported_with_the_nearest_name);
     T_RUN(nearest);
     tide_error_free(err);
     return t_done();

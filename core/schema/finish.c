@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "tschema.h"
 
 typedef struct problems {
@@ -219,6 +220,62 @@ static void check_sequences(tide_schema *s, problems *p)
             problem(p, "sequence '%s': start %" PRId64 " is below min %" PRId64, q->name, start, lo);
         else if (start > hi)
             problem(p, "sequence '%s': start %" PRId64 " is above max %" PRId64, q->name, start, hi);
+    }
+}
+
+static void check_functions(tide_schema *s, problems *p)
+{
+    static const char *const volatilities[] = {"volatile", "stable", "immutable"};
+    char h[160];
+    for (int i = 0; i < s->nfunctions; i++) {
+        const tsch_function *f = s->functions[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(s->functions[j]->name, f->name)) {
+                problem(p, "function '%s' is declared twice (one function per name)", f->name);
+                break;
+            }
+        if (f->volatility && strcmp(f->volatility, "volatile") && strcmp(f->volatility, "stable") &&
+            strcmp(f->volatility, "immutable"))
+            problem(p, "function '%s': unknown volatility '%s'%s (volatile, stable, immutable)", f->name,
+                    f->volatility, hint(h, sizeof h, tide_nearest(f->volatility, volatilities, 3)));
+    }
+}
+
+static void check_triggers(tide_schema *s, tide_model *m, problems *p)
+{
+    static const char *const timings[] = {"before", "after", "instead_of"};
+    char h[160];
+    for (int i = 0; i < m->ntriggers; i++) {
+        tsch_trigger *t = &m->triggers[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->triggers[j].name, t->name)) {
+                problem(p, "%s: trigger '%s' is declared twice", m->name, t->name);
+                break;
+            }
+        if (!t->timing || (strcmp(t->timing, "before") && strcmp(t->timing, "after") &&
+                           strcmp(t->timing, "instead_of")))
+            problem(p, "%s: trigger '%s': timing '%s' is not before, after or instead_of%s", m->name, t->name,
+                    t->timing ? t->timing : "(none)",
+                    hint(h, sizeof h, t->timing ? tide_nearest(t->timing, timings, 3) : NULL));
+        else if (!strcmp(t->timing, "instead_of") && (m->kind != TIDE_MODEL_VIEW || !t->for_each_row))
+            problem(p, "%s: trigger '%s': instead_of is for row triggers on views", m->name, t->name);
+        int all = TIDE_TRIGGER_INSERT | TIDE_TRIGGER_DELETE | TIDE_TRIGGER_UPDATE | TIDE_TRIGGER_TRUNCATE;
+        if (!t->events || (t->events & ~all))
+            problem(p, "%s: trigger '%s' needs events: insert, update, delete or truncate", m->name, t->name);
+        else if ((t->events & TIDE_TRIGGER_TRUNCATE) && t->for_each_row)
+            problem(p, "%s: trigger '%s': truncate fires for each statement only", m->name, t->name);
+        t->function_ref = tsch_function_find(s, t->function);
+        if (!t->function_ref) {
+            const char *names[256];
+            int n = 0;
+            for (int k = 0; k < s->nfunctions && n < 256; k++)
+                names[n++] = s->functions[k]->name;
+            problem(p, "%s: trigger '%s' executes unknown function '%s'%s", m->name, t->name, t->function,
+                    hint(h, sizeof h, tide_nearest(t->function, names, n)));
+        } else if (strcasecmp(t->function_ref->returns, "trigger") != 0) {
+            problem(p, "%s: trigger '%s': function '%s' returns %s, not trigger", m->name, t->name, t->function,
+                    t->function_ref->returns);
+        }
     }
 }
 
@@ -622,8 +679,11 @@ int tide_schema_finish(tide_schema *s, tide_error *err)
         }
     }
     check_sequences(s, &p);
-    for (int i = 0; i < s->nmodels; i++)
+    check_functions(s, &p);
+    for (int i = 0; i < s->nmodels; i++) {
         check_model(s, s->models[i], &p);
+        check_triggers(s, s->models[i], &p);
+    }
     for (int i = 0; i < s->nmodels; i++) {
         tide_model *m = s->models[i];
         for (int k = 0; k < m->nrelations; k++) {

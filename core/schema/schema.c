@@ -647,6 +647,92 @@ int tide_model_set_rls(tide_model *m, int enable, int force, tide_error *err)
     return TIDE_OK;
 }
 
+/* ---- functions and triggers -------------------------------------------------- */
+
+void tide_function_def_init(tide_function_def *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+int tide_schema_add_function(tide_schema *s, const tide_function_def *d, tide_error *err)
+{
+    if (!d || !building(s, err))
+        return TIDE_MISUSE;
+    if (!tsch_valid_ident(d->name))
+        return bad_ident(err, "function", d->name);
+    if (d->pg_schema && !tsch_valid_ident(d->pg_schema))
+        return bad_ident(err, "schema", d->pg_schema);
+    if (!tsch_valid_ident(d->language))
+        return bad_ident(err, "language", d->language);
+    if (!d->returns || !*d->returns || !d->body) {
+        tutil_error_setf(err, TIDE_E_INVALID_ARGUMENT, "function '%s' needs %s", d->name,
+                         !d->body ? "a body" : "what it returns (returns)");
+        return TIDE_ERROR;
+    }
+    int oom = 0;
+    tsch_function *f = tutil_arena_alloc(&s->arena, sizeof *f);
+    if (!f || tutil_arena_grow(&s->arena, (void **)&s->functions, &s->functions_cap, s->nfunctions + 1, sizeof f))
+        goto oom;
+    f->name = dup(s, d->name, &oom);
+    f->pg_schema = dup(s, d->pg_schema, &oom);
+    f->args = dup(s, d->args ? d->args : "", &oom);
+    f->returns = dup(s, d->returns, &oom);
+    f->language = dup(s, d->language, &oom);
+    f->body = dup(s, d->body, &oom);
+    f->volatility = dup(s, d->volatility, &oom);
+    if (oom)
+        goto oom;
+    s->functions[s->nfunctions++] = f;
+    return TIDE_OK;
+oom:
+    tutil_error_oom(err);
+    return TIDE_ERROR;
+}
+
+void tide_trigger_def_init(tide_trigger_def *d)
+{
+    memset(d, 0, sizeof *d);
+    d->for_each_row = 1;
+}
+
+int tide_model_add_trigger(tide_model *m, const tide_trigger_def *d, tide_error *err)
+{
+    if (!m || !d || !building(m->schema, err))
+        return TIDE_MISUSE;
+    tide_schema *s = m->schema;
+    if (!tsch_valid_ident(d->name))
+        return bad_ident(err, "trigger", d->name);
+    if (!tsch_valid_ident(d->function))
+        return bad_ident(err, "function", d->function);
+    if (tutil_arena_grow(&s->arena, (void **)&m->triggers, &m->triggers_cap, m->ntriggers + 1, sizeof(tsch_trigger))) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    int oom = 0;
+    tsch_trigger *t = &m->triggers[m->ntriggers];
+    memset(t, 0, sizeof *t);
+    t->name = dup(s, d->name, &oom);
+    t->timing = dup(s, d->timing, &oom);
+    t->function = dup(s, d->function, &oom);
+    t->when = dup(s, d->when, &oom);
+    t->events = d->events;
+    t->for_each_row = d->for_each_row != 0;
+    if (oom) {
+        tutil_error_oom(err);
+        return TIDE_ERROR;
+    }
+    m->ntriggers++;
+    return TIDE_OK;
+}
+
+const tsch_function *tsch_function_find(const tide_schema *s, const char *name)
+{
+    for (int i = 0; s && name && i < s->nfunctions; i++)
+        if (!strcmp(s->functions[i]->name, name))
+            return s->functions[i];
+    return NULL;
+}
+
 /* ---- reading --------------------------------------------------------------- */
 
 const tsch_sequence *tsch_sequence_find(const tide_schema *s, const char *name)

@@ -35,6 +35,16 @@ typedef struct tsch_policy {
     int restrictive;
 } tsch_policy;
 
+typedef struct tsch_function {
+    char *name, *pg_schema, *args, *returns, *language, *body, *volatility;
+} tsch_function;
+
+typedef struct tsch_trigger {
+    char *name, *timing, *function, *when;
+    int events, for_each_row;
+    const tsch_function *function_ref; /* resolved at finish */
+} tsch_trigger;
+
 struct tide_field {
     tide_model *model;
     int index;                   /* position in the model, declaration order */
@@ -114,6 +124,8 @@ struct tide_model {
     int with_data;
     tsch_policy *policies;
     int npolicies, policies_cap;
+    tsch_trigger *triggers;
+    int ntriggers, triggers_cap;
     int rls, rls_set, force_rls; /* rls: on, once finished (set, forced, or implied by a policy) */
     char *renamed_from;          /* the table's name before: a hint for the diff */
 };
@@ -132,11 +144,14 @@ struct tide_schema {
     int nenums, enums_cap;
     tsch_sequence **sequences;
     int nsequences, sequences_cap;
+    tsch_function **functions;
+    int nfunctions, functions_cap;
     int finished;
 };
 
 const tsch_enum *tsch_enum_find(const tide_schema *s, const char *name);
 const tsch_sequence *tsch_sequence_find(const tide_schema *s, const char *name);
+const tsch_function *tsch_function_find(const tide_schema *s, const char *name);
 int tsch_enum_count(const tide_schema *s);
 const tsch_enum *tsch_enum_at(const tide_schema *s, int i);
 int tsch_model_index_count(const tide_model *m);

@@ -112,6 +112,25 @@ tcat_policy *tcat_add_policy(tide_catalog *c, tcat_table *t, const char *name)
     return p;
 }
 
+tcat_trigger *tcat_add_trigger(tide_catalog *c, tcat_table *t, const char *name)
+{
+    tcat_trigger *g = push(c, (void ***)&t->trigs, &t->ntrigs, &t->trigs_cap, sizeof *g);
+    if (g)
+        g->name = tcat_str(c, name);
+    return g;
+}
+
+tcat_function *tcat_add_function(tide_catalog *c, const char *schema, const char *name)
+{
+    tcat_function *f = push(c, (void ***)&c->funcs, &c->nfuncs, &c->funcs_cap, sizeof *f);
+    if (f) {
+        f->schema = tcat_str(c, schema);
+        f->name = tcat_str(c, name);
+        f->volatility = 'v';
+    }
+    return f;
+}
+
 tcat_enum *tcat_add_enum(tide_catalog *c, const char *schema, const char *name)
 {
     tcat_enum *e = push(c, (void ***)&c->enums, &c->nenums, &c->enums_cap, sizeof *e);
@@ -291,4 +310,68 @@ int tide_catalog_from_schema(const tide_schema *s, tide_catalog **out, tide_erro
     }
     *out = c;
     return TIDE_OK;
+}
+
+void tcat_function_sql(tutil_buf *b, const tsql_dialect *d, const tcat_function *f, int replace)
+{
+    tutil_buf_adds(b, replace ? "CREATE OR REPLACE FUNCTION " : "CREATE FUNCTION ");
+    tsql_qualified(b, d, f->schema, f->name);
+    tutil_buf_addc(b, '(');
+    tutil_buf_adds(b, f->args ? f->args : "");
+    tutil_buf_adds(b, ") RETURNS ");
+    tutil_buf_adds(b, f->returns);
+    tutil_buf_adds(b, " LANGUAGE ");
+    tcat_quote_if_needed(b, f->language);
+    if (f->volatility == 's')
+        tutil_buf_adds(b, " STABLE");
+    else if (f->volatility == 'i')
+        tutil_buf_adds(b, " IMMUTABLE");
+    tutil_buf_adds(b, " AS ");
+    d->quote_literal(b, f->body ? f->body : "");
+}
+
+void tcat_drop_function_sql(tutil_buf *b, const tsql_dialect *d, const tcat_function *f)
+{
+    tutil_buf_adds(b, "DROP FUNCTION ");
+    tsql_qualified(b, d, f->schema, f->name);
+    tutil_buf_addc(b, '(');
+    tutil_buf_adds(b, f->args ? f->args : "");
+    tutil_buf_addc(b, ')');
+}
+
+void tcat_trigger_sql(tutil_buf *b, const tsql_dialect *d, const tcat_table *t, const tcat_trigger *g)
+{
+    static const struct { int bit; const char *word; } events[] = {
+        {TIDE_TRIGGER_INSERT, "INSERT"}, {TIDE_TRIGGER_UPDATE, "UPDATE"},
+        {TIDE_TRIGGER_DELETE, "DELETE"}, {TIDE_TRIGGER_TRUNCATE, "TRUNCATE"},
+    };
+    tutil_buf_adds(b, "CREATE TRIGGER ");
+    d->quote_ident(b, g->name);
+    tutil_buf_adds(b, g->type & TCAT_TRIGGER_INSTEAD ? " INSTEAD OF" : g->type & TCAT_TRIGGER_BEFORE ? " BEFORE" : " AFTER");
+    int first = 1;
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+        if (g->type & events[i].bit) {
+            tutil_buf_adds(b, first ? " " : " OR ");
+            tutil_buf_adds(b, events[i].word);
+            first = 0;
+        }
+    tutil_buf_adds(b, " ON ");
+    tsql_qualified(b, d, t->schema, t->name);
+    tutil_buf_adds(b, g->type & TCAT_TRIGGER_ROW ? " FOR EACH ROW" : " FOR EACH STATEMENT");
+    if (g->when) {
+        tutil_buf_adds(b, " WHEN (");
+        tutil_buf_adds(b, g->when);
+        tutil_buf_addc(b, ')');
+    }
+    tutil_buf_adds(b, " EXECUTE FUNCTION ");
+    tsql_qualified(b, d, g->func_schema, g->func_name);
+    tutil_buf_adds(b, "()");
+}
+
+void tcat_drop_trigger_sql(tutil_buf *b, const tsql_dialect *d, const tcat_table *t, const tcat_trigger *g)
+{
+    tutil_buf_adds(b, "DROP TRIGGER ");
+    d->quote_ident(b, g->name);
+    tutil_buf_adds(b, " ON ");
+    tsql_qualified(b, d, t->schema, t->name);
 }

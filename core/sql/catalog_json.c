@@ -167,6 +167,18 @@ static void write_table(tutil_buf *b, const tcat_table *t)
         kstr(b, "check", p->check);
         tutil_buf_addc(b, '}');
     }
+    tutil_buf_adds(b, "],\n   \"triggers\":[");
+    for (int i = 0; i < t->ntrigs; i++) {
+        const tcat_trigger *g = t->trigs[i];
+        tutil_buf_adds(b, i ? ",\n    {" : "\n    {");
+        key(b, "name", 1);
+        jstr(b, g->name);
+        kint(b, "type", g->type);
+        kstr(b, "func_schema", g->func_schema);
+        kstr(b, "func_name", g->func_name);
+        kstr(b, "when", g->when);
+        tutil_buf_addc(b, '}');
+    }
     tutil_buf_adds(b, "]}");
 }
 
@@ -205,6 +217,20 @@ int tide_catalog_to_json(const tide_catalog *c, char **out, size_t *len, tide_er
         kint(&b, "increment", q->increment);
         kint(&b, "cache", q->cache);
         kbool(&b, "cycle", q->cycle);
+        tutil_buf_addc(&b, '}');
+    }
+    tutil_buf_adds(&b, "],\n\"functions\":[");
+    for (int i = 0; i < c->nfuncs; i++) {
+        const tcat_function *f = c->funcs[i];
+        tutil_buf_adds(&b, i ? ",\n  {" : "\n  {");
+        key(&b, "schema", 1);
+        jstr(&b, f->schema);
+        kstr(&b, "name", f->name);
+        kstr(&b, "args", f->args);
+        kstr(&b, "returns", f->returns);
+        kstr(&b, "language", f->language);
+        kstr(&b, "body", f->body);
+        kchar(&b, "volatility", f->volatility);
         tutil_buf_addc(&b, '}');
     }
     tutil_buf_adds(&b, "],\n\"tables\":[");
@@ -488,6 +514,16 @@ static void read_table(tide_catalog *c, const jnode *o)
         p->using_expr = tcat_str(c, gstr(items[i], "using"));
         p->check = tcat_str(c, gstr(items[i], "check"));
     }
+    n = garr(o, "triggers", &items);
+    for (int i = 0; i < n; i++) {
+        tcat_trigger *g = tcat_add_trigger(c, t, gstr(items[i], "name"));
+        if (!g)
+            return;
+        g->type = (int)gint(items[i], "type", 0);
+        g->func_schema = tcat_str(c, gstr(items[i], "func_schema"));
+        g->func_name = tcat_str(c, gstr(items[i], "func_name"));
+        g->when = tcat_str(c, gstr(items[i], "when"));
+    }
 }
 
 int tide_catalog_from_json(const char *json, size_t len, tide_catalog **out, tide_error *err)
@@ -549,6 +585,19 @@ int tide_catalog_from_json(const char *json, size_t len, tide_catalog **out, tid
         q->cache = gint(items[i], "cache", 1);
         q->cycle = (int)gint(items[i], "cycle", 0);
     }
+    n = garr(r, "functions", &items);
+    for (int i = 0; i < n; i++) {
+        tcat_function *f = tcat_add_function(c, gstr(items[i], "schema"), gstr(items[i], "name"));
+        if (!f)
+            continue;
+        f->args = tcat_str(c, gstr(items[i], "args") ? gstr(items[i], "args") : "");
+        f->returns = tcat_str(c, gstr(items[i], "returns"));
+        f->language = tcat_str(c, gstr(items[i], "language"));
+        f->body = tcat_str(c, gstr(items[i], "body"));
+        f->volatility = first_char(gstr(items[i], "volatility"), 'v');
+        if (!f->name || !f->returns || !f->language || !f->body)
+            c->oom = 1;
+    }
     n = garr(r, "tables", &items);
     for (int i = 0; i < n && !c->oom; i++)
         read_table(c, items[i]);
@@ -596,6 +645,13 @@ static const char introspect_sql[] =
     "   from pg_class c join ns on ns.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid\n"
     "   where c.relkind = 'S' and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass\n"
     "                                         and d.objid = c.oid and d.deptype in ('a', 'i', 'e'))),\n"
+    " 'functions', (select coalesce(json_agg(json_build_object('schema', ns.name, 'name', p.proname::text,\n"
+    "     'args', pg_get_function_arguments(p.oid), 'returns', pg_get_function_result(p.oid),\n"
+    "     'language', l.lanname::text, 'body', p.prosrc, 'volatility', p.provolatile::text)\n"
+    "     order by ns.name nulls first, p.proname), '[]')\n"
+    "   from pg_proc p join ns on ns.oid = p.pronamespace join pg_language l on l.oid = p.prolang\n"
+    "   where p.prokind = 'f' and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass\n"
+    "                                         and d.objid = p.oid and d.deptype = 'e')),\n"
     " 'tables', (select coalesce(json_agg(json_build_object(\n"
     "   'schema', r.nsname, 'name', r.relname,\n"
     "   'kind', case r.relkind when 'v' then 'v' when 'm' then 'm' else 't' end,\n"
@@ -648,7 +704,12 @@ static const char introspect_sql[] =
     "                 from unnest(p.polroles) x),\n"
     "       'using', pg_get_expr(p.polqual, p.polrelid), 'check', pg_get_expr(p.polwithcheck, p.polrelid))\n"
     "       order by p.polname), '[]')\n"
-    "     from pg_policy p where p.polrelid = r.oid)\n"
+    "     from pg_policy p where p.polrelid = r.oid),\n"
+    "   'triggers', (select coalesce(json_agg(json_build_object('name', g.tgname::text, 'type', g.tgtype,\n"
+    "       'func_schema', fns.name, 'func_name', fp.proname::text,\n"
+    "       'when', substring(pg_get_triggerdef(g.oid) from ' WHEN \\((.*)\\) EXECUTE ')) order by g.tgname), '[]')\n"
+    "     from pg_trigger g join pg_proc fp on fp.oid = g.tgfoid left join ns fns on fns.oid = fp.pronamespace\n"
+    "     where g.tgrelid = r.oid and not g.tgisinternal)\n"
     " ) order by r.nsname nulls first, r.relkind in ('v', 'm'), r.relname), '[]') from rels r)\n"
     ")::text";
 

@@ -1,9 +1,10 @@
 /* tide_schema_ddl: the statements that create a finished schema on an empty
  * database, in dependency order: pg schemas, enums, sequences (so a default
- * can draw from one), tables, join tables, foreign keys, indexes, views in
- * declaration order (they may read the tables and the views before them)
- * with a materialized view's indexes, and last row-level security and
- * policies (whose expressions may read any of it). A view's query and a
+ * can draw from one), functions (defaults, checks and policies may call
+ * them), tables, join tables, foreign keys, indexes, views in declaration
+ * order (they may read the tables and the views before them) with a
+ * materialized view's indexes, row-level security and policies (whose
+ * expressions may read any of it), and last triggers. A view's query and a
  * policy's expressions are the programmer's text, written as given, like a
  * check's.
  *
@@ -315,23 +316,30 @@ static void column_list(ddl_ctx *c, tide_field *const *fields, int n)
     sql(c, ")");
 }
 
+static void create_schema(ddl_ctx *c, strlist *done, const char *ns)
+{
+    if (!ns || strlist_has(done, ns))
+        return;
+    strlist_add(c, done, ns);
+    if (c->cat)
+        tcat_add_schema(c->cat, ns);
+    sql(c, "CREATE SCHEMA IF NOT EXISTS ");
+    ident(c, ns);
+    emit(c);
+}
+
 static void create_schemas(ddl_ctx *c)
 {
     strlist done = {0};
     const tide_schema *s = c->s;
-    for (int i = 0; i < s->nsequences + s->nenums + s->nmodels; i++) {
-        const char *ns = i < s->nsequences ? s->sequences[i]->pg_schema
-                       : i < s->nsequences + s->nenums ? s->enums[i - s->nsequences]->pg_schema
-                       : s->models[i - s->nsequences - s->nenums]->pg_schema;
-        if (!ns || strlist_has(&done, ns))
-            continue;
-        strlist_add(c, &done, ns);
-        if (c->cat)
-            tcat_add_schema(c->cat, ns);
-        sql(c, "CREATE SCHEMA IF NOT EXISTS ");
-        ident(c, ns);
-        emit(c);
-    }
+    for (int i = 0; i < s->nsequences; i++)
+        create_schema(c, &done, s->sequences[i]->pg_schema);
+    for (int i = 0; i < s->nenums; i++)
+        create_schema(c, &done, s->enums[i]->pg_schema);
+    for (int i = 0; i < s->nfunctions; i++)
+        create_schema(c, &done, s->functions[i]->pg_schema);
+    for (int i = 0; i < s->nmodels; i++)
+        create_schema(c, &done, s->models[i]->pg_schema);
 }
 
 static void create_enum(ddl_ctx *c, const tsch_enum *e)
@@ -1075,6 +1083,53 @@ static void row_security(ddl_ctx *c, const tide_model *m)
     }
 }
 
+static void create_function(ddl_ctx *c, const tsch_function *f)
+{
+    tcat_function fn = {.schema = f->pg_schema, .name = f->name, .args = f->args, .returns = f->returns,
+                        .language = f->language, .body = f->body, .volatility = 'v'};
+    if (f->volatility && !strcmp(f->volatility, "stable"))
+        fn.volatility = 's';
+    else if (f->volatility && !strcmp(f->volatility, "immutable"))
+        fn.volatility = 'i';
+    tcat_function *cf = c->cat ? tcat_add_function(c->cat, f->pg_schema, f->name) : NULL;
+    if (cf) {
+        cf->args = tcat_str(c->cat, fn.args);
+        cf->returns = tcat_str(c->cat, fn.returns);
+        cf->language = tcat_str(c->cat, fn.language);
+        cf->body = tcat_str(c->cat, fn.body);
+        cf->volatility = fn.volatility;
+    }
+    tcat_function_sql(&c->b, c->d, &fn, 0);
+    emit(c);
+}
+
+static void create_triggers(ddl_ctx *c, const tide_model *m)
+{
+    tcat_table *t = c->cat ? tcat_find_table(c->cat, m->pg_schema, m->table) : NULL;
+    tcat_table on = {.schema = m->pg_schema, .name = m->table};
+    for (int i = 0; i < m->ntriggers; i++) {
+        const tsch_trigger *tr = &m->triggers[i];
+        tcat_trigger g = {.name = tr->name, .type = tr->events, .when = tr->when,
+                          .func_schema = tr->function_ref ? tr->function_ref->pg_schema : NULL,
+                          .func_name = tr->function};
+        if (tr->for_each_row)
+            g.type |= TCAT_TRIGGER_ROW;
+        if (tr->timing && !strcmp(tr->timing, "before"))
+            g.type |= TCAT_TRIGGER_BEFORE;
+        else if (tr->timing && !strcmp(tr->timing, "instead_of"))
+            g.type |= TCAT_TRIGGER_INSTEAD;
+        tcat_trigger *cg = t ? tcat_add_trigger(c->cat, t, tr->name) : NULL;
+        if (cg) {
+            cg->type = g.type;
+            cg->func_schema = tcat_str(c->cat, g.func_schema);
+            cg->func_name = tcat_str(c->cat, g.func_name);
+            cg->when = tcat_str(c->cat, g.when);
+        }
+        tcat_trigger_sql(&c->b, c->d, &on, &g);
+        emit(c);
+    }
+}
+
 /* Names the schema gives outright are taken before any is generated, so a
  * generated name never lands on one declared later. */
 static void take_declared_names(ddl_ctx *c)
@@ -1155,6 +1210,8 @@ static int walk(const tide_schema *s, tide_ddl *ddl, tide_catalog *cat)
         create_enum(&c, s->enums[i]);
     for (int i = 0; i < s->nsequences; i++)
         create_sequence(&c, s->sequences[i]);
+    for (int i = 0; i < s->nfunctions; i++)
+        create_function(&c, s->functions[i]);
     for (int i = 0; i < s->nmodels; i++)
         if (s->models[i]->kind == TIDE_MODEL_TABLE)
             create_table(&c, s->models[i]);
@@ -1186,6 +1243,8 @@ static int walk(const tide_schema *s, tide_ddl *ddl, tide_catalog *cat)
             create_view(&c, s->models[i]);
     for (int i = 0; i < s->nmodels; i++)
         row_security(&c, s->models[i]);
+    for (int i = 0; i < s->nmodels; i++)
+        create_triggers(&c, s->models[i]);
 
     int oom = c.oom || c.b.broken;
     tutil_buf_free(&c.b);

@@ -27,10 +27,11 @@
 #include "tcat.h"
 
 enum {
-    P_SCHEMA, P_ENUM, P_SEQUENCE, P_RENAME_TABLE, P_RENAME_COLUMN, P_DROP_VIEW_INDEX, P_DROP_VIEW, P_DROP_POLICY,
-    P_DROP_FK, P_DROP_INDEX, P_CREATE_TABLE, P_ADD_COLUMN, P_DROP_DEFAULT, P_ALTER_TYPE, P_ALTER_COLUMN,
-    P_DROP_COLUMN, P_DROP_TABLE, P_REWRITE_ENUM, P_DROP_TYPE, P_ADD_CONSTRAINT, P_ADD_FK, P_CREATE_VIEW,
-    P_CREATE_VIEW_INDEX, P_RLS, P_CREATE_POLICY
+    P_SCHEMA, P_ENUM, P_SEQUENCE, P_CREATE_FUNCTION, P_RENAME_TABLE, P_RENAME_COLUMN, P_DROP_VIEW_INDEX,
+    P_DROP_VIEW, P_DROP_POLICY, P_DROP_TRIGGER, P_REPLACE_FUNCTION, P_DROP_FK, P_DROP_INDEX, P_CREATE_TABLE,
+    P_ADD_COLUMN, P_DROP_DEFAULT, P_ALTER_TYPE, P_ALTER_COLUMN, P_DROP_COLUMN, P_DROP_TABLE, P_DROP_FUNCTION,
+    P_REWRITE_ENUM, P_DROP_TYPE, P_ADD_CONSTRAINT, P_ADD_FK, P_CREATE_VIEW, P_CREATE_VIEW_INDEX, P_RLS,
+    P_CREATE_POLICY, P_CREATE_TRIGGER
 };
 
 typedef struct step {
@@ -78,7 +79,9 @@ static const char *const kind_names[TIDE_STEP_COUNT_] = {
     [TIDE_STEP_RENAME_INDEX] = "rename_index", [TIDE_STEP_CREATE_VIEW] = "create_view",
     [TIDE_STEP_DROP_VIEW] = "drop_view", [TIDE_STEP_SET_RLS] = "set_rls",
     [TIDE_STEP_ALTER_IDENTITY] = "alter_identity", [TIDE_STEP_CREATE_POLICY] = "create_policy",
-    [TIDE_STEP_DROP_POLICY] = "drop_policy",
+    [TIDE_STEP_DROP_POLICY] = "drop_policy", [TIDE_STEP_CREATE_FUNCTION] = "create_function",
+    [TIDE_STEP_DROP_FUNCTION] = "drop_function", [TIDE_STEP_REPLACE_FUNCTION] = "replace_function",
+    [TIDE_STEP_CREATE_TRIGGER] = "create_trigger", [TIDE_STEP_DROP_TRIGGER] = "drop_trigger",
 };
 
 const char *tide_step_kind_name(tide_step_kind k)
@@ -1063,6 +1066,131 @@ static void rls_step(dctx *c, const tcat_table *t, int from_rls, int from_force,
     rls_sql(c, t, to_rls, to_force, from_rls, from_force, 1);
 }
 
+/* ---- functions and triggers ---------------------------------------------------- */
+
+static const tcat_function *find_function(const tide_catalog *cat, const char *schema, const char *name)
+{
+    for (int i = 0; i < cat->nfuncs; i++)
+        if (!strcmp(cat->funcs[i]->name, name) && tcat_same_schema(cat->funcs[i]->schema, schema))
+            return cat->funcs[i];
+    return NULL;
+}
+
+/* Arguments, result and language: what CREATE OR REPLACE cannot change. */
+static int same_signature(dctx *c, const tcat_function *a, const tcat_function *b)
+{
+    return same_expr(c, a->args, b->args) && same_expr(c, a->returns, b->returns) &&
+           same_str(a->language, b->language);
+}
+
+/* A function both sides hold whose signature changes: it is dropped and
+ * made again, and so are the triggers that execute it. */
+static int function_remade(dctx *c, const char *schema, const char *name)
+{
+    const tcat_function *f = find_function(c->from, schema, name), *t = find_function(c->to, schema, name);
+    return f && t && !same_signature(c, f, t);
+}
+
+static void function_sql(dctx *c, const tcat_function *f, int replace, int is_down)
+{
+    tcat_function_sql(&c->b, c->dl, f, replace);
+    end_sql(c, is_down);
+}
+
+static void drop_function_sql(dctx *c, const tcat_function *f, int is_down)
+{
+    tcat_drop_function_sql(&c->b, c->dl, f);
+    end_sql(c, is_down);
+}
+
+static void diff_functions(dctx *c)
+{
+    char lb[160];
+    for (int i = 0; i < c->to->nfuncs; i++) {
+        const tcat_function *t = c->to->funcs[i];
+        const tcat_function *f = find_function(c->from, t->schema, t->name);
+        if (!f) {
+            begin(c, TIDE_STEP_CREATE_FUNCTION, P_CREATE_FUNCTION, 0, t->schema, NULL, "create function %s",
+                  label(lb, t->schema, t->name));
+            function_sql(c, t, 0, 0);
+            drop_function_sql(c, t, 1);
+        } else if (!same_signature(c, f, t)) {
+            begin(c, TIDE_STEP_REPLACE_FUNCTION, P_REPLACE_FUNCTION, 0, t->schema, NULL,
+                  "make function %s again (new arguments or result)", label(lb, t->schema, t->name));
+            drop_function_sql(c, f, 0);
+            function_sql(c, t, 0, 0);
+            drop_function_sql(c, t, 1);
+            function_sql(c, f, 0, 1);
+        } else if (strcmp(f->body, t->body) != 0 || f->volatility != t->volatility) {
+            begin(c, TIDE_STEP_REPLACE_FUNCTION, P_CREATE_FUNCTION, 0, t->schema, NULL, "replace function %s",
+                  label(lb, t->schema, t->name));
+            function_sql(c, t, 1, 0);
+            function_sql(c, f, 1, 1);
+        }
+    }
+    for (int k = 0; k < c->from->nfuncs; k++) {
+        const tcat_function *f = c->from->funcs[k];
+        if (find_function(c->to, f->schema, f->name))
+            continue;
+        begin(c, TIDE_STEP_DROP_FUNCTION, P_DROP_FUNCTION, 0, f->schema, NULL, "drop function %s",
+              label(lb, f->schema, f->name));
+        drop_function_sql(c, f, 0);
+        function_sql(c, f, 0, 1);
+    }
+}
+
+static void create_trigger_step(dctx *c, const tcat_table *t, const tcat_trigger *g)
+{
+    char lb[160];
+    begin(c, TIDE_STEP_CREATE_TRIGGER, P_CREATE_TRIGGER, 0, t->schema, t->name, "create trigger %s on %s", g->name,
+          label(lb, t->schema, t->name));
+    tcat_trigger_sql(&c->b, c->dl, t, g);
+    up(c);
+    tcat_drop_trigger_sql(&c->b, c->dl, t, g);
+    down(c);
+}
+
+static void drop_trigger_step(dctx *c, const tcat_table *t, const tcat_trigger *g)
+{
+    char lb[160];
+    begin(c, TIDE_STEP_DROP_TRIGGER, P_DROP_TRIGGER, 0, t->schema, t->name, "drop trigger %s on %s", g->name,
+          label(lb, t->schema, t->name));
+    tcat_drop_trigger_sql(&c->b, c->dl, t, g);
+    up(c);
+    tcat_trigger_sql(&c->b, c->dl, t, g);
+    down(c);
+}
+
+static int same_trigger(dctx *c, const tcat_trigger *a, const tcat_trigger *b)
+{
+    return a->type == b->type && same_str(a->func_name, b->func_name) &&
+           tcat_same_schema(a->func_schema, b->func_schema) && same_expr(c, a->when, b->when) &&
+           !function_remade(c, b->func_schema, b->func_name);
+}
+
+static void diff_triggers(dctx *c, const tcat_table *ft, const tcat_table *tt)
+{
+    for (int i = 0; i < tt->ntrigs; i++) {
+        const tcat_trigger *g = tt->trigs[i];
+        const tcat_trigger *f = NULL;
+        for (int k = 0; k < ft->ntrigs && !f; k++)
+            if (!strcmp(ft->trigs[k]->name, g->name))
+                f = ft->trigs[k];
+        if (f && same_trigger(c, f, g))
+            continue;
+        if (f)
+            drop_trigger_step(c, tt, f);
+        create_trigger_step(c, tt, g);
+    }
+    for (int k = 0; k < ft->ntrigs; k++) {
+        int kept = 0;
+        for (int i = 0; i < tt->ntrigs && !kept; i++)
+            kept = !strcmp(ft->trigs[k]->name, tt->trigs[i]->name);
+        if (!kept)
+            drop_trigger_step(c, tt, ft->trigs[k]);
+    }
+}
+
 static void create_table_steps(dctx *c, const tcat_table *t)
 {
     char lb[160];
@@ -1075,6 +1203,8 @@ static void create_table_steps(dctx *c, const tcat_table *t)
         down(c);
         for (int i = 0; i < t->nidx; i++)
             create_index_step(c, t, t->idx[i]);
+        for (int i = 0; i < t->ntrigs; i++)
+            create_trigger_step(c, t, t->trigs[i]);
         return;
     }
     begin(c, TIDE_STEP_CREATE_TABLE, P_CREATE_TABLE, 0, t->schema, NULL, "create table %s",
@@ -1091,11 +1221,15 @@ static void create_table_steps(dctx *c, const tcat_table *t)
     rls_step(c, t, 0, 0, t->rls, t->force_rls);
     for (int i = 0; i < t->npols; i++)
         create_policy_step(c, t, t->pols[i]);
+    for (int i = 0; i < t->ntrigs; i++)
+        create_trigger_step(c, t, t->trigs[i]);
 }
 
 static void drop_table_steps(dctx *c, const tcat_table *t)
 {
     char lb[160];
+    for (int i = 0; i < t->ntrigs; i++)
+        drop_trigger_step(c, t, t->trigs[i]);
     if (t->kind != 't') {
         for (int i = 0; i < t->nidx; i++)
             drop_index_step(c, t, t->idx[i]);
@@ -1107,8 +1241,8 @@ static void drop_table_steps(dctx *c, const tcat_table *t)
         down(c);
         return;
     }
-    /* its foreign keys, indexes and policies apart, so the inverse makes
-     * them again */
+    /* its foreign keys, indexes, policies and triggers apart, so the
+     * inverse makes them again */
     for (int i = 0; i < t->npols; i++)
         drop_policy_step(c, t, t->pols[i]);
     rls_step(c, t, t->rls, t->force_rls, 0, 0);
@@ -1347,6 +1481,7 @@ static void rename_step(dctx *c, tide_step_kind kind, const tcat_table *t, const
         if (index) {
             w(c, "ALTER INDEX ");
             qname(c, t->schema, a);
+            w(c, " RENAME");
         } else {
             alter_table(c, t->schema, t->name);
             w(c, "RENAME CONSTRAINT ");
@@ -1455,6 +1590,7 @@ static void diff_table(dctx *c, const tcat_table *ft, const tcat_table *tt)
                 drop_policy_step(c, tt, ft->pols[k]);
         rls_step(c, tt, ft->rls, ft->force_rls, tt->rls, tt->force_rls);
     }
+    diff_triggers(c, ft, tt);
     tutil_free(fused, (size_t)ft->ncons + (size_t)ft->nidx + (size_t)ft->npols + 1);
     tutil_free(tused, (size_t)tt->ncons + (size_t)tt->nidx + 1);
 }
@@ -1541,6 +1677,7 @@ int tide_diff_new(const tide_catalog *from, const tide_catalog *to, tide_diff **
         diff_schemas(&c);
         diff_enums(&c);
         diff_sequences(&c);
+        diff_functions(&c);
         diff_tables(&c);
     }
     tutil_buf_free(&c.b);

@@ -1,5 +1,6 @@
 /* Private to core/sql: the catalog, what a database holds object by object
- * (tables, columns, constraints, indexes, enums, sequences, views, policies),
+ * (tables, columns, constraints, indexes, enums, sequences, views, policies,
+ * functions, triggers),
  * with every name resolved. A schema is lowered into one (ddl.c's walk
  * records what its statements create), a snapshot or an introspected
  * database is read into one (catalog_json.c), and the diff compares two.
@@ -59,6 +60,17 @@ typedef struct tcat_policy {
     char *using_expr, *check;
 } tcat_policy;
 
+/* CREATE TRIGGER: type holds pg_trigger.tgtype's bits (row 1, before 2,
+ * insert 4, delete 8, update 16, truncate 32, instead 64). */
+enum { TCAT_TRIGGER_ROW = 1, TCAT_TRIGGER_BEFORE = 2, TCAT_TRIGGER_INSTEAD = 64 };
+
+typedef struct tcat_trigger {
+    char *name;
+    int type;
+    char *func_schema, *func_name;
+    char *when;
+} tcat_trigger;
+
 typedef struct tcat_table {
     char *schema, *name;         /* schema NULL: the search_path's */
     char kind;                   /* 't' table, 'v' view, 'm' materialized view */
@@ -72,6 +84,8 @@ typedef struct tcat_table {
     int nidx, idx_cap;
     tcat_policy **pols;
     int npols, pols_cap;
+    tcat_trigger **trigs;
+    int ntrigs, trigs_cap;
     int rls, force_rls;
     char *renamed_from;          /* a hint: the table's name before */
 } tcat_table;
@@ -91,6 +105,13 @@ typedef struct tcat_sequence {
     int cycle;
 } tcat_sequence;
 
+/* args and returns as pg_get_function_arguments / _result print them;
+ * volatility: pg_proc's letter (v s i). */
+typedef struct tcat_function {
+    char *schema, *name, *args, *returns, *language, *body;
+    char volatility;
+} tcat_function;
+
 struct tide_catalog {
     tutil_arena arena;
     tcat_table **tables;         /* tables and views, in creation order */
@@ -99,6 +120,8 @@ struct tide_catalog {
     int nenums, enums_cap;
     tcat_sequence **seqs;
     int nseqs, seqs_cap;
+    tcat_function **funcs;
+    int nfuncs, funcs_cap;
     char **schemas;              /* named pg schemas */
     int nschemas, schemas_cap;
     int from_server;             /* read from pg_catalog: expressions as the server prints them */
@@ -113,6 +136,8 @@ tcat_column *tcat_add_column(tide_catalog *c, tcat_table *t, const char *name, c
 tcat_constraint *tcat_add_constraint(tide_catalog *c, tcat_table *t, char kind, const char *name);
 tcat_index *tcat_add_index(tide_catalog *c, tcat_table *t, const char *name, int nparts);
 tcat_policy *tcat_add_policy(tide_catalog *c, tcat_table *t, const char *name);
+tcat_trigger *tcat_add_trigger(tide_catalog *c, tcat_table *t, const char *name);
+tcat_function *tcat_add_function(tide_catalog *c, const char *schema, const char *name);
 tcat_enum *tcat_add_enum(tide_catalog *c, const char *schema, const char *name);
 tcat_sequence *tcat_add_sequence(tide_catalog *c, const char *schema, const char *name);
 void tcat_add_schema(tide_catalog *c, const char *schema);
@@ -125,6 +150,13 @@ void tcat_quote_if_needed(tutil_buf *b, const char *name);
 int tcat_same_schema(const char *a, const char *b);
 /* A referential action as pg_constraint spells it: a r c n d. */
 char tcat_action(tide_action a);
+
+/* CREATE [OR REPLACE] FUNCTION / DROP FUNCTION, CREATE / DROP TRIGGER:
+ * shared by the DDL walk and the diff. */
+void tcat_function_sql(tutil_buf *b, const tsql_dialect *d, const tcat_function *f, int replace);
+void tcat_drop_function_sql(tutil_buf *b, const tsql_dialect *d, const tcat_function *f);
+void tcat_trigger_sql(tutil_buf *b, const tsql_dialect *d, const tcat_table *t, const tcat_trigger *g);
+void tcat_drop_trigger_sql(tutil_buf *b, const tsql_dialect *d, const tcat_table *t, const tcat_trigger *g);
 
 /* ddl.c's walk: writes the statements into ddl (may be NULL) and records
  * what they create into cat (may be NULL). */

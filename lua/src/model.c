@@ -506,6 +506,19 @@ static int column_named(const tide_result *r, const char *name)
     return -1;
 }
 
+/* A parent key as a Lua value: an integer when the key is one (no string
+ * to make and hash), else its text; both sides of a level alike. */
+static void push_key(lua_State *L, const tide_result *r, int row, int col, int as_int)
+{
+    size_t len;
+    const char *k = tide_result_text(r, row, col, &len);
+    int64_t v;
+    if (as_int && tide_decode_int(k, len, &v, NULL) == TIDE_OK)
+        lua_pushinteger(L, (lua_Integer)v);
+    else
+        lua_pushlstring(L, k, len);
+}
+
 /* Puts the rows of child level i (a list at index crows) under the rows of
  * its parent level (at index prows: a list, or one row for kind ONE). */
 static void stitch_level(lua_State *L, const results *rs, int i, int p, int pkind, int prows, int crows,
@@ -515,13 +528,16 @@ static void stitch_level(lua_State *L, const results *rs, int i, int p, int pkin
     int kc = column_named(pr, key), cc = column_named(cr, "__parent");
     if (kc < 0 || cc < 0)
         luaL_error(L, "include %s: the key columns are missing", name);
+    int as_int = tide_result_col_kind(pr, kc) == TIDE_KIND_INT && tide_result_col_kind(cr, cc) == TIDE_KIND_INT;
     int np = pkind == TIDE_RESULT_ONE ? 1 : tide_result_rows(pr);
     if (lua_isnil(L, prows))
         np = 0;
-    lua_createtable(L, 0, np); /* key text -> the group of children */
+    lua_createtable(L, 0, np); /* key -> the group of children */
     int map = lua_gettop(L);
     luaL_getmetatable(L, TLUA_ARRAY);
     int amt = lua_gettop(L);
+    lua_pushstring(L, name);
+    int field = lua_gettop(L);
     for (int r = 0; r < np; r++) {
         if (pkind == TIDE_RESULT_ONE)
             lua_pushvalue(L, prows);
@@ -529,42 +545,43 @@ static void stitch_level(lua_State *L, const results *rs, int i, int p, int pkin
             lua_rawgeti(L, prows, r + 1);
         if (tide_result_is_null(pr, r, kc)) { /* references nothing */
             if (many) {
+                lua_pushvalue(L, field);
                 lua_createtable(L, 0, 0);
                 lua_pushvalue(L, amt);
                 lua_setmetatable(L, -2);
-                lua_setfield(L, -2, name);
+                lua_rawset(L, -3);
             }
             lua_pop(L, 1);
             continue;
         }
-        size_t len;
-        const char *k = tide_result_text(pr, r, kc, &len);
-        lua_pushlstring(L, k, len);
+        push_key(L, pr, r, kc, as_int);
+        lua_pushvalue(L, -1);
         if (lua_rawget(L, map) == LUA_TNIL) {
             lua_pop(L, 1);
             lua_createtable(L, 1, 0);
             lua_pushvalue(L, amt);
             lua_setmetatable(L, -2);
-            lua_pushlstring(L, k, len);
+            lua_pushvalue(L, -2); /* the key */
             lua_pushvalue(L, -2);
             lua_rawset(L, map);
         }
-        if (many)
-            lua_setfield(L, -2, name);
-        else
+        if (many) { /* row[name] = group */
+            lua_pushvalue(L, field);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        } else {
             lua_pop(L, 1);
-        lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
     }
     int nc = tide_result_rows(cr);
     for (int r = 0; r < nc && np > 0; r++) {
         if (tide_result_is_null(cr, r, cc))
             continue;
-        size_t len;
-        const char *k = tide_result_text(cr, r, cc, &len);
-        lua_pushlstring(L, k, len);
+        push_key(L, cr, r, cc, as_int);
         if (lua_rawget(L, map) == LUA_TTABLE) {
             lua_rawgeti(L, crows, r + 1);
-            lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
+            lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
         }
         lua_pop(L, 1);
     }
@@ -576,13 +593,13 @@ static void stitch_level(lua_State *L, const results *rs, int i, int p, int pkin
                 lua_pushvalue(L, prows);
             else
                 lua_rawgeti(L, prows, r + 1);
-            size_t len;
-            const char *k = tide_result_text(pr, r, kc, &len);
-            lua_pushlstring(L, k, len);
+            lua_pushvalue(L, field);
+            push_key(L, pr, r, kc, as_int);
             lua_rawget(L, map);
             lua_rawgeti(L, -1, 1);
-            lua_setfield(L, -3, name);
-            lua_pop(L, 2);
+            lua_remove(L, -2);
+            lua_rawset(L, -3);
+            lua_pop(L, 1);
         }
     }
     lua_settop(L, map - 1);

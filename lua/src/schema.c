@@ -293,6 +293,49 @@ static void add_sequences(lua_State *L, tide_schema *s, int desc, tide_error *er
     lua_settop(L, st - 1);
 }
 
+static void add_functions(lua_State *L, tide_schema *s, int desc, tide_error *err)
+{
+    lua_getfield(L, desc, "functions");
+    int ft = lua_gettop(L);
+    for (lua_Integer i = 1; lua_type(L, ft) == LUA_TTABLE && lua_rawgeti(L, ft, i) == LUA_TTABLE; i++) {
+        int x = lua_gettop(L);
+        tide_function_def d;
+        tide_function_def_init(&d);
+        d.name = opt_str(L, x, "name");
+        d.pg_schema = opt_str(L, x, "pg_schema");
+        d.args = opt_str(L, x, "args");
+        d.returns = opt_str(L, x, "returns");
+        d.language = opt_str(L, x, "language");
+        d.body = opt_str(L, x, "body");
+        d.volatility = opt_str(L, x, "volatility");
+        if (tide_schema_add_function(s, &d, err) != TIDE_OK)
+            raise_err(L, err);
+        lua_settop(L, x - 1);
+    }
+    lua_settop(L, ft - 1);
+}
+
+static void add_triggers(lua_State *L, tide_model *m, int mt, tide_error *err)
+{
+    lua_getfield(L, mt, "triggers");
+    int tt = lua_gettop(L);
+    for (lua_Integer i = 1; lua_type(L, tt) == LUA_TTABLE && lua_rawgeti(L, tt, i) == LUA_TTABLE; i++) {
+        int x = lua_gettop(L);
+        tide_trigger_def d;
+        tide_trigger_def_init(&d);
+        d.name = opt_str(L, x, "name");
+        d.timing = opt_str(L, x, "timing");
+        d.events = opt_int(L, x, "events", 0);
+        d.for_each_row = opt_bool(L, x, "for_each_row");
+        d.function = opt_str(L, x, "function");
+        d.when = opt_str(L, x, "when");
+        if (tide_model_add_trigger(m, &d, err) != TIDE_OK)
+            raise_err(L, err);
+        lua_settop(L, x - 1);
+    }
+    lua_settop(L, tt - 1);
+}
+
 /* core.schema_build(description) -> tide.schema userdata (finished) */
 static int l_schema_build(lua_State *L)
 {
@@ -327,6 +370,7 @@ static int l_schema_build(lua_State *L)
     }
     lua_settop(L, 2);
     add_sequences(L, s, 1, err);
+    add_functions(L, s, 1, err);
 
     lua_getfield(L, 1, "models");
     int mt = lua_gettop(L);
@@ -341,6 +385,7 @@ static int l_schema_build(lua_State *L)
         add_indexes(L, model, m, err);
         add_checks(L, model, m, err);
         add_policies(L, model, m, err);
+        add_triggers(L, model, m, err);
         set_kind(L, model, m, err);
         const char *was = opt_str(L, m, "renamed_from");
         if (was && tide_model_set_renamed_from(model, was, err) != TIDE_OK)

@@ -30,6 +30,13 @@
 --     t.bigint "id" :primary(), t.text "email",
 --   }
 --   db:exec(schema:refresh_sql("ActiveUser", true)) -- REFRESH MATERIALIZED VIEW CONCURRENTLY
+--
+-- Functions and triggers:
+--
+--   local touch = schema:func { name = "touch", returns = "trigger", language = "plpgsql",
+--     body = "begin new.updated_at := now(); return new; end" }
+--   schema:trigger { name = "orders_touch", on = "Order", timing = "before", events = { "update" },
+--     execute = touch }
 local core = require "tide.core"
 local util = require "tide.util"
 
@@ -301,7 +308,7 @@ local view_options = { table = "string", schema = "string", soft_delete = "strin
 
 function M.new()
   return setmetatable({ models = {}, model_list = {}, enums = {}, enum_list = {}, sequences = {},
-    sequence_list = {} }, Schema)
+    sequence_list = {}, function_list = {}, trigger_list = {} }, Schema)
 end
 
 local sequence_options = { start = "integer", increment = "integer", min = "integer", max = "integer",
@@ -363,6 +370,72 @@ function Schema:enum(name, values, opts)
     return new_field({ name = field_name, type = "enum", type_name = name, array_dims = 0, enum = values })
   end
   return setmetatable({ name = name, values = values }, { __call = function(_, n) return ctor(n) end })
+end
+
+-- Raises (at the caller's caller) for an option of spec not in known, or
+-- of the wrong type (known[k] = true: any type).
+local function check_options(what, spec, known)
+  for k, v in pairs(spec) do
+    local want = known[k]
+    if not want then fail(3, "%s: unknown option '%s'%s", what, tostring(k), util.did_you_mean(k, known)) end
+    if want ~= true and type(v) ~= want then fail(3, "%s: option '%s' must be a %s", what, k, want) end
+  end
+end
+
+M.Function = { __name = "tide.function" }
+local function_options = { name = "string", args = "string", returns = "string", language = "string",
+  body = "string", volatility = "string", schema = "string" }
+
+--- Declares a function, created before the tables; returns it, for a
+--- trigger's execute:
+---   local touch = schema:func { name = "touch", returns = "trigger", language = "plpgsql",
+---     body = "begin new.updated_at := now(); return new; end" }
+--- Options: name, args ("a integer, b text"), returns, language, body (SQL
+--- text, written as given), volatility ("volatile", "stable", "immutable"),
+--- schema (a pg schema).
+function Schema:func(spec)
+  if self.core then fail(2, "func: the schema is finished") end
+  if type(spec) ~= "table" then fail(2, "func: a table { name =, returns =, language =, body = } expected") end
+  check_options("func", spec, function_options)
+  for _, k in ipairs { "name", "returns", "language", "body" } do
+    if not spec[k] then fail(2, "func %s: '%s' is missing", tostring(spec.name), k) end
+  end
+  local f = setmetatable({ name = spec.name, args = spec.args, returns = spec.returns, language = spec.language,
+    body = spec.body, volatility = spec.volatility, pg_schema = spec.schema }, M.Function)
+  self.function_list[#self.function_list + 1] = f
+  return f
+end
+
+local trigger_options = { name = "string", on = true, timing = "string", events = "table", for_each = "string",
+  execute = true, when = "string" }
+local trigger_events = { insert = 4, delete = 8, update = 16, truncate = 32 }
+
+--- Declares a trigger on a model's table:
+---   schema:trigger { name = "notes_touch", on = "Note" (or the model), timing = "before",
+---     events = { "update" }, for_each = "row", execute = touch (or its name), when = "sql" }
+--- timing: "before", "after" or "instead_of" (views); for_each: "row" (the
+--- default) or "statement".
+function Schema:trigger(spec)
+  if self.core then fail(2, "trigger: the schema is finished") end
+  if type(spec) ~= "table" then fail(2, "trigger: a table { name =, on =, timing =, events =, execute = } expected") end
+  check_options("trigger", spec, trigger_options)
+  local name = spec.name or fail(2, "trigger: a name is missing")
+  local on = type(spec.on) == "table" and spec.on.name or spec.on
+  if type(on) ~= "string" then fail(2, "trigger %s: on = a model (or its name) expected", name) end
+  local fn = getmetatable(spec.execute) == M.Function and spec.execute.name or spec.execute
+  if type(fn) ~= "string" then fail(2, "trigger %s: execute = a function of schema:func (or its name) expected", name) end
+  local events = 0
+  for _, e in ipairs(spec.events or {}) do
+    local bit = trigger_events[e]
+    if not bit then fail(2, "trigger %s: unknown event '%s'%s", name, tostring(e), util.did_you_mean(e, trigger_events)) end
+    events = events | bit
+  end
+  local for_each = spec.for_each or "row"
+  if for_each ~= "row" and for_each ~= "statement" then
+    fail(2, "trigger %s: for_each is 'row' or 'statement', got '%s'", name, for_each)
+  end
+  self.trigger_list[#self.trigger_list + 1] = { name = name, model = on, timing = spec.timing, events = events,
+    for_each_row = for_each == "row", ["function"] = fn, when = spec.when }
 end
 
 local function declare(self, what, name, options)
@@ -469,7 +542,7 @@ end
 
 -- The description handed to the core: plain tables and strings only.
 local function describe(self)
-  local d = { enums = {}, models = {}, sequences = {} }
+  local d = { enums = {}, models = {}, sequences = {}, functions = self.function_list }
   for _, e in ipairs(self.enum_list) do
     d.enums[#d.enums + 1] = { name = e.name, values = e.values, pg_schema = e.pg_schema,
       renamed_from = e.renamed_from, value_renames = e.value_renames }
@@ -482,7 +555,7 @@ local function describe(self)
     local md = { name = m.name, table = m.table, pg_schema = m.pg_schema, soft_delete = m.soft_delete,
       kind = m.kind, sql = m.sql, with_data = m.with_data, rls = m.rls, force_rls = m.force_rls,
       renamed_from = m.renamed_from,
-      fields = {}, relations = {}, indexes = {}, checks = {}, policies = {} }
+      fields = {}, relations = {}, indexes = {}, checks = {}, policies = {}, triggers = {} }
     for i, f in ipairs(m.fields) do
       md.fields[i] = {
         name = f.name, column = f.column, type = f.type, type_name = f.type_name, length = f.length,
@@ -509,6 +582,15 @@ local function describe(self)
     end
     md.field_map = nil
     d.models[#d.models + 1] = md
+  end
+  for _, tr in ipairs(self.trigger_list) do
+    local owner
+    for _, md in ipairs(d.models) do if md.name == tr.model then owner = md end end
+    if not owner then
+      error(("trigger %s: on unknown model '%s'%s"):format(tr.name, tr.model,
+        util.did_you_mean(tr.model, self.models)), 3)
+    end
+    owner.triggers[#owner.triggers + 1] = tr
   end
   return d
 end

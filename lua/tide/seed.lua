@@ -15,7 +15,10 @@
 -- indexes of one field) get values that do not repeat. A belongs_to key is
 -- set from the parent when rows are made through the parent's `with`, and
 -- otherwise picked from the parent's existing rows. Rows go in with
--- create_many_and_return, a thousand at a time.
+-- create_many_and_return, a thousand at a time; after each thousand,
+-- `progress` (a function(model, done, total), e.g. a tide.progress
+-- reporter) is called, or tide.seed.progress when the plan has none (the
+-- `tide db seed` command sets it).
 local M = {}
 
 -- The generator of random numbers: xorshift64*, so a seed gives the same
@@ -220,7 +223,7 @@ local function parent_keys(schema, name)
   return keys
 end
 
-local known = { seed = true }
+local known = { seed = true, progress = true }
 
 --- tide.seed(db, plan): see the top of this file. Returns { Model = rows }.
 function M.run(db, plan)
@@ -238,6 +241,7 @@ function M.run(db, plan)
     end
   end
   local r = rng(plan.seed or 1)
+  local progress = plan.progress or M.progress
   local made = {}
   local done = {}    -- models with a count of their own, made (or being made)
   local ensure
@@ -294,6 +298,7 @@ function M.run(db, plan)
     for from = 1, #rows, 1000 do
       local chunk = table.move(rows, from, math.min(from + 999, #rows), 1, {})
       for _, row in ipairs(db[name]:create_many_and_return{ data = chunk }) do out[#out + 1] = row end
+      if progress then progress(name, #out, #rows) end
     end
     made[name] = made[name] or {}
     for _, row in ipairs(out) do table.insert(made[name], row) end

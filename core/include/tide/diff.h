@@ -6,8 +6,8 @@
  * hands the text it returns to tide_catalog_from_json.
  *
  * A catalog is what a database holds, object by object, every name
- * resolved: tables and their columns, constraints, indexes and policies;
- * views; enums; sequences. It comes from a finished schema (its DDL's
+ * resolved: tables and their columns, constraints, indexes, policies and
+ * triggers; views; enums; sequences; functions. It comes from a finished schema (its DDL's
  * objects, with the names the server gives them), from JSON (a migration's
  * snapshot, written by tide_catalog_to_json), or from a live database
  * (the JSON tide_introspect_sql's query returns: the same format).
@@ -62,6 +62,9 @@ typedef enum tide_step_kind {
     TIDE_STEP_SET_RLS,           /* enable/disable/force row-level security */
     TIDE_STEP_ALTER_IDENTITY,    /* add, drop or change GENERATED ... AS IDENTITY */
     TIDE_STEP_CREATE_POLICY, TIDE_STEP_DROP_POLICY,
+    TIDE_STEP_CREATE_FUNCTION, TIDE_STEP_DROP_FUNCTION,
+    TIDE_STEP_REPLACE_FUNCTION,  /* a new body (CREATE OR REPLACE), or new arguments or result (drop, create) */
+    TIDE_STEP_CREATE_TRIGGER, TIDE_STEP_DROP_TRIGGER,
     TIDE_STEP_COUNT_
 } tide_step_kind;
 

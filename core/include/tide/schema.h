@@ -237,6 +237,52 @@ TIDE_API int tide_model_add_policy(tide_model *m, const tide_policy_def *def, ti
  * enable = 0 with policies is reported by tide_schema_finish. */
 TIDE_API int tide_model_set_rls(tide_model *m, int enable, int force, tide_error *err);
 
+/* ---- functions and triggers ------------------------------------------------
+ *
+ * A function of the schema: CREATE FUNCTION name(args) RETURNS returns
+ * LANGUAGE language [STABLE | IMMUTABLE] AS 'body'. Created after the
+ * sequences and before the tables (so defaults, checks and policies can
+ * call it; a language "sql" body is checked when it is created, so one that
+ * reads a table of the schema needs plpgsql). args, returns and body are the
+ * programmer's own SQL text, written as given; write types as PostgreSQL
+ * prints them (integer, not int) so that a database read back compares
+ * equal. One function per name: no overloading. */
+typedef struct tide_function_def {
+    const char *name;
+    const char *pg_schema;    /* NULL: the search_path */
+    const char *args;         /* "a integer, b text"; NULL: none */
+    const char *returns;      /* "trigger", "integer", "setof text", ... */
+    const char *language;     /* "plpgsql", "sql", ... */
+    const char *body;
+    const char *volatility;   /* NULL or "volatile", "stable", "immutable"; checked at finish */
+} tide_function_def;
+
+TIDE_API void tide_function_def_init(tide_function_def *def);
+TIDE_API int tide_schema_add_function(tide_schema *s, const tide_function_def *def, tide_error *err);
+
+/* The events of a trigger: pg_trigger's tgtype bits. */
+enum tide_trigger_event {
+    TIDE_TRIGGER_INSERT = 4,
+    TIDE_TRIGGER_DELETE = 8,
+    TIDE_TRIGGER_UPDATE = 16,
+    TIDE_TRIGGER_TRUNCATE = 32
+};
+
+/* A trigger on a table: CREATE TRIGGER name timing events ON table FOR EACH
+ * ROW | STATEMENT [WHEN (when)] EXECUTE FUNCTION function(). Created after
+ * the tables and views. */
+typedef struct tide_trigger_def {
+    const char *name;
+    const char *timing;       /* "before", "after" or "instead_of"; checked at finish */
+    int events;               /* tide_trigger_event bits, one at least */
+    int for_each_row;         /* 0: for each statement */
+    const char *function;     /* a function of the schema (tide_schema_add_function), by name */
+    const char *when;         /* the programmer's SQL condition, or NULL */
+} tide_trigger_def;
+
+TIDE_API void tide_trigger_def_init(tide_trigger_def *def);
+TIDE_API int tide_model_add_trigger(tide_model *m, const tide_trigger_def *def, tide_error *err);
+
 TIDE_API tide_model_kind tide_model_kind_of(const tide_model *m);
 /* A view's query; NULL for a table. Valid until tide_schema_free. */
 TIDE_API const char *tide_model_view_sql(const tide_model *m);
