@@ -94,5 +94,8 @@ describe("timeouts", function()
       tostring(helper.raises(function() return db:select():from(s.Nap):timeout("soon") end)))
     assert.matches("unknown option 'timout'",
       tostring(helper.raises(db.batch, db, { "select 1" }, { timout = 1 })))
+    -- a stream is many statements (a FETCH at a time): no one deadline
+    assert.matches("timeout: for statements that run once",
+      tostring(helper.raises(db.Nap.find_many_iter, db.Nap, { timeout = 1 })))
   end)
 end)

@@ -284,6 +284,13 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
                        key ? key : "", key ? "'" : "", luaL_typename(L, -2));
         size_t klen;
         const char *k = lua_tolstring(L, -2, &klen);
+        if (depth == 0 && k[0] == 't' && !strcmp(k, "timeout")) {
+            /* the statement's deadline, not part of the query: taken here,
+             * on the walk the arguments get anyway */
+            q->timeout = tlua_timeout_flags(L, -1);
+            lua_pop(L, 1);
+            continue;
+        }
         /* data_value: 2 marks a data object (data, create, update of the
          * query itself), whose field values (1) may be json objects */
         int child_dv = data_value ? 1 /* a data field's value, or the operand of its set */
@@ -378,13 +385,13 @@ void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn)
     }
 }
 
-/* core.model_query(target, schema, model, op, args [, timeout in seconds]) */
+/* core.model_query(target, schema, model, op, args): args.timeout (seconds)
+ * is the statement's deadline */
 static int l_model_query(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 2);
     const char *model = luaL_checkstring(L, 3);
     int op = luaL_checkoption(L, 4, NULL, op_names) + TIDE_OP_FIND_MANY;
-    int flags = TIDE_QUERY_PREPARE | tlua_timeout_flags(L, 6);
     if (!lua_isnoneornil(L, 5))
         luaL_checktype(L, 5, LUA_TTABLE);
     else {
@@ -403,7 +410,9 @@ static int l_model_query(lua_State *L)
     q->anchor = lua_gettop(L);
     q->nanchored = 0;
     q->keep = 0;
+    q->timeout = 0;
     tide_node root = to_desc(L, q, 5, NULL, 0);
+    int flags = TIDE_QUERY_PREPARE | q->timeout;
 
     const tide_compiled *comp;
     if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
@@ -452,8 +461,11 @@ static int l_model_sql(lua_State *L)
     q->anchor = lua_gettop(L);
     q->nanchored = 0;
     q->keep = 5;
+    q->timeout = 0;
     tide_node root = to_desc(L, q, 4, NULL, 0);
     q->keep = 0;
+    if (q->timeout)
+        return luaL_error(L, "timeout: for statements that run once (streamed rows and to_sql take none)");
     const tide_compiled *comp;
     if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
         TIDE_OK)
@@ -469,7 +481,7 @@ static int l_model_sql(lua_State *L)
     return 3;
 }
 
-/* core.model_batch(target, schema, list [, links [, timeout]]): list[i] = { model, op,
+/* core.model_batch(target, schema, list [, links]): list[i] = { model, op,
  * args }. Every query is compiled, then all are sent in one round trip as
  * one atomic batch (one snapshot of the data); returns their results in
  * order, each as core.model_query gives it. The include loader sends its
@@ -679,7 +691,7 @@ static int l_model_batch(lua_State *L)
 {
     tide_schema *schema = tlua_check_schema(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
-    int flags = tlua_timeout_flags(L, 5);
+    int flags = 0;
     lua_settop(L, 4);
     tide_pool *pool;
     tide_conn *conn;
@@ -713,7 +725,10 @@ static int l_model_batch(lua_State *L)
         lua_newtable(L); /* this query's anchor: kept below with its values */
         q->anchor = lua_gettop(L);
         q->nanchored = 0;
+        q->timeout = 0;
         tide_node root = to_desc(L, q, args, NULL, 0);
+        if (!flags)
+            flags = q->timeout; /* the batch's deadline: the first level's that has one */
         const tide_compiled *comp;
         if (tide_model_query(schema, model, (tide_op)op, q->desc, root, q->values, q->nvalues, &comp, q->err) !=
             TIDE_OK)

@@ -172,6 +172,7 @@ typedef struct qstate {
     int anchor;     /* stack index of a table keeping JSON texts alive */
     int nanchored;
     int keep;       /* stack index of a table receiving each value's Lua value by slot, or 0 */
+    int timeout;    /* the model query's own timeout = seconds, as query flags (0: none) */
 } qstate;
 qstate *tlua_qstate(lua_State *L);
 tide_value *tlua_grow_values(lua_State *L, tide_value **arr, int *cap, int need);

@@ -112,15 +112,13 @@ local function run(self, op, args)
   if args ~= nil and type(args) ~= "table" then
     error(("bad argument #1 to '%s' (table expected, got %s)"):format(op, type(args)), 3)
   end
-  -- timeout = seconds: this statement's own deadline, not an argument of the query
-  local timeout = args and args.timeout
-  if timeout ~= nil then args = shallow(args); args.timeout = nil end
+  -- (args.timeout, the statement's deadline, is taken by the core)
   local codecs = rawget(self, "_codecs")
   if not codecs then
-    return core.model_query(self._target, self._schema.core, self._name, op, args, timeout)
+    return core.model_query(self._target, self._schema.core, self._name, op, args)
   end
   if args then args = encode_args(codecs, args) end
-  local r = core.model_query(self._target, self._schema.core, self._name, op, args, timeout)
+  local r = core.model_query(self._target, self._schema.core, self._name, op, args)
   if row_ops[op] and r ~= nil then
     decode_rows(codecs, (op == "find_many" or op == "create_many_and_return") and r or { r })
   end
@@ -632,10 +630,7 @@ local function plan_level(self, op, args, stmts, links, via)
   args = lift_count(args)
   local pargs, includes, infos, added = split(self, args)
   local a = pargs or args
-  if via or a.timeout ~= nil then
-    a = shallow(a)
-    a._via, a.timeout = via, nil -- the batch's deadline is the top level's
-  end
+  if via then a = shallow(a); a._via = via end -- (a timeout: the batch's, the top level's)
   local codecs = rawget(self, "_codecs")
   local sent = codecs and encode_args(codecs, a) or a
   stmts[#stmts + 1] = { self._name, op, sent }
@@ -677,7 +672,7 @@ local function load_pipelined(self, op, args, one)
   local stmts, links = {}, {}
   local top = plan_level(self, op, args, stmts, links, nil)
   if not top then return nil, false end
-  local results = core.model_batch(self._target, self._schema.core, stmts, links, args.timeout)
+  local results = core.model_batch(self._target, self._schema.core, stmts, links)
   local r = results[1]
   if r == nil then return nil, true end
   finish_level(top, one and { r } or r, results)
@@ -1247,7 +1242,7 @@ local direct = { find_many = true, find_first = true, find_unique = true, count 
 local function plain_args(self, op, args)
   if args == nil then return true end
   if type(args) ~= "table" or args.include ~= nil or args.select ~= nil or args._count ~= nil or
-      args.relation_load_strategy ~= nil or args.timeout ~= nil then return false end
+      args.relation_load_strategy ~= nil then return false end
   local data = args.data
   if data ~= nil then
     if type(data) ~= "table" then return false end
