@@ -1,10 +1,31 @@
 /* luaopen_tide_core and the entry points for C hosts (tide/lua.h). */
+#ifdef TIDE_LUA_MODULE
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
+#endif
 #include <string.h>
 #include "tide/lua.h"
 #include "tlua.h"
 
+#ifdef TIDE_LUA_MODULE
+/* Loaded by require, tide/core.so would be unloaded by lua_close, but the
+ * pool's loop thread and a timeout's detached cancel thread run its code
+ * (and libpq's) and may outlive the state: the module stays mapped until
+ * the process ends. (Unloading it also left LeakSanitizer at exit scanning
+ * the thread-local storage of libraries no longer there.) */
+static void pin_module(void)
+{
+    Dl_info info;
+    if (dladdr((void *)luaopen_tide_core, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+#endif
+
 int luaopen_tide_core(lua_State *L)
 {
+#ifdef TIDE_LUA_MODULE
+    pin_module();
+#endif
     lua_newtable(L);
     tlua_open_values(L);
     tlua_open_pool(L);
