@@ -35,13 +35,16 @@ describe("db:batch", function()
 
   it("runs raw SQL and builder queries in one round trip, results in order", function()
     local before = db:stats().statements
-    local r = db:batch{
+    local list = {
       "select count(*)::int as n from accounts",
       { "update accounts set balance = balance - $1 where owner = $2", 30, "ann", mode = "exec" },
       { "select balance from accounts where owner = $1", "ann", mode = "one" },
       db:select{ owner = A.owner, color = A.color }:from(A):order_by(A.owner),
       { db:insert(A):values{ owner = "cy", color = "blue" }:returning(), mode = "one" },
     }
+    local given = { table.unpack(list) }
+    local r = db:batch(list)
+    assert.are.same(given, list) -- the caller's list is left as it was
     assert.are.equal(5, #r)
     assert.are.equal(2, r[1][1].n)
     assert.are.equal(1, r[2])

@@ -1,6 +1,7 @@
 /* core.batch(target, items, each [, timeout]): several statements in one round trip.
  *
- * items[i] = { sql, mode ("rows" | "one" | "exec"), n, [1..n] = values }.
+ * items[i] = SQL text, or { sql, values... [, n = count] [, mode = "rows" |
+ * "one" | "exec"] } (n defaults to the values the list holds, mode to rows).
  * Returns results, errors: results[i] as db:query/one/exec would give
  * (exec: the count only), errors nil or { [i] = error } (each statement on
  * its own). An atomic batch that fails raises its first error, with
@@ -106,6 +107,30 @@ static int finish_batch(lua_State *L, tlua_wait *w)
     return push_outcome(L, h, pl);
 }
 
+/* The item at the top of the stack: its parameter count (0 for SQL text). */
+static int item_params(lua_State *L, int i)
+{
+    int t = lua_gettop(L);
+    if (lua_type(L, t) == LUA_TSTRING)
+        return 0;
+    if (lua_type(L, t) != LUA_TTABLE)
+        return luaL_error(L, "batch: statement %d is %s, not SQL text or a table", i, luaL_typename(L, t));
+    int np = lua_getfield(L, t, "n") == LUA_TNIL ? (int)lua_rawlen(L, t) - 1 : (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    return np < 0 ? 0 : np;
+}
+
+static int item_mode(lua_State *L, int t, int i)
+{
+    if (lua_type(L, t) == LUA_TSTRING || lua_getfield(L, t, "mode") == LUA_TNIL)
+        return 0;
+    const char *m = lua_tostring(L, -1);
+    for (int k = 0; m && modes[k]; k++)
+        if (strcmp(m, modes[k]) == 0)
+            return k;
+    return luaL_error(L, "batch: statement %d: mode is 'rows', 'one' or 'exec'", i);
+}
+
 static int l_batch(lua_State *L)
 {
     tide_pool *pool;
@@ -126,11 +151,9 @@ static int l_batch(lua_State *L)
     tide_stmt *st = lua_newuserdatauv(L, (size_t)n * sizeof *st, 0);
     int total = 0;
     for (int i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
-            return luaL_error(L, "batch: statement %d is not a table", i);
-        lua_getfield(L, -1, "n");
-        total += (int)luaL_optinteger(L, -1, 0);
-        lua_pop(L, 2);
+        lua_rawgeti(L, 2, i);
+        total += item_params(L, i);
+        lua_pop(L, 1);
     }
     tide_value *vals = lua_newuserdatauv(L, (size_t)(total ? total : 1) * sizeof *vals, 0);
     lua_newtable(L);
@@ -138,14 +161,12 @@ static int l_batch(lua_State *L)
     for (int i = 0, base = 0; i < n; i++) {
         lua_rawgeti(L, 2, i + 1);
         int t = lua_gettop(L);
-        lua_rawgeti(L, t, 1);
-        const char *sql = lua_tostring(L, -1);
+        int np = item_params(L, i + 1);
+        pl->modes[i] = (unsigned char)item_mode(L, t, i + 1);
+        const char *sql = lua_type(L, t) == LUA_TSTRING ? lua_tostring(L, t)
+                          : lua_rawgeti(L, t, 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
         if (!sql)
             return luaL_error(L, "batch: statement %d has no SQL text", i + 1);
-        lua_getfield(L, t, "mode");
-        pl->modes[i] = (unsigned char)luaL_checkoption(L, -1, "rows", modes);
-        lua_getfield(L, t, "n");
-        int np = (int)luaL_optinteger(L, -1, 0);
         for (int k = 0; k < np; k++) {
             tide_value *v = &vals[base + k];
             lua_rawgeti(L, t, k + 2);

@@ -18,31 +18,31 @@ local builder = require "tide.builder"
 local M = {}
 
 local modes = { rows = true, one = true, exec = true }
+local none = {}
 
 local function bad(level, fmt, ...)
   error(("bad argument #1 to 'batch' (" .. fmt .. ")"):format(...), level + 1)
 end
 
--- One entry of the list: the item for core.batch and its shaping function (or nil).
+-- One entry of the list as core.batch takes it, and its shaping function
+-- (builder queries only). SQL text and raw tables go as they are.
 local function item_of(x, i, level)
-  if type(x) == "string" then return { x, mode = "rows", n = 0 } end
+  if type(x) == "string" then return x end
   if builder.is_query(x) then return builder.batch_item(x, "rows", level + 1) end
   if type(x) ~= "table" then bad(level + 1, "statement %d: SQL text, a table or a query expected, got %s", i, type(x)) end
-  local mode = x.mode or "rows"
-  if not modes[mode] then bad(level + 1, "statement %d: mode is 'rows', 'one' or 'exec', got '%s'", i, tostring(mode)) end
-  local head = x[1]
-  if builder.is_query(head) then return builder.batch_item(head, mode, level + 1) end
+  local mode, head = x.mode, x[1]
+  if mode ~= nil and not modes[mode] then
+    bad(level + 1, "statement %d: mode is 'rows', 'one' or 'exec', got '%s'", i, tostring(mode))
+  end
+  if builder.is_query(head) then return builder.batch_item(head, mode or "rows", level + 1) end
   if type(head) ~= "string" then bad(level + 1, "statement %d: its first element is the SQL text", i) end
-  local n = x.n or (#x - 1)
-  local item = { head, mode = mode, n = n }
-  for k = 1, n do item[k + 1] = x[k + 1] end
-  return item
+  return x
 end
 
 --- Runs list on target (a db or a transaction's connection).
 function M.run(target, list, opts, level)
   if type(list) ~= "table" then bad(level, "a list of statements expected, got %s", type(list)) end
-  opts = opts or {}
+  opts = opts or none
   for k in pairs(opts) do
     if k ~= "atomic" and k ~= "timeout" then
       error(("bad argument #2 to 'batch' (unknown option '%s'; the options are 'atomic' and 'timeout')")
@@ -53,12 +53,24 @@ function M.run(target, list, opts, level)
   if timeout == nil and type(target) == "table" then timeout = rawget(target, "_timeout") end
   local n = #list
   if n == 0 then return {} end
-  local items, shapes = {}, {}
-  for i = 1, n do items[i], shapes[i] = item_of(list[i], i, level) end
-  local results, errors = core.batch(target, items, opts.atomic == false, timeout)
+  local items, shapes = list, nil -- copied only if an item is converted
   for i = 1, n do
-    local f = shapes[i]
-    if f and (errors == nil or errors[i] == nil) then results[i] = f(results[i]) end
+    local x = list[i]
+    local item, shape = item_of(x, i, level)
+    if item ~= x then
+      if items == list then items = table.move(list, 1, n, 1, {}) end
+      items[i] = item
+    end
+    if shape then
+      shapes = shapes or {}
+      shapes[i] = shape
+    end
+  end
+  local results, errors = core.batch(target, items, opts.atomic == false, timeout)
+  if shapes then
+    for i, f in pairs(shapes) do
+      if errors == nil or errors[i] == nil then results[i] = f(results[i]) end
+    end
   end
   return results, errors
 end
