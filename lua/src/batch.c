@@ -150,9 +150,9 @@ static int l_batch(lua_State *L)
     pl->each = each;
     tide_stmt *st = lua_newuserdatauv(L, (size_t)n * sizeof *st, 0);
     int total = 0;
-    for (int i = 1; i <= n; i++) {
-        lua_rawgeti(L, 2, i);
-        total += item_params(L, i);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, i + 1);
+        total += st[i].nparams = item_params(L, i + 1);
         lua_pop(L, 1);
     }
     tide_value *vals = lua_newuserdatauv(L, (size_t)(total ? total : 1) * sizeof *vals, 0);
@@ -161,7 +161,7 @@ static int l_batch(lua_State *L)
     for (int i = 0, base = 0; i < n; i++) {
         lua_rawgeti(L, 2, i + 1);
         int t = lua_gettop(L);
-        int np = item_params(L, i + 1);
+        int np = st[i].nparams;
         pl->modes[i] = (unsigned char)item_mode(L, t, i + 1);
         const char *sql = lua_type(L, t) == LUA_TSTRING ? lua_tostring(L, t)
                           : lua_rawgeti(L, t, 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;

@@ -34,9 +34,9 @@ local function item_of(x, i, level)
   if mode ~= nil and not modes[mode] then
     bad(level + 1, "statement %d: mode is 'rows', 'one' or 'exec', got '%s'", i, tostring(mode))
   end
+  if type(head) == "string" then return x end
   if builder.is_query(head) then return builder.batch_item(head, mode or "rows", level + 1) end
-  if type(head) ~= "string" then bad(level + 1, "statement %d: its first element is the SQL text", i) end
-  return x
+  bad(level + 1, "statement %d: its first element is the SQL text", i)
 end
 
 --- Runs list on target (a db or a transaction's connection).
