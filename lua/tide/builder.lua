@@ -281,7 +281,6 @@ function ops.placeholder(name)
   end
   return setmetatable({ k = "ph", v = name }, Placeholder)
 end
-Placeholder.__index = function(_, key) return Expr.__index(_, key) end
 
 --- The value proposed for insertion, in on_conflict_do_update's set.
 function ops.excluded(col)
@@ -300,14 +299,15 @@ end
 function methods.not_(e) return ops.not_(e) end
 function methods.and_(...) return ops.and_(...) end
 function methods.or_(...) return ops.or_(...) end
-Expr.__index = function(self, key)
-  local m = methods[key]
-  if m then return m end
+-- a table, not a function: P.id:eq is two table lookups, no call
+Expr.__index = methods
+Placeholder.__index = methods
+setmetatable(methods, { __index = function(_, key)
   local names = {}
   for k in pairs(methods) do names[#names + 1] = k end
   table.sort(names)
   bad(2, "an expression has no method '%s'%s", tostring(key), util.did_you_mean(key, names))
-end
+end })
 for k, v in pairs(ops) do M[k] = v end
 
 -- Tables and sources ------------------------------------------------------------------
