@@ -274,6 +274,7 @@ end
 -- ({ name = true | child args }), and the key fields added only for stitching.
 local function split(self, args)
   local inc, sel = args.include, args.select
+  if inc == nil and sel == nil then return nil end -- a leaf: nothing to split
   local includes, relnames = {}, {}
   if type(inc) == "table" then
     for k, v in pairs(inc) do
