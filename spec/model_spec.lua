@@ -130,6 +130,23 @@ describe("model client", function()
       assert.are.equal(2, db.Post:update_many{ where = { title = { starts_with = "50" } }, data = { content = tide.null } })
       assert.are.equal(4, db.Post:count{ where = { content = tide.null } }) -- two had none already
       assert.are.equal(0, db.Post:update_many{ where = { id = 999 }, data = { views = 1 } })
+      -- the rows changed, as they are after the update; select/omit as for a find
+      local rows = db.Post:update_many_and_return{ where = { title = { starts_with = "50" } },
+        data = { views = { increment = 1 } }, select = { title = true, views = true } }
+      table.sort(rows, function(a, b) return a.title < b.title end)
+      assert.are.equal(2, #rows)
+      assert.are.same({ "title", "views" }, (function(r) local k = {} for n in pairs(r) do k[#k + 1] = n end
+        table.sort(k) return k end)(rows[1]))
+      for _, r in ipairs(rows) do
+        assert.are.equal(r.views, db.Post:find_first{ where = { title = r.title } }.views)
+      end
+      assert.are.same({}, db.Post:update_many_and_return{ where = { id = 999 }, data = { views = 1 } })
+      local whole = db.User:update_many_and_return{ where = { id = U.cat.id }, data = { name = "Cat" } }
+      assert.are.equal(1, #whole)
+      assert.are.equal("cat_1@test.io", whole[1].email)
+      assert.is_nil(whole[1].password_hash) -- the schema's omit holds here too
+      refused("invalid_argument", "unknown option 'take'",
+        db.User.update_many_and_return, db.User, { data = { name = "x" }, take = 1 })
       local d = db.Post:delete{ where = { id = P.slash.id } }
       assert.are.equal("back\\slash", d.title)
       assert.is_nil(db.Post:find_unique{ where = { id = P.slash.id } })

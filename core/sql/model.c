@@ -33,8 +33,8 @@ static const char *op_name(tide_op op)
     static const char *const names[] = {"?", "find_many", "find_first", "find_unique", "count", "create",
                                         "update", "update_many", "delete", "delete_many", "create_many",
                                         "create_many_and_return", "upsert", "link", "unlink", "aggregate",
-                                        "group_by"};
-    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_GROUP_BY ? names[op] : "?";
+                                        "group_by", "update_many_and_return"};
+    return op >= TIDE_OP_FIND_MANY && op <= TIDE_OP_UPDATE_MANY_AND_RETURN ? names[op] : "?";
 }
 
 static void fail(cc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -2597,11 +2597,12 @@ static tide_shape_result compile(cc *c, tide_node root)
         insert(c, root);
         return TIDE_RESULT_ONE;
     case TIDE_OP_UPDATE:
-    case TIDE_OP_UPDATE_MANY: {
-        if (c->op == TIDE_OP_UPDATE)
-            OPTIONS("where", "data", "select", "omit", "with_deleted");
-        else
+    case TIDE_OP_UPDATE_MANY:
+    case TIDE_OP_UPDATE_MANY_AND_RETURN: {
+        if (c->op == TIDE_OP_UPDATE_MANY)
             OPTIONS("where", "data", "with_deleted");
+        else
+            OPTIONS("where", "data", "select", "omit", "with_deleted");
         if (c->op == TIDE_OP_UPDATE)
             require_unique(c, root);
         tide_node data = data_node(c, root);
@@ -2611,12 +2612,11 @@ static tide_shape_result compile(cc *c, tide_node root)
         table_as(c);
         set_list(c, data);
         where_clause(c, root);
-        if (c->op == TIDE_OP_UPDATE) {
-            tutil_buf_adds(c->b, " RETURNING ");
-            select_list(c, root);
-            return TIDE_RESULT_ONE;
-        }
-        return TIDE_RESULT_AFFECTED;
+        if (c->op == TIDE_OP_UPDATE_MANY)
+            return TIDE_RESULT_AFFECTED;
+        tutil_buf_adds(c->b, " RETURNING ");
+        select_list(c, root);
+        return c->op == TIDE_OP_UPDATE ? TIDE_RESULT_ONE : TIDE_RESULT_ROWS;
     }
     case TIDE_OP_CREATE_MANY:
     case TIDE_OP_CREATE_MANY_AND_RETURN:

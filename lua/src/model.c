@@ -333,7 +333,7 @@ static int raise_query_error(lua_State *L, tide_schema *schema, const char *mode
 static const char *const op_names[] = {"find_many", "find_first", "find_unique", "count", "create",
                                        "update", "update_many", "delete", "delete_many", "create_many",
                                        "create_many_and_return", "upsert", "link", "unlink", "aggregate",
-                                       "group_by", NULL};
+                                       "group_by", "update_many_and_return", NULL};
 
 static int push_model_result(lua_State *L, tide_result *res, int kind)
 {

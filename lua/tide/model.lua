@@ -28,7 +28,7 @@ end
 -- Field codecs (:codec{ encode =, decode = }): values written (data, and
 -- plain values in where) are encoded; rows read back are decoded.
 local row_ops = { find_many = true, find_first = true, find_unique = true, create = true, update = true,
-  delete = true, upsert = true, create_many_and_return = true }
+  delete = true, upsert = true, create_many_and_return = true, update_many_and_return = true }
 
 -- Operator forms hold operands to encode; any other value is encoded whole
 -- (a codec's value may itself be a table).
@@ -120,7 +120,8 @@ local function run(self, op, args)
   if args then args = encode_args(codecs, args) end
   local r = core.model_query(self._target, self._schema.core, self._name, op, args)
   if row_ops[op] and r ~= nil then
-    decode_rows(codecs, (op == "find_many" or op == "create_many_and_return") and r or { r })
+    decode_rows(codecs, (op == "find_many" or op == "create_many_and_return" or op == "update_many_and_return")
+      and r or { r })
   end
   return r
 end
@@ -1115,6 +1116,7 @@ function impl.update(self, args)
   return with_relations(self, "update", args, true)
 end
 function impl.update_many(self, args) return run(self, "update_many", args) end
+function impl.update_many_and_return(self, args) return run(self, "update_many_and_return", args) end
 function impl.delete(self, args) return with_relations(self, "delete", args, true) end
 function impl.delete_many(self, args) return run(self, "delete_many", args) end
 

@@ -125,6 +125,8 @@ local function model_stubs(w, m)
     { "update", "args { where: " .. where .. ", data: " .. upd .. ", select?: table, omit?: table, include?: "
       .. include .. " }", row .. "|nil" },
     { "update_many", "args { where?: " .. where .. ", data: " .. upd .. " }", "integer" },
+    { "update_many_and_return", "args { where?: " .. where .. ", data: " .. upd
+      .. ", select?: table, omit?: table }", row .. "[]" },
     { "upsert", "args { where: " .. where .. ", create: " .. data .. ", update: " .. upd
       .. ", select?: table, omit?: table, include?: " .. include .. " }", row .. "|nil" },
     { "delete", "args { where: " .. where .. ", select?: table, omit?: table, include?: " .. include .. " }",

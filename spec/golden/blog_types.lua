@@ -131,6 +131,9 @@ function User:update(args) end
 ---@param args { where?: tide.where.User, data: tide.update.User }
 ---@return integer
 function User:update_many(args) end
+---@param args { where?: tide.where.User, data: tide.update.User, select?: table, omit?: table }
+---@return tide.row.User[]
+function User:update_many_and_return(args) end
 ---@param args { where: tide.where.User, create: tide.create.User, update: tide.update.User, select?: table, omit?: table, include?: tide.include.User }
 ---@return tide.row.User|nil
 function User:upsert(args) end
@@ -278,6 +281,9 @@ function Profile:update(args) end
 ---@param args { where?: tide.where.Profile, data: tide.update.Profile }
 ---@return integer
 function Profile:update_many(args) end
+---@param args { where?: tide.where.Profile, data: tide.update.Profile, select?: table, omit?: table }
+---@return tide.row.Profile[]
+function Profile:update_many_and_return(args) end
 ---@param args { where: tide.where.Profile, create: tide.create.Profile, update: tide.update.Profile, select?: table, omit?: table, include?: tide.include.Profile }
 ---@return tide.row.Profile|nil
 function Profile:upsert(args) end
@@ -421,6 +427,9 @@ function Category:update(args) end
 ---@param args { where?: tide.where.Category, data: tide.update.Category }
 ---@return integer
 function Category:update_many(args) end
+---@param args { where?: tide.where.Category, data: tide.update.Category, select?: table, omit?: table }
+---@return tide.row.Category[]
+function Category:update_many_and_return(args) end
 ---@param args { where: tide.where.Category, create: tide.create.Category, update: tide.update.Category, select?: table, omit?: table, include?: tide.include.Category }
 ---@return tide.row.Category|nil
 function Category:upsert(args) end
@@ -603,6 +612,9 @@ function Post:update(args) end
 ---@param args { where?: tide.where.Post, data: tide.update.Post }
 ---@return integer
 function Post:update_many(args) end
+---@param args { where?: tide.where.Post, data: tide.update.Post, select?: table, omit?: table }
+---@return tide.row.Post[]
+function Post:update_many_and_return(args) end
 ---@param args { where: tide.where.Post, create: tide.create.Post, update: tide.update.Post, select?: table, omit?: table, include?: tide.include.Post }
 ---@return tide.row.Post|nil
 function Post:upsert(args) end
@@ -759,6 +771,9 @@ function Comment:update(args) end
 ---@param args { where?: tide.where.Comment, data: tide.update.Comment }
 ---@return integer
 function Comment:update_many(args) end
+---@param args { where?: tide.where.Comment, data: tide.update.Comment, select?: table, omit?: table }
+---@return tide.row.Comment[]
+function Comment:update_many_and_return(args) end
 ---@param args { where: tide.where.Comment, create: tide.create.Comment, update: tide.update.Comment, select?: table, omit?: table, include?: tide.include.Comment }
 ---@return tide.row.Comment|nil
 function Comment:upsert(args) end
@@ -898,6 +913,9 @@ function Tag:update(args) end
 ---@param args { where?: tide.where.Tag, data: tide.update.Tag }
 ---@return integer
 function Tag:update_many(args) end
+---@param args { where?: tide.where.Tag, data: tide.update.Tag, select?: table, omit?: table }
+---@return tide.row.Tag[]
+function Tag:update_many_and_return(args) end
 ---@param args { where: tide.where.Tag, create: tide.create.Tag, update: tide.update.Tag, select?: table, omit?: table, include?: tide.include.Tag }
 ---@return tide.row.Tag|nil
 function Tag:upsert(args) end

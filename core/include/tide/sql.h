@@ -74,6 +74,7 @@ typedef enum tide_op {
     TIDE_OP_UNLINK,        /* { _relation = name, from = key [, to = key] }: one link, or all of from's */
     TIDE_OP_AGGREGATE,     /* { where, _count, _sum, _avg, _min, _max, order_by, take, skip } */
     TIDE_OP_GROUP_BY,      /* { by = {fields}, where, having, aggregates, order_by, take, skip } */
+    TIDE_OP_UPDATE_MANY_AND_RETURN, /* update_many, the rows back: { where, data, select, omit } */
 } tide_op;
 
 /* A compiled model query: SQL with $n placeholders, and for each
