@@ -433,6 +433,34 @@ describe("model client", function()
       assert.are.equal(1, #db.User:limit(1):all())
     end)
 
+    it("include, omit, cursor and distinct as steps; an unknown step names the nearest", function()
+      local posts = db.Post:where{ author_id = U.bob.id }:include("author"):order_by("id"):all()
+      assert.are.same({ "Bob", "Bob" }, { posts[1].author.name, posts[2].author.name })
+      -- includes add up, a table gives each its own arguments
+      local u = db.User:include{ posts = { order_by = { id = "desc" }, take = 1 } }:include("profile")
+        :where{ id = U.ann.id }:one()
+      assert.are.same({ P.x.id }, values(u.posts, "id"))
+      assert.is_nil(u.profile)
+      -- the chain builds what the table form would: the same rows
+      assert.are.same(db.User:find_many{ include = { posts = true }, omit = { email = true }, order_by = { { id = "asc" } } },
+        db.User:include("posts"):omit("email"):order_by("id"):all())
+      assert.is_nil(db.User:omit{ email = true }:order_by("id"):first().email)
+      -- cursor pagination: from Bob's row on, skipping it
+      assert.are.same({ 3, 4 }, values(db.User:cursor{ id = U.bob.id }:order_by("id"):offset(1):all(), "id"))
+      assert.are.same({ U.ann.id, U.bob.id, U.cat.id },
+        values(db.Post:distinct("author_id"):order_by("author_id"):all(), "author_id"))
+      -- mistakes in the chain itself are the caller's, at the caller's line
+      local ok, e = pcall(function() return db.Post:where{}:inclde("author") end)
+      assert.is_false(ok)
+      assert.matches("model_spec.lua:%d+: a chain has no step 'inclde'; did you mean 'include'%?", e)
+      ok, e = pcall(function() local c = db.Post:include(5); return c end)
+      assert.is_false(ok)
+      assert.matches("model_spec.lua:%d+: bad argument #1 to 'include' %(relation names or a table expected, got number%)", e)
+      refused("invalid_argument", "unknown relation 'autor'", function()
+        return db.Post:include("autor"):all()
+      end)
+    end)
+
     it("update and delete through the chain", function()
       assert.are.equal(2, db.Post:where{ author_id = U.ann.id }:update{ views = { increment = 1 } })
       assert.are.same({ 1, 11 }, values(db.Post:where{ author_id = U.ann.id }:all(), "views"))

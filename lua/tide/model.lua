@@ -1304,12 +1304,17 @@ end
 
 -- The fluent chain builds the same argument table as the table form ----------
 
-local Chain = {}
-Chain.__index = Chain
-Chain.__name = "tide.chain"
+local Chain = {} -- the steps and ends; an unknown name is refused with the nearest
+local chain_mt = { __index = Chain, __name = "tide.chain" }
+setmetatable(Chain, { __index = function(_, key)
+  local names = {}
+  for k in pairs(Chain) do names[#names + 1] = k end
+  table.sort(names)
+  error(("a chain has no step '%s'%s"):format(tostring(key), util.did_you_mean(key, names)), 2)
+end })
 
 local function chain(model)
-  return setmetatable({ _model = model, _args = {} }, Chain)
+  return setmetatable({ _model = model, _args = {} }, chain_mt)
 end
 
 local function merge_where(a, w)
@@ -1345,6 +1350,58 @@ end
 function methods:select(...) return chain(self):select(...) end
 function methods:limit(n) return chain(self):limit(n) end
 
+-- include("author", "tags") or include{ comments = { take = 5 } }; calls
+-- add up (level: where a wrong argument is reported)
+local function add_include(c, level, ...)
+  local inc = {}
+  for k, v in pairs(c._args.include or {}) do inc[k] = v end
+  local s = ...
+  if type(s) == "table" then
+    for k, v in pairs(s) do inc[k] = v end
+  else
+    for i, name in ipairs({ ... }) do
+      if type(name) ~= "string" then
+        error(("bad argument #%d to 'include' (relation names or a table expected, got %s)"):format(i, type(name)),
+          level)
+      end
+      inc[name] = true
+    end
+  end
+  c._args.include = inc
+  return c
+end
+function Chain:include(...) return (add_include(self, 3, ...)) end
+function methods:include(...) return (add_include(chain(self), 3, ...)) end
+
+--- omit("password_hash") or omit{ password_hash = true }
+function Chain:omit(...)
+  local o = ...
+  if type(o) ~= "table" then
+    o = {}
+    for _, f in ipairs({ ... }) do o[f] = true end
+  end
+  self._args.omit = o
+  return self
+end
+
+--- cursor{ id = 10 }: start at that row (with order_by and, usually, offset(1))
+function Chain:cursor(w) self._args.cursor = w; return self end
+--- distinct("author_id") or distinct{ "author_id", "published" }
+function Chain:distinct(...)
+  local d = ...
+  self._args.distinct = type(d) == "table" and d or { ... }
+  return self
+end
+--- with_deleted(): soft-deleted rows too
+function Chain:with_deleted() self._args.with_deleted = true; return self end
+
+for _, step in ipairs { "omit", "cursor", "distinct", "with_deleted", "offset" } do
+  methods[step] = function(self, ...)
+    local c = chain(self)
+    return c[step](c, ...)
+  end
+end
+
 function Chain:all() return self._model:find_many(self._args) end
 function Chain:first()
   local a = {}
@@ -1354,12 +1411,17 @@ end
 function Chain:one() return self._model:find_unique(self._args) end
 function Chain:iter() return self._model:find_many_iter(self._args) end
 function Chain:count()
-  return self._model:count({ where = self._args.where, take = self._args.take, skip = self._args.skip })
+  local a = self._args
+  return self._model:count({ where = a.where, take = a.take, skip = a.skip, with_deleted = a.with_deleted })
 end
 function Chain:exists()
-  return self._model:find_first({ where = self._args.where, select = self._model:_key_select() }) ~= nil
+  local a = self._args
+  return self._model:find_first({ where = a.where, select = self._model:_key_select(),
+    with_deleted = a.with_deleted }) ~= nil
 end
-function Chain:update(data) return self._model:update_many({ where = self._args.where, data = data }) end
+function Chain:update(data)
+  return self._model:update_many({ where = self._args.where, data = data, with_deleted = self._args.with_deleted })
+end
 function Chain:delete() return self._model:delete_many({ where = self._args.where }) end
 
 function methods:_key_select()

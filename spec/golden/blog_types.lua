@@ -161,6 +161,23 @@ function User:select(...) end
 ---@param n integer
 ---@return tide.chain.User
 function User:limit(n) end
+---@param n integer
+---@return tide.chain.User
+function User:offset(n) end
+---@param ... string|table
+---@return tide.chain.User
+function User:include(...) end
+---@param ... string|table
+---@return tide.chain.User
+function User:omit(...) end
+---@param ... string|table
+---@return tide.chain.User
+function User:distinct(...) end
+---@param w tide.where.User
+---@return tide.chain.User
+function User:cursor(w) end
+---@return tide.chain.User
+function User:with_deleted() end
 end
 
 ---The fluent chain of User: steps return it, ends run it.
@@ -170,6 +187,11 @@ end
 ---@field select fun(self: tide.chain.User, ...: string|table): tide.chain.User
 ---@field limit fun(self: tide.chain.User, n: integer): tide.chain.User
 ---@field offset fun(self: tide.chain.User, n: integer): tide.chain.User
+---@field include fun(self: tide.chain.User, ...: string|table): tide.chain.User
+---@field omit fun(self: tide.chain.User, ...: string|table): tide.chain.User
+---@field cursor fun(self: tide.chain.User, w: tide.where.User): tide.chain.User
+---@field distinct fun(self: tide.chain.User, ...: string|table): tide.chain.User
+---@field with_deleted fun(self: tide.chain.User): tide.chain.User
 ---@field all fun(self: tide.chain.User): tide.row.User[]
 ---@field first fun(self: tide.chain.User): tide.row.User|nil
 ---@field one fun(self: tide.chain.User): tide.row.User|nil
@@ -311,6 +333,23 @@ function Profile:select(...) end
 ---@param n integer
 ---@return tide.chain.Profile
 function Profile:limit(n) end
+---@param n integer
+---@return tide.chain.Profile
+function Profile:offset(n) end
+---@param ... string|table
+---@return tide.chain.Profile
+function Profile:include(...) end
+---@param ... string|table
+---@return tide.chain.Profile
+function Profile:omit(...) end
+---@param ... string|table
+---@return tide.chain.Profile
+function Profile:distinct(...) end
+---@param w tide.where.Profile
+---@return tide.chain.Profile
+function Profile:cursor(w) end
+---@return tide.chain.Profile
+function Profile:with_deleted() end
 end
 
 ---The fluent chain of Profile: steps return it, ends run it.
@@ -320,6 +359,11 @@ end
 ---@field select fun(self: tide.chain.Profile, ...: string|table): tide.chain.Profile
 ---@field limit fun(self: tide.chain.Profile, n: integer): tide.chain.Profile
 ---@field offset fun(self: tide.chain.Profile, n: integer): tide.chain.Profile
+---@field include fun(self: tide.chain.Profile, ...: string|table): tide.chain.Profile
+---@field omit fun(self: tide.chain.Profile, ...: string|table): tide.chain.Profile
+---@field cursor fun(self: tide.chain.Profile, w: tide.where.Profile): tide.chain.Profile
+---@field distinct fun(self: tide.chain.Profile, ...: string|table): tide.chain.Profile
+---@field with_deleted fun(self: tide.chain.Profile): tide.chain.Profile
 ---@field all fun(self: tide.chain.Profile): tide.row.Profile[]
 ---@field first fun(self: tide.chain.Profile): tide.row.Profile|nil
 ---@field one fun(self: tide.chain.Profile): tide.row.Profile|nil
@@ -457,6 +501,23 @@ function Category:select(...) end
 ---@param n integer
 ---@return tide.chain.Category
 function Category:limit(n) end
+---@param n integer
+---@return tide.chain.Category
+function Category:offset(n) end
+---@param ... string|table
+---@return tide.chain.Category
+function Category:include(...) end
+---@param ... string|table
+---@return tide.chain.Category
+function Category:omit(...) end
+---@param ... string|table
+---@return tide.chain.Category
+function Category:distinct(...) end
+---@param w tide.where.Category
+---@return tide.chain.Category
+function Category:cursor(w) end
+---@return tide.chain.Category
+function Category:with_deleted() end
 end
 
 ---The fluent chain of Category: steps return it, ends run it.
@@ -466,6 +527,11 @@ end
 ---@field select fun(self: tide.chain.Category, ...: string|table): tide.chain.Category
 ---@field limit fun(self: tide.chain.Category, n: integer): tide.chain.Category
 ---@field offset fun(self: tide.chain.Category, n: integer): tide.chain.Category
+---@field include fun(self: tide.chain.Category, ...: string|table): tide.chain.Category
+---@field omit fun(self: tide.chain.Category, ...: string|table): tide.chain.Category
+---@field cursor fun(self: tide.chain.Category, w: tide.where.Category): tide.chain.Category
+---@field distinct fun(self: tide.chain.Category, ...: string|table): tide.chain.Category
+---@field with_deleted fun(self: tide.chain.Category): tide.chain.Category
 ---@field all fun(self: tide.chain.Category): tide.row.Category[]
 ---@field first fun(self: tide.chain.Category): tide.row.Category|nil
 ---@field one fun(self: tide.chain.Category): tide.row.Category|nil
@@ -642,6 +708,23 @@ function Post:select(...) end
 ---@param n integer
 ---@return tide.chain.Post
 function Post:limit(n) end
+---@param n integer
+---@return tide.chain.Post
+function Post:offset(n) end
+---@param ... string|table
+---@return tide.chain.Post
+function Post:include(...) end
+---@param ... string|table
+---@return tide.chain.Post
+function Post:omit(...) end
+---@param ... string|table
+---@return tide.chain.Post
+function Post:distinct(...) end
+---@param w tide.where.Post
+---@return tide.chain.Post
+function Post:cursor(w) end
+---@return tide.chain.Post
+function Post:with_deleted() end
 end
 
 ---The fluent chain of Post: steps return it, ends run it.
@@ -651,6 +734,11 @@ end
 ---@field select fun(self: tide.chain.Post, ...: string|table): tide.chain.Post
 ---@field limit fun(self: tide.chain.Post, n: integer): tide.chain.Post
 ---@field offset fun(self: tide.chain.Post, n: integer): tide.chain.Post
+---@field include fun(self: tide.chain.Post, ...: string|table): tide.chain.Post
+---@field omit fun(self: tide.chain.Post, ...: string|table): tide.chain.Post
+---@field cursor fun(self: tide.chain.Post, w: tide.where.Post): tide.chain.Post
+---@field distinct fun(self: tide.chain.Post, ...: string|table): tide.chain.Post
+---@field with_deleted fun(self: tide.chain.Post): tide.chain.Post
 ---@field all fun(self: tide.chain.Post): tide.row.Post[]
 ---@field first fun(self: tide.chain.Post): tide.row.Post|nil
 ---@field one fun(self: tide.chain.Post): tide.row.Post|nil
@@ -801,6 +889,23 @@ function Comment:select(...) end
 ---@param n integer
 ---@return tide.chain.Comment
 function Comment:limit(n) end
+---@param n integer
+---@return tide.chain.Comment
+function Comment:offset(n) end
+---@param ... string|table
+---@return tide.chain.Comment
+function Comment:include(...) end
+---@param ... string|table
+---@return tide.chain.Comment
+function Comment:omit(...) end
+---@param ... string|table
+---@return tide.chain.Comment
+function Comment:distinct(...) end
+---@param w tide.where.Comment
+---@return tide.chain.Comment
+function Comment:cursor(w) end
+---@return tide.chain.Comment
+function Comment:with_deleted() end
 end
 
 ---The fluent chain of Comment: steps return it, ends run it.
@@ -810,6 +915,11 @@ end
 ---@field select fun(self: tide.chain.Comment, ...: string|table): tide.chain.Comment
 ---@field limit fun(self: tide.chain.Comment, n: integer): tide.chain.Comment
 ---@field offset fun(self: tide.chain.Comment, n: integer): tide.chain.Comment
+---@field include fun(self: tide.chain.Comment, ...: string|table): tide.chain.Comment
+---@field omit fun(self: tide.chain.Comment, ...: string|table): tide.chain.Comment
+---@field cursor fun(self: tide.chain.Comment, w: tide.where.Comment): tide.chain.Comment
+---@field distinct fun(self: tide.chain.Comment, ...: string|table): tide.chain.Comment
+---@field with_deleted fun(self: tide.chain.Comment): tide.chain.Comment
 ---@field all fun(self: tide.chain.Comment): tide.row.Comment[]
 ---@field first fun(self: tide.chain.Comment): tide.row.Comment|nil
 ---@field one fun(self: tide.chain.Comment): tide.row.Comment|nil
@@ -943,6 +1053,23 @@ function Tag:select(...) end
 ---@param n integer
 ---@return tide.chain.Tag
 function Tag:limit(n) end
+---@param n integer
+---@return tide.chain.Tag
+function Tag:offset(n) end
+---@param ... string|table
+---@return tide.chain.Tag
+function Tag:include(...) end
+---@param ... string|table
+---@return tide.chain.Tag
+function Tag:omit(...) end
+---@param ... string|table
+---@return tide.chain.Tag
+function Tag:distinct(...) end
+---@param w tide.where.Tag
+---@return tide.chain.Tag
+function Tag:cursor(w) end
+---@return tide.chain.Tag
+function Tag:with_deleted() end
 end
 
 ---The fluent chain of Tag: steps return it, ends run it.
@@ -952,6 +1079,11 @@ end
 ---@field select fun(self: tide.chain.Tag, ...: string|table): tide.chain.Tag
 ---@field limit fun(self: tide.chain.Tag, n: integer): tide.chain.Tag
 ---@field offset fun(self: tide.chain.Tag, n: integer): tide.chain.Tag
+---@field include fun(self: tide.chain.Tag, ...: string|table): tide.chain.Tag
+---@field omit fun(self: tide.chain.Tag, ...: string|table): tide.chain.Tag
+---@field cursor fun(self: tide.chain.Tag, w: tide.where.Tag): tide.chain.Tag
+---@field distinct fun(self: tide.chain.Tag, ...: string|table): tide.chain.Tag
+---@field with_deleted fun(self: tide.chain.Tag): tide.chain.Tag
 ---@field all fun(self: tide.chain.Tag): tide.row.Tag[]
 ---@field first fun(self: tide.chain.Tag): tide.row.Tag|nil
 ---@field one fun(self: tide.chain.Tag): tide.row.Tag|nil
