@@ -199,4 +199,78 @@ describe("transactions", function()
     -- and the pool still works
     assert.are.equal(1, db:one("select 1 as x").x)
   end)
+
+  describe("with a timeout", function()
+    local function code_of(f, ...)
+      local ok, e = pcall(f, ...)
+      assert.is_false(ok)
+      assert.is_true(tide.is_error(e), tostring(e))
+      return e.code, e
+    end
+
+    it("commits what finishes in time, and refuses a bad timeout", function()
+      db:transaction(function(tx) tx:exec("insert into acct values (1, 1)") end, { timeout = 5 })
+      assert.are.equal(1, count())
+      assert.matches("timeout: seconds", select(2, pcall(db.transaction, db, function() end, { timeout = 0 })))
+      assert.matches("option 'timeout' must be a number",
+        select(2, pcall(db.transaction, db, function() end, { timeout = "1" })))
+    end)
+
+    it("cancels a statement that runs past it on the server, and rolls everything back", function()
+      local t0 = tide.clock()
+      local code, e = code_of(db.transaction, db, function(tx)
+        tx:exec("insert into acct values (1, 1)")
+        tx:exec("select pg_sleep(5)")
+      end, { timeout = 0.3 })
+      assert.are.equal("transaction_timeout", code)
+      assert.matches("300 ms", e.message)
+      assert.matches("cancel", e.detail) -- the statement's own error: query_canceled
+      assert.is_true(tide.clock() - t0 < 2, "the statement was not cancelled in time")
+      assert.are.equal(0, count())
+      assert.are.equal(0, db:stats().in_use)
+      -- the connection went back usable
+      assert.are.equal(1, db:one("select 1 as x").x)
+    end)
+
+    it("runs nothing after it has passed, and refuses COMMIT", function()
+      -- Lua work past the deadline, then a statement: refused before it is sent
+      local code = code_of(db.transaction, db, function(tx)
+        tx:exec("insert into acct values (1, 1)")
+        tide.sleep(0.25)
+        tx:exec("insert into acct values (2, 2)")
+      end, { timeout = 0.2 })
+      assert.are.equal("transaction_timeout", code)
+      -- even if the function swallows that, COMMIT is refused
+      local seen
+      code = code_of(db.transaction, db, function(tx)
+        tx:exec("insert into acct values (1, 1)")
+        tide.sleep(0.25)
+        local ok, e = pcall(tx.query, tx, "select 1")
+        seen = not ok and e.code
+      end, { timeout = 0.2 })
+      assert.are.equal("transaction_timeout", seen)
+      assert.are.equal("transaction_timeout", code)
+      assert.are.equal(0, count())
+      -- a batch on the transaction's connection is held to it too
+      code = code_of(db.transaction, db, function(tx)
+        tx:batch{ "select pg_sleep(5)" }
+      end, { timeout = 0.2 })
+      assert.are.equal("transaction_timeout", code)
+    end)
+
+    it("begin(): each statement gets the time left, commit after it is refused", function()
+      local tx = db:begin{ timeout = 0.2 }
+      tx:exec("insert into acct values (1, 1)")
+      tide.sleep(0.25)
+      local code = code_of(tx.commit, tx)
+      assert.are.equal("transaction_timeout", code)
+      assert.are.equal(0, count())
+      assert.are.equal(0, db:stats().in_use)
+      -- in time: committed
+      tx = db:begin{ timeout = 5 }
+      tx:exec("insert into acct values (2, 2)")
+      tx:commit()
+      assert.are.equal(1, count())
+    end)
+  end)
 end)

@@ -186,7 +186,7 @@ static int l_batch(lua_State *L)
         lua_settop(L, keep);
     }
     flags |= each ? TIDE_BATCH_EACH : 0;
-    return tlua_batch(L, pool, conn, n, st, flags, finish_batch, 4);
+    return tlua_batch(L, pool, conn, n, st, tlua_deadline(L, 1, flags), finish_batch, 4);
 }
 
 void tlua_open_batch(lua_State *L)

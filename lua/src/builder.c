@@ -151,6 +151,7 @@ static int l_builder_run(lua_State *L)
     tide_pool *pool;
     tide_conn *conn;
     tlua_target(L, 1, &pool, &conn);
+    flags = tlua_deadline(L, 1, flags);
     const char *sql = tide_compiled_sql(comp);
     int ctx = mode | (tide_compiled_nested(comp) << 4);
     if (lua_isyieldable(L) && tlua_should_yield(L))

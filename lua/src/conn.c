@@ -2,7 +2,48 @@
  * Released by conn:release(), __close or __gc (a connection left
  * mid-transaction is rolled back by the pool). */
 #include <string.h>
+#include <time.h>
 #include "tlua.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tlua_deadline(lua_State *L, int idx, int flags)
+{
+    tlua_conn *c = lua_type(L, idx) == LUA_TUSERDATA ? luaL_testudata(L, idx, TLUA_CONN) : NULL;
+    if (!c || !c->deadline_ms)
+        return flags;
+    int64_t left = c->deadline_ms - now_ms();
+    if (left <= 0) {
+        lua_createtable(L, 0, 2);
+        lua_pushliteral(L, "transaction_timeout");
+        lua_setfield(L, -2, "code");
+        lua_pushfstring(L, "the transaction ran past its timeout (%d ms): no statement runs in it any more",
+                        c->timeout_ms);
+        lua_setfield(L, -2, "message");
+        luaL_setmetatable(L, TLUA_ERROR);
+        return lua_error(L);
+    }
+    int own = TIDE_QUERY_TIMEOUT_OF(flags);
+    if (own == 0 || own > left)
+        flags = (flags & ~TIDE_QUERY_TIMEOUT(0x7fffff)) | TIDE_QUERY_TIMEOUT((int)left);
+    return flags;
+}
+
+/* core.set_deadline(conn, ms or nil): from now, the transaction on conn has
+ * ms milliseconds (see tlua_deadline) */
+static int l_set_deadline(lua_State *L)
+{
+    tlua_conn *c = luaL_checkudata(L, 1, TLUA_CONN);
+    lua_Integer ms = luaL_optinteger(L, 2, 0);
+    c->timeout_ms = ms > 0 && ms <= 0x7fffff ? (int)ms : 0;
+    c->deadline_ms = c->timeout_ms ? now_ms() + c->timeout_ms : 0;
+    return 0;
+}
 
 static tlua_conn *check_conn(lua_State *L)
 {
@@ -22,10 +63,11 @@ static int run(lua_State *L, int mode)
     const char *sql = luaL_checkstring(L, 2);
     tlua_params params;
     tlua_params_collect(L, 3, lua_gettop(L), &params);
+    int flags = tlua_deadline(L, 1, 0);
     if (lua_isyieldable(L) && tlua_should_yield(L))
-        return tlua_query_async(L, NULL, c->conn, sql, params.n, params.v, 0, tlua_finish_rows, mode);
+        return tlua_query_async(L, NULL, c->conn, sql, params.n, params.v, flags, tlua_finish_rows, mode);
     tide_result *res = NULL;
-    if (tide_conn_query(c->conn, sql, params.n, params.v, 0, &res, c->err) != TIDE_OK)
+    if (tide_conn_query(c->conn, sql, params.n, params.v, flags, &res, c->err) != TIDE_OK)
         return tlua_raise(L, c->err);
     c->pending = res;
     int n = tlua_push_result(L, res, mode);
@@ -108,4 +150,6 @@ void tlua_open_conn(lua_State *L)
         lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
+    lua_pushcfunction(L, l_set_deadline);
+    lua_setfield(L, -2, "set_deadline");
 }

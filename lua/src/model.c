@@ -426,6 +426,7 @@ static int l_model_query(lua_State *L)
     tide_pool *pool;
     tide_conn *conn;
     tlua_target(L, 1, &pool, &conn);
+    flags = tlua_deadline(L, 1, flags);
     const char *sql = tide_compiled_sql(comp);
     if (lua_isyieldable(L) && tlua_should_yield(L))
         return tlua_query_async(L, pool, conn, sql, np, q->params, flags, finish_model,
@@ -748,7 +749,7 @@ static int l_model_batch(lua_State *L)
         kinds[i] = tide_compiled_result(comp);
         lua_settop(L, keep);
     }
-    return tlua_batch(L, pool, conn, n, st, flags, finish_model_batch, 5);
+    return tlua_batch(L, pool, conn, n, st, tlua_deadline(L, 1, flags), finish_model_batch, 5);
 }
 
 static int l_cache_stats(lua_State *L)

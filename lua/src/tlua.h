@@ -25,6 +25,8 @@ typedef struct tlua_conn {
     tide_pool *pool;      /* NULL once released */
     tide_error *err;
     tide_result *pending;
+    int64_t deadline_ms;  /* its transaction's timeout (monotonic ms), 0: none */
+    int timeout_ms;       /* that timeout, for the message */
 } tlua_conn;
 
 /* Parameters: Lua values at stack indices first..last become tide_values.
@@ -106,6 +108,10 @@ tide_schema *tlua_check_schema(lua_State *L, int idx);
  * transaction's); raises when it is closed or released. The db's pool is
  * left on the stack. */
 void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn);
+/* flags for a statement on the target at idx: on a connection whose
+ * transaction has a timeout, the time left caps the statement's own
+ * (TIDE_QUERY_TIMEOUT); with none left it raises transaction_timeout. */
+int tlua_deadline(lua_State *L, int idx, int flags);
 tlua_pool *tlua_push_pool(lua_State *L, tide_pool *pool, int owned);
 int tlua_run(lua_State *L, tide_conn *conn, tide_error *err, tide_result **pending, int mode);
 

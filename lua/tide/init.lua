@@ -138,7 +138,7 @@ local isolation_levels = {
   read_uncommitted = "READ UNCOMMITTED",
 }
 local tx_options = { isolation = "string", read_only = "boolean", deferrable = "boolean", retry = "number",
-  context = "table" }
+  context = "table", timeout = "number" }
 
 local function begin_sql(fname, argn, opts)
   if opts == nil then return "BEGIN" end
@@ -158,6 +158,43 @@ local function begin_sql(fname, argn, opts)
   if opts.read_only ~= nil then sql = sql .. (opts.read_only and " READ ONLY" or " READ WRITE") end
   if opts.deferrable ~= nil then sql = sql .. (opts.deferrable and " DEFERRABLE" or " NOT DEFERRABLE") end
   return sql
+end
+
+-- A transaction's timeout (seconds), counted from BEGIN: each statement in
+-- it runs with the time left as its deadline (past it the server cancels
+-- the statement), none starts once it has passed (core.set_deadline: the
+-- connection checks), and COMMIT is refused after it. Either way the
+-- transaction rolls back and raises transaction_timeout.
+local function timeout_ms(fname, argn, opts)
+  local t = opts and opts.timeout
+  if t == nil then return nil end
+  if not (t > 0) or t > 8388 then
+    error(("bad argument #%d to '%s' (timeout: seconds, more than 0 and at most 8388, got %s)")
+      :format(argn, fname, tostring(t)), 3)
+  end
+  return math.max(1, math.floor(t * 1000 + 0.5))
+end
+
+-- Starts conn's clock: the deadline, in core.now()'s seconds.
+local function start_clock(conn, ms)
+  if not ms then return nil end
+  core.set_deadline(conn, ms)
+  return core.now() + ms / 1000
+end
+
+local function timed_out(ms, cause)
+  return tide.error("transaction_timeout",
+    ("the transaction ran past its timeout (%d ms): it was rolled back"):format(ms),
+    cause and { detail = cause.message } or nil)
+end
+
+-- fn's error e as the caller sees it: a statement cancelled because the
+-- transaction's time ran out is the transaction's timeout
+local function past_deadline(e, deadline, ms)
+  if deadline and core.now() >= deadline and tide.is_error(e) and e.code == "query_canceled" then
+    return timed_out(ms, e)
+  end
+  return e
 end
 
 local model = require "tide.model"
@@ -246,6 +283,7 @@ end)
 -- COMMIT, telling failure apart from success: the server answers COMMIT of a
 -- failed transaction with ROLLBACK and no error.
 local function commit(conn)
+  core.set_deadline(conn, nil) -- COMMIT is sent whatever the clock says
   if conn:is_broken() then
     -- lost before COMMIT was sent: the server rolled it back
     error(tide.error("connection_failure",
@@ -272,6 +310,7 @@ local function finish_failed(conn, savepoint)
     pcall(conn.exec, conn, "ROLLBACK TO SAVEPOINT " .. savepoint)
     pcall(conn.exec, conn, "RELEASE SAVEPOINT " .. savepoint)
   else
+    core.set_deadline(conn, nil)
     pcall(conn.exec, conn, "ROLLBACK")
   end
 end
@@ -300,6 +339,12 @@ function Tx:commit()
   local conn = live(self)
   if not self._owned then error("commit: this transaction commits when its function returns", 2) end
   self._done = true
+  local deadline = rawget(self, "_deadline")
+  if deadline and core.now() >= deadline then
+    finish_failed(conn)
+    conn:release()
+    error(timed_out(self._timeout_ms), 2)
+  end
   local ok, e = pcall(commit, conn)
   conn:release()
   if not ok then error(e, 0) end
@@ -363,8 +408,9 @@ function DB:batch(list, opts) return batch.run(self, list, opts, 2) end
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.
 -- One attempt: BEGIN, the context, fn(tx), COMMIT; raises what failed.
-local function attempt(db, fn, sql, context)
+local function attempt(db, fn, sql, context, ms)
   local conn = db._pool:acquire()
+  local deadline = start_clock(conn, ms)
   local ok, e = pcall(conn.exec, conn, sql)
   if ok and context then ok, e = pcall(set_context, conn, "transaction", context) end
   if not ok then
@@ -378,7 +424,12 @@ local function attempt(db, fn, sql, context)
   if not r[1] then
     finish_failed(conn)
     conn:release()
-    error(r[2], 0)
+    error(past_deadline(r[2], deadline, ms), 0)
+  end
+  if deadline and core.now() >= deadline then
+    finish_failed(conn)
+    conn:release()
+    error(timed_out(ms), 0)
   end
   local cok, cerr = pcall(commit, conn)
   conn:release()
@@ -393,19 +444,22 @@ local retryable = { serialization_failure = true, deadlock_detected = true }
 --- re-raises fn's error when it raises. Returns what fn returns. Options:
 --- isolation, read_only, deferrable; retry = n (run the whole of fn again,
 --- up to n times, after a serialization failure or deadlock, with jittered
---- backoff); context = { name = value } (set_config for this transaction).
+--- backoff); context = { name = value } (set_config for this transaction);
+--- timeout = seconds (from BEGIN to COMMIT; past it the transaction is
+--- rolled back and raises transaction_timeout).
 function DB:transaction(fn, opts)
   if type(fn) ~= "function" then
     error(("bad argument #1 to 'transaction' (function expected, got %s)"):format(type(fn)), 2)
   end
   local sql = begin_sql("transaction", 2, opts)
+  local ms = timeout_ms("transaction", 2, opts)
   local retries = opts and opts.retry or 0
   if math.type(retries) ~= "integer" or retries < 0 then
     error("bad argument #2 to 'transaction' (retry must be a whole number >= 0)", 2)
   end
   local context = opts and opts.context
   for n = 0, retries do
-    local ok, r = pcall(attempt, self, fn, sql, context)
+    local ok, r = pcall(attempt, self, fn, sql, context, ms)
     if ok then return table.unpack(r, 2, r.n) end
     if n == retries or not (tide.is_error(r) and retryable[r.code]) then error(r, 0) end
     -- 10 ms doubling to 1 s, each between half and all of it: the racers
@@ -422,7 +476,9 @@ function DB:begin(opts)
   if opts and opts.retry then
     error("bad argument #1 to 'begin' (retry needs the whole transaction as a function: db:transaction(fn, { retry = n }))", 2)
   end
+  local ms = timeout_ms("begin", 1, opts)
   local conn = self._pool:acquire()
+  local deadline = start_clock(conn, ms)
   local ok, e = pcall(conn.exec, conn, sql)
   if ok and opts and opts.context then ok, e = pcall(set_context, conn, "begin", opts.context) end
   if not ok then
@@ -430,7 +486,9 @@ function DB:begin(opts)
     conn:release()
     error(e, 0)
   end
-  return new_tx(self, conn, 0, true)
+  local tx = new_tx(self, conn, 0, true)
+  tx._deadline, tx._timeout_ms = deadline, ms
+  return tx
 end
 
 --- A connection of one's own, for session work (LISTEN, temp tables, SET).
