@@ -49,6 +49,22 @@ describe("reports", function()
     assert.are.equal(3, #reports)
   end)
 
+  it("reports a slow batch, and each statement of it with a large result", function()
+    local r = db:batch{ "select pg_sleep(0.2)", { "select g from generate_series(1, $1::int) g", 11 }, "select 1 as x" }
+    assert.are.equal(11, #r[2])
+    assert.are.equal(2, #reports)
+    assert.are.equal("slow", reports[1].reason)
+    assert.are.equal("batch of 3 statements", reports[1].what)
+    assert.are.equal("rows", reports[2].reason)
+    assert.matches("generate_series", reports[2].what)
+    assert.are.equal(11, reports[2].rows)
+    db:transaction(function(tx) tx:batch{ { "select g from generate_series(1, 12) g" } } end)
+    assert.are.equal(3, #reports)
+    assert.are.equal(12, reports[3].rows)
+    db:batch{ "select 1 as x", { "select g from generate_series(1, 10) g" } } -- within both limits
+    assert.are.equal(3, #reports)
+  end)
+
   it("checks its settings", function()
     assert.matches("unknown key 'slw'", helper.raises(tide.connect, helper.url(), { report = { slw = 1 } }))
     assert.matches("rows: a whole number", helper.raises(tide.connect, helper.url(), { report = { rows = 1.5 } }))

@@ -39,8 +39,23 @@ local function item_of(x, i, level)
   bad(level + 1, "statement %d: its first element is the SQL text", i)
 end
 
---- Runs list on target (a db or a transaction's connection).
-function M.run(target, list, opts, level)
+-- With reports on (tide/report.lua): the batch as a whole when slow, each
+-- statement whose result has more rows than allowed.
+local function check(cfg, list, t0, results)
+  local report = require "tide.report"
+  report.check(cfg, function() return ("batch of %d statements"):format(#list) end, t0, nil)
+  if not cfg.rows then return end
+  for i, r in ipairs(results) do
+    local x = list[i]
+    local what = type(x) == "string" and x or type(x) == "table" and type(x[1]) == "string" and x[1]
+      or ("batch statement %d"):format(i)
+    if type(r) == "table" then report.check({ rows = cfg.rows, to = cfg.to }, what, core.now(), r) end
+  end
+end
+
+--- Runs list on target (a db or a transaction's connection); cfg: the db's
+--- report settings, if any.
+function M.run(target, list, opts, level, cfg)
   if type(list) ~= "table" then bad(level, "a list of statements expected, got %s", type(list)) end
   opts = opts or none
   for k in pairs(opts) do
@@ -66,7 +81,9 @@ function M.run(target, list, opts, level)
       shapes[i] = shape
     end
   end
+  local t0 = cfg and core.now()
   local results, errors = core.batch(target, items, opts.atomic == false, timeout)
+  if cfg then check(cfg, list, t0, results) end
   if shapes then
     for i, f in pairs(shapes) do
       if errors == nil or errors[i] == nil then results[i] = f(results[i]) end

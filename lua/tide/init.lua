@@ -273,7 +273,7 @@ Tx.query_raw, Tx.exec_raw = Tx.query, Tx.exec
 local batch = require "tide.batch"
 --- tx:batch{ ... }: several statements in one round trip, inside the
 --- transaction (see tide/batch.lua).
-function Tx:batch(list, opts) return batch.run(live(self), list, opts, 2) end
+function Tx:batch(list, opts) return batch.run(live(self), list, opts, 2, rawget(self._db, "_report")) end
 -- tx:select() ...: builder statements on the transaction's connection
 builder.install(Tx, function(self)
   if self._done then error("the transaction has already ended", 4) end
@@ -403,7 +403,7 @@ end
 
 --- db:batch{ ... }: several statements in one round trip, atomic unless
 --- { atomic = false } (see tide/batch.lua).
-function DB:batch(list, opts) return batch.run(self, list, opts, 2) end
+function DB:batch(list, opts) return batch.run(self, list, opts, 2, self._report) end
 
 --- Runs fn(tx) in a transaction: commits when fn returns, rolls back and
 --- re-raises fn's error when it raises. Returns what fn returns.
