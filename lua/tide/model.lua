@@ -1321,7 +1321,6 @@ local function merge_where(a, w)
   if a.where then a.where = { AND = { a.where, w } } else a.where = w end
 end
 
-function methods:where(w) local c = chain(self); merge_where(c._args, w); return c end
 function Chain:where(w) merge_where(self._args, w); return self end
 
 --- order_by("id", "desc") or order_by{ id = "desc" }; calls add up in order.
@@ -1332,7 +1331,6 @@ function Chain:order_by(field, dir)
   self._args.order_by = o
   return self
 end
-function methods:order_by(...) return chain(self):order_by(...) end
 
 function Chain:limit(n) self._args.take = n; return self end
 function Chain:offset(n) self._args.skip = n; return self end
@@ -1347,8 +1345,6 @@ function Chain:select(...)
   self._args.select = s
   return self
 end
-function methods:select(...) return chain(self):select(...) end
-function methods:limit(n) return chain(self):limit(n) end
 
 -- include("author", "tags") or include{ comments = { take = 5 } }; calls
 -- add up (level: where a wrong argument is reported)
@@ -1395,7 +1391,9 @@ end
 --- with_deleted(): soft-deleted rows too
 function Chain:with_deleted() self._args.with_deleted = true; return self end
 
-for _, step in ipairs { "omit", "cursor", "distinct", "with_deleted", "offset" } do
+-- each step on a model client starts a chain (include, above, too)
+for _, step in ipairs { "where", "order_by", "select", "limit", "offset", "omit", "cursor", "distinct",
+  "with_deleted" } do
   methods[step] = function(self, ...)
     local c = chain(self)
     return c[step](c, ...)
