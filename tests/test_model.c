@@ -1034,6 +1034,8 @@ T_CASE(errors_name_the_nearest)
     REFUSED0("Usr", TIDE_OP_FIND_MANY, "{}", "unknown model 'Usr'; did you mean 'User'?");
     REFUSED0("user", TIDE_OP_FIND_MANY, "{}", "unknown model 'user'; did you mean 'User'?");
     REFUSED0("Nothing", TIDE_OP_FIND_MANY, "{}", "unknown model 'Nothing'");
+    REFUSED("User", TIDE_OP_GROUP_BY, "{ by = $0, having = { age = { _sun = { gt = $1 } } } }",
+            "having User.age: unknown aggregate '_sun'; did you mean '_sum'?", TXT("age"), INT(1));
     REFUSED("User", TIDE_OP_FIND_MANY, "{ order_by = { nme = $0 } }",
             "order_by: unknown field 'nme' on User; did you mean 'name'?", TXT("asc"));
     REFUSED("User", TIDE_OP_FIND_MANY, "{ order_by = { id = $0 } }",

@@ -1470,6 +1470,10 @@ static void having(cc *c, tide_node root)
             int known = 0;
             for (int i = 0; i < 5; i++)
                 known |= !strcmp(agg, agg_names[i]);
+            /* no filter starts with '_': a misspelt aggregate, named as one */
+            if (!known && agg[0] == '_')
+                return fail(c, "having %s.%s: unknown aggregate '%s'%s", c->m->name, f->name, agg,
+                            near_in(h, sizeof h, agg, agg_names, 5));
             if (m++)
                 tutil_buf_adds(c->b, " AND ");
             if (!known) { /* a plain operator on the by-field */
