@@ -722,6 +722,29 @@ T_CASE(find_first)
     tide_schema_free(s);
 }
 
+T_CASE(cursor_orders_ties_by_its_key)
+{
+    /* the cursor's key ends the row comparison and the order, so that rows
+     * tied on order_by have one place in it */
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, order_by = { age = $1 }, select = { id = $2 }, skip = $3 }",
+           SEL_ID " WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT \"cur\".\"age\", \"cur\".\"id\" FROM "
+           "\"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"age\" ASC, \"t0\".\"id\" OFFSET $2",
+           "7, 1", INT(7), TXT("asc"), TRUE_, INT(1));
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { email = $0 }, order_by = { age = $1 }, select = { id = $2 } }",
+           SEL_ID " WHERE (\"t0\".\"age\", \"t0\".\"email\") <= (SELECT \"cur\".\"age\", \"cur\".\"email\" FROM "
+           "\"users\" AS \"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"age\" DESC, \"t0\".\"email\" DESC",
+           "'a@x'", TXT("a@x"), TXT("desc"), TRUE_);
+    /* a key order_by already holds is not repeated; none: the primary key */
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, order_by = [ { age = $1 }, { id = $2 } ], select = { id = $3 } }",
+           SEL_ID " WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT \"cur\".\"age\", \"cur\".\"id\" FROM "
+           "\"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"age\" ASC, \"t0\".\"id\" ASC",
+           "7", INT(7), TXT("asc"), TXT("asc"), TRUE_);
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { email = $0 }, select = { id = $1 } }",
+           SEL_ID " WHERE (\"t0\".\"id\", \"t0\".\"email\") >= (SELECT \"cur\".\"id\", \"cur\".\"email\" FROM "
+           "\"users\" AS \"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"id\", \"t0\".\"email\"",
+           "'a@x'", TXT("a@x"), TRUE_);
+}
+
 T_CASE(find_unique)
 {
     GOLDEN("User", TIDE_OP_FIND_UNIQUE, "{ where = { id = $0 } }",
@@ -1011,6 +1034,8 @@ T_CASE(errors_name_the_nearest)
     REFUSED0("Usr", TIDE_OP_FIND_MANY, "{}", "unknown model 'Usr'; did you mean 'User'?");
     REFUSED0("user", TIDE_OP_FIND_MANY, "{}", "unknown model 'user'; did you mean 'User'?");
     REFUSED0("Nothing", TIDE_OP_FIND_MANY, "{}", "unknown model 'Nothing'");
+    REFUSED("User", TIDE_OP_GROUP_BY, "{ by = $0, having = { age = { _sun = { gt = $1 } } } }",
+            "having User.age: unknown aggregate '_sun'; did you mean '_sum'?", TXT("age"), INT(1));
     REFUSED("User", TIDE_OP_FIND_MANY, "{ order_by = { nme = $0 } }",
             "order_by: unknown field 'nme' on User; did you mean 'name'?", TXT("asc"));
     REFUSED("User", TIDE_OP_FIND_MANY, "{ order_by = { id = $0 } }",
@@ -1744,6 +1769,7 @@ int main(void)
     T_RUN(order_by);
     T_RUN(take_and_skip);
     T_RUN(find_first);
+    T_RUN(cursor_orders_ties_by_its_key);
     T_RUN(find_unique);
     T_RUN(count);
     T_RUN(create);

@@ -1470,6 +1470,10 @@ static void having(cc *c, tide_node root)
             int known = 0;
             for (int i = 0; i < 5; i++)
                 known |= !strcmp(agg, agg_names[i]);
+            /* no filter starts with '_': a misspelt aggregate, named as one */
+            if (!known && agg[0] == '_')
+                return fail(c, "having %s.%s: unknown aggregate '%s'%s", c->m->name, f->name, agg,
+                            near_in(h, sizeof h, agg, agg_names, 5));
             if (m++)
                 tutil_buf_adds(c->b, " AND ");
             if (!known) { /* a plain operator on the by-field */
@@ -2412,27 +2416,43 @@ static int distinct_fields(cc *c, tide_node root, const tide_field **out, int ma
     return n;
 }
 
+/* The fields to order by after order_by so that the cursor names one place
+ * in the order: the cursor's key fields that order_by leaves out. */
+typedef struct {
+    const tide_field *fields[16];
+    int n, desc;
+} cursor_tail;
+
 /* cursor = { id = 7 }: rows from that one on, in the query's order. The
  * order must be on fields in one direction (the primary key when none is
- * given); the cursor must name a unique key. */
-static void cursor_clause(cc *c, tide_node root, int has_where, int *implicit_order)
+ * given); the cursor must name a unique key, whose fields end the order, so
+ * that rows tied on order_by stay in one order from page to page. */
+static void cursor_clause(cc *c, tide_node root, int has_where, cursor_tail *tail)
 {
     char buf[32];
     tide_node cur = tsql_child(c->d, root, "cursor");
-    *implicit_order = 0;
+    tail->n = 0;
     if (cur < 0)
         return;
     if (node(c, cur)->type != TSQL_OBJECT)
         return fail(c, "cursor: expected { unique_field = value }");
     const tide_model *m = c->m;
+    const tide_field *key[16];
+    int nkey = 0;
     int unique = m->npk > 0;
     for (int i = 0; i < m->npk; i++)
         unique &= has_equality(c, cur, m->pk[i]);
+    if (unique)
+        for (int i = 0; i < m->npk && nkey < 16; i++)
+            key[nkey++] = m->pk[i];
     for (int i = 0; i < m->nfields && !unique; i++)
-        unique |= m->fields[i]->unique && has_equality(c, cur, m->fields[i]);
+        if (m->fields[i]->unique && has_equality(c, cur, m->fields[i])) {
+            unique = 1;
+            key[nkey++] = m->fields[i];
+        }
     if (!unique)
         return fail(c, "cursor: name one %s by a unique key", m->name);
-    const tide_field *fields[16];
+    const tide_field *fields[32];
     int nf = 0, desc = -1;
     tide_node o = tsql_child(c->d, root, "order_by");
     if (o >= 0) {
@@ -2452,11 +2472,22 @@ static void cursor_clause(cc *c, tide_node root, int has_where, int *implicit_or
             fields[nf++] = f;
         }
     } else {
-        for (int i = 0; i < m->npk && nf < 16; i++)
-            fields[nf++] = m->pk[i];
         desc = 0;
-        *implicit_order = 1;
+        for (int i = 0; i < m->npk && tail->n < 16; i++)
+            tail->fields[tail->n++] = m->pk[i];
     }
+    for (int i = 0; i < nkey; i++) {
+        int listed = 0;
+        for (int j = 0; j < nf; j++)
+            listed |= fields[j] == key[i];
+        for (int j = 0; j < tail->n; j++)
+            listed |= tail->fields[j] == key[i];
+        if (!listed && tail->n < 16)
+            tail->fields[tail->n++] = key[i];
+    }
+    tail->desc = desc;
+    for (int i = 0; i < tail->n; i++)
+        fields[nf++] = tail->fields[i];
     tutil_buf_adds(c->b, has_where ? " AND (" : " WHERE (");
     for (int i = 0; i < nf; i++) {
         if (i)
@@ -2503,21 +2534,20 @@ static void find(cc *c, tide_node root)
         include_entries(c, inc, NULL);
     from(c);
     int has_where = where_clause(c, root);
-    int implicit_order = 0;
-    cursor_clause(c, root, has_where, &implicit_order);
+    cursor_tail tail;
+    cursor_clause(c, root, has_where, &tail);
     /* DISTINCT ON needs its fields first in ORDER BY */
     for (int i = 0; i < nd; i++) {
         tutil_buf_adds(c->b, i ? ", " : " ORDER BY ");
         column(c, dist[i]);
     }
     order_by_after(c, root, nd);
-    if (implicit_order) {
-        tutil_buf_adds(c->b, nd ? ", " : " ORDER BY ");
-        for (int i = 0; i < c->m->npk; i++) {
-            if (i)
-                tutil_buf_adds(c->b, ", ");
-            column(c, c->m->pk[i]);
-        }
+    int ordered = nd > 0 || tsql_child(c->d, root, "order_by") >= 0;
+    for (int i = 0; i < tail.n; i++) {
+        tutil_buf_adds(c->b, ordered || i ? ", " : " ORDER BY ");
+        column(c, tail.fields[i]);
+        if (tail.desc)
+            tutil_buf_adds(c->b, " DESC");
     }
     take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
 }

@@ -1170,13 +1170,19 @@ local function create_many(self, op, args)
     end
     last.n = at
   end
+  -- the other options go to the core as given, which checks them (a
+  -- misspelt skip_duplicates must not be dropped and the rows written)
+  local opts = {}
+  for k, v in pairs(args) do
+    if k ~= "data" and k ~= "include" then opts[k] = v end
+  end
   local total, rows = 0, {}
   for _, g in ipairs(order) do
     if #g.keys == 0 then
       error(("%s: a row sets no field (use create for a row of defaults)"):format(op), 3)
     end
-    local r = run(self, op, { columns = g.columns, skip_duplicates = args.skip_duplicates,
-      select = args.select, omit = args.omit })
+    opts.columns = g.columns
+    local r = run(self, op, opts)
     if op == "create_many" then total = total + r else for _, x in ipairs(r) do rows[#rows + 1] = x end end
   end
   if op == "create_many" then return total end
