@@ -45,10 +45,11 @@ local function refused(code, text, f, ...)
 end
 
 describe("the builder", function()
-  local db, schema, U, P
+  local db, url, schema, U, P
   setup(function()
     schema = make_schema()
-    db = tide.connect(helper.fresh_database("tide_builder"), { schema = schema, pool = { max = 2 } })
+    url = helper.fresh_database("tide_builder")
+    db = tide.connect(url, { schema = schema, pool = { max = 2 } })
     db:push()
     U, P = schema.User, schema.Post
     db:insert(U):values{
@@ -112,6 +113,16 @@ describe("the builder", function()
     assert.are.same({ { email = "ann@x.org", title = "post 9" }, { email = "bob@x.org", title = "post 8" },
       { email = "cy@x.org" } }, rows)
     assert.are.equal(2, #db:select{ e = U.email }:from(U):cross_join_lateral(last):all())
+  end)
+
+  it("inner_join_lateral keeps only the rows its subquery and condition match", function()
+    local top = db:select{ id = P.id, views = P.views }:from(P):where(P.author_id:eq(U.id))
+      :order_by(tide.desc(P.views)):limit(2):as "top"
+    local rows = db:select{ email = U.email, id = top.id, views = top.views }:from(U)
+      :inner_join_lateral(top, top.views:gt(60)):order_by(U.id, tide.desc(top.views)):all()
+    -- each author's two most viewed posts, of them those over 60 views; cy has none
+    assert.are.same({ { email = "ann@x.org", id = 9, views = 90 }, { email = "ann@x.org", id = 7, views = 70 },
+      { email = "bob@x.org", id = 8, views = 80 } }, rows)
   end)
 
   it("every operator, as a function and as a method", function()
@@ -280,6 +291,33 @@ describe("the builder", function()
     end)
     local sql = db:select{ id = U.id }:from(U):for_update{ nowait = true, of = { U } }:to_sql()
     assert.are.equal('SELECT "users"."id" AS "id" FROM "users" FOR UPDATE OF "users" NOWAIT', sql)
+  end)
+
+  it("a row locked by one transaction: nowait fails with 55P03, skip_locked passes over it", function()
+    -- a deadline, so that a lock that waits after all fails the test instead of hanging it
+    local other = tide.connect(url, { schema = schema, pool = { max = 1 }, query_timeout = 5 })
+    local holder <close> = db:begin()
+    assert.are.same({ { id = 1 } }, holder:select{ id = U.id }:from(U):where(U.id:eq(1)):for_update():all())
+    local mine = U.id:in_list{ 1, 2, 3 }
+    local e = helper.raises(other.transaction, other, function(tx)
+      return tx:select{ id = U.id }:from(U):where(mine):for_update{ nowait = true }:all()
+    end)
+    assert.are.equal("55P03", e.sqlstate, tostring(e)) -- lock_not_available
+    assert.are.equal("database_error", e.code)
+    local e2 = helper.raises(other.transaction, other, function(tx)
+      return tx:select{ id = U.id }:from(U):where(U.id:eq(1)):for_share{ nowait = true }:all()
+    end)
+    assert.are.equal("55P03", e2.sqlstate, tostring(e2))
+    local free = other:transaction(function(tx)
+      return tx:select{ id = U.id }:from(U):where(mine):order_by(U.id):for_update{ skip_locked = true }:all()
+    end)
+    assert.are.same({ { id = 2 }, { id = 3 } }, free)
+    holder:rollback()
+    -- released, the row is there to lock again
+    assert.are.same({ { id = 1 }, { id = 2 }, { id = 3 } }, other:transaction(function(tx)
+      return tx:select{ id = U.id }:from(U):where(mine):order_by(U.id):for_update{ nowait = true }:all()
+    end))
+    other:close()
   end)
 
   it("tide.sql binds values and quotes columns; to_sql shows SQL and parameters", function()

@@ -64,6 +64,62 @@ describe("transactions: retry and context", function()
     assert.are.equal(2, #runs)
   end)
 
+  -- Two transactions that update rows 1 and 2 in opposite orders, each
+  -- holding its first row before either asks for its second: the server
+  -- finds the deadlock (after deadlock_timeout) and fails one of them.
+  local function crosser(first, second, opts, runs, held)
+    return function()
+      return db:transaction(function(tx)
+        runs[first] = (runs[first] or 0) + 1
+        tx:exec("update counters set n = n + 1 where id = $1", first)
+        held[first] = true
+        local t0 = tide.clock()
+        while not held[second] and tide.clock() - t0 < 5 do tide.sleep(0.01) end
+        tx:exec("update counters set n = n + 1 where id = $1", second)
+        return first
+      end, opts)
+    end
+  end
+
+  local function counts()
+    local out = {}
+    for i, r in ipairs(db:query("select n from counters order by id")) do out[i] = r.n end
+    return out
+  end
+
+  it("runs the whole function again after a deadlock", function()
+    db:exec("insert into counters values (2, 0)")
+    local runs, held = {}, {}
+    local a = tide.spawn(crosser(1, 2, { retry = 3 }, runs, held))
+    local b = tide.spawn(crosser(2, 1, { retry = 3 }, runs, held))
+    local results = { a:wait(), b:wait() }
+    assert.are.same({ 1, 2 }, results)
+    assert.are.same({ 2, 2 }, counts()) -- both committed, each once
+    local ran = { runs[1], runs[2] }
+    table.sort(ran)
+    assert.are.same({ 1, 2 }, ran) -- the one the server chose ran its function twice
+  end)
+
+  it("raises the deadlock as deadlock_detected without retry", function()
+    db:exec("insert into counters values (2, 0)")
+    local runs, held = {}, {}
+    local a = tide.spawn(crosser(1, 2, nil, runs, held))
+    local b = tide.spawn(crosser(2, 1, nil, runs, held))
+    local oks, err = {}, nil
+    for i, t in ipairs({ a, b }) do
+      local ok, e = pcall(t.wait, t)
+      if not ok then err = e end
+      oks[i] = ok and "ok" or e.code
+    end
+    table.sort(oks)
+    assert.are.same({ "deadlock_detected", "ok" }, oks)
+    assert.is_true(tide.is_error(err))
+    assert.are.equal("40P01", err.sqlstate)
+    assert.matches("deadlock_detected", tostring(err), 1, true)
+    assert.are.same({ 1, 1 }, counts()) -- the winner's two updates, none of the loser's
+    assert.are.same({ 1, 1 }, { runs[1], runs[2] })
+  end)
+
   it("does not retry other errors, and checks the option", function()
     local runs = 0
     local e = helper.raises(db.transaction, db, function(tx)

@@ -332,6 +332,24 @@ T_CASE(operators_and_logic)
            "1, 9, 1, 9, [1,2], :ids, 'x%'", INT(1), INT(9), JSN("[1,2]"), TXT("x%"));
 }
 
+T_CASE(comparisons_not_exists)
+{
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", where = { k = 'and', x = [ "
+           "{ k = 'cmp', o = 'lt', l = " UID ", r = " VAL(0) " }, { k = 'cmp', o = 'lte', l = " UID ", r = " VAL(1) " }, "
+           "{ k = 'cmp', o = 'gte', l = " UID ", r = " VAL(2) " }, { k = 'cmp', o = 'like', l = " UEMAIL ", r = " VAL(3) " }, "
+           "{ k = 'cmp', o = 'not_ilike', l = " UEMAIL ", r = " VAL(4) " }, "
+           "{ k = 'cmp', o = 'contained', l = " UEMAIL ", r = " VAL(5) " }, "
+           "{ k = 'cmp', o = 'overlaps', l = " UEMAIL ", r = " VAL(6) " }, "
+           "{ k = 'not_exists', q = { k = 'select', cols = { one = { k = 'raw', t = '1' } }, from = { k = 'table', m = 'Post' }, "
+           "where = { k = 'cmp', o = 'eq', l = " PAUTHOR ", r = " UID " } } } ] } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" WHERE \"users\".\"id\" < $1 AND \"users\".\"id\" <= $2 AND "
+           "\"users\".\"id\" >= $3 AND \"users\".\"email\" LIKE $4 AND \"users\".\"email\" NOT ILIKE $5 AND "
+           "\"users\".\"email\" <@ $6 AND \"users\".\"email\" && $7 AND NOT EXISTS (SELECT 1 AS \"one\" FROM "
+           "\"blog\".\"posts\" WHERE \"posts\".\"author_id\" = \"users\".\"id\")",
+           "10, 20, 3, 'a%', '%B', [\"a\",\"b\"], [\"c\"]", INT(10), INT(20), INT(3), TXT("a%"), TXT("%B"),
+           JSN("[\"a\",\"b\"]"), JSN("[\"c\"]"));
+}
+
 T_CASE(aggregates_group_having_distinct)
 {
     GOLDEN("{ k = 'select', on = [ " PAUTHOR " ], cols = { n = { k = 'agg', f = 'count_distinct', e = " PAUTHOR " }, "
@@ -340,6 +358,25 @@ T_CASE(aggregates_group_having_distinct)
            "SELECT DISTINCT ON (\"posts\".\"author_id\") count(DISTINCT \"posts\".\"author_id\") AS \"n\", "
            "sum(\"posts\".\"author_id\") AS \"s\" FROM \"blog\".\"posts\" GROUP BY \"posts\".\"author_id\" HAVING count(*) > $1",
            "2", INT(2));
+}
+
+T_CASE(aggregates_avg_min_max)
+{
+    GOLDEN("{ k = 'select', cols = { a = { k = 'agg', f = 'avg', e = " PAUTHOR " }, hi = { k = 'agg', f = 'max', "
+           "e = { k = 'col', m = 'Post', f = 'title' } }, lo = { k = 'agg', f = 'min', e = " PAUTHOR " } }, "
+           "from = { k = 'table', m = 'Post' } }",
+           "SELECT avg(\"posts\".\"author_id\") AS \"a\", max(\"posts\".\"title\") AS \"hi\", min(\"posts\".\"author_id\") "
+           "AS \"lo\" FROM \"blog\".\"posts\"",
+           "");
+}
+
+T_CASE(asc_order_with_nulls_and_plain_distinct)
+{
+    GOLDEN("{ k = 'select', distinct = T, cols = { e = " UEMAIL " }, " FROM_U ", order = [ { k = 'asc', e = " UEMAIL ", "
+           "nulls = 'first' }, { k = 'asc', e = " UID ", nulls = 'last' }, { k = 'asc', e = " UID " } ] }",
+           "SELECT DISTINCT \"users\".\"email\" AS \"e\" FROM \"users\" ORDER BY \"users\".\"email\" ASC NULLS FIRST, "
+           "\"users\".\"id\" ASC NULLS LAST, \"users\".\"id\" ASC",
+           "");
 }
 
 T_CASE(locks)
@@ -366,6 +403,89 @@ T_CASE(with_recursive_and_set_operations)
            "(SELECT \"users\".\"id\" AS \"id\" FROM \"users\") EXCEPT (SELECT \"users\".\"id\" AS \"id\" FROM \"users\") "
            "ORDER BY \"id\" DESC LIMIT $1",
            "3", INT(3));
+}
+
+T_CASE(for_update_and_for_share)
+{
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", lock = { s = 'update' } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" FOR UPDATE", "");
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", where = { k = 'cmp', o = 'eq', l = " UID ", r = " VAL(0) " }, "
+           "lock = { s = 'update', wait = 'nowait' } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" WHERE \"users\".\"id\" = $1 FOR UPDATE NOWAIT", "4", INT(4));
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", order = [ " UID " ], limit = " VAL(0) ", "
+           "lock = { s = 'update', of = [ 'users' ], wait = 'skip_locked' } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" ORDER BY \"users\".\"id\" LIMIT $1 FOR UPDATE OF \"users\" "
+           "SKIP LOCKED",
+           "1", INT(1));
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", lock = { s = 'share' } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" FOR SHARE", "");
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", lock = { s = 'share', wait = 'nowait' } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" FOR SHARE NOWAIT", "");
+    GOLDEN("{ k = 'select', cols = { a = " UID " }, " FROM_U ", joins = [ { j = 'inner', s = { k = 'table', m = 'Post', "
+           "a = 'p' }, on = { k = 'cmp', o = 'eq', l = { k = 'col', m = 'Post', f = 'author_id', a = 'p' }, r = " UID " } } ], "
+           "lock = { s = 'share', of = [ 'users', 'p' ], wait = 'skip_locked' } }",
+           "SELECT \"users\".\"id\" AS \"a\" FROM \"users\" INNER JOIN \"blog\".\"posts\" AS \"p\" ON \"p\".\"author_id\" = "
+           "\"users\".\"id\" FOR SHARE OF \"users\", \"p\" SKIP LOCKED",
+           "");
+}
+
+T_CASE(union_intersect_except_all)
+{
+#define SEL_ID_WHERE(n)                                                                                          \
+    "{ k = 'select', cols = { id = " UID " }, " FROM_U ", where = { k = 'cmp', o = 'gt', l = " UID ", r = " VAL(n) " } }"
+#define SEL_ID "SELECT \"users\".\"id\" AS \"id\" FROM \"users\""
+    GOLDEN("{ k = 'setop', o = 'union', l = " SEL_ID_WHERE(0) ", r = " SEL_ID_WHERE(1) " }",
+           "(" SEL_ID " WHERE \"users\".\"id\" > $1) UNION (" SEL_ID " WHERE \"users\".\"id\" > $2)", "5, 6", INT(5),
+           INT(6));
+    GOLDEN("{ k = 'setop', o = 'intersect', l = " SEL_ID_WHERE(0) ", r = " SEL_ID_WHERE(1) " }",
+           "(" SEL_ID " WHERE \"users\".\"id\" > $1) INTERSECT (" SEL_ID " WHERE \"users\".\"id\" > $2)", "5, 6", INT(5),
+           INT(6));
+    GOLDEN("{ k = 'setop', o = 'intersect_all', l = " SEL_ID_WHERE(0) ", r = " SEL_ID_WHERE(1) ", order = [ { k = 'asc', "
+           "e = " UID " } ] }",
+           "(" SEL_ID " WHERE \"users\".\"id\" > $1) INTERSECT ALL (" SEL_ID " WHERE \"users\".\"id\" > $2) ORDER BY "
+           "\"id\" ASC",
+           "5, 6", INT(5), INT(6));
+    GOLDEN("{ k = 'setop', o = 'except_all', l = " SEL_ID_WHERE(0) ", r = " SEL_ID_WHERE(1) " }",
+           "(" SEL_ID " WHERE \"users\".\"id\" > $1) EXCEPT ALL (" SEL_ID " WHERE \"users\".\"id\" > $2)", "5, 6", INT(5),
+           INT(6));
+    /* a set operation of a set operation: each side parenthesised */
+    GOLDEN("{ k = 'setop', o = 'union', l = { k = 'setop', o = 'except_all', l = " SEL_ID_WHERE(0) ", r = "
+           SEL_ID_WHERE(1) " }, r = " SEL_ID_WHERE(2) " }",
+           "((" SEL_ID " WHERE \"users\".\"id\" > $1) EXCEPT ALL (" SEL_ID " WHERE \"users\".\"id\" > $2)) UNION ("
+           SEL_ID " WHERE \"users\".\"id\" > $3)",
+           "5, 6, 7", INT(5), INT(6), INT(7));
+#undef SEL_ID_WHERE
+#undef SEL_ID
+}
+
+T_CASE(scalar_subquery_in_select_list)
+{
+    GOLDEN("{ k = 'select', cols = { id = " UID ", n = { k = 'sub', q = { k = 'select', cols = { n = { k = 'agg', "
+           "f = 'count' } }, from = { k = 'table', m = 'Post' }, where = { k = 'and', x = [ { k = 'cmp', o = 'eq', "
+           "l = " PAUTHOR ", r = " UID " }, { k = 'cmp', o = 'ne', l = { k = 'col', m = 'Post', f = 'title' }, "
+           "r = " VAL(0) " } ] } } } }, " FROM_U ", where = { k = 'cmp', o = 'gt', l = " UID ", r = " VAL(1) " } }",
+           "SELECT \"users\".\"id\" AS \"id\", (SELECT count(*) AS \"n\" FROM \"blog\".\"posts\" WHERE "
+           "\"posts\".\"author_id\" = \"users\".\"id\" AND \"posts\".\"title\" <> $1) AS \"n\" FROM \"users\" WHERE "
+           "\"users\".\"id\" > $2",
+           "'draft', 0", TXT("draft"), INT(0));
+}
+
+T_CASE(inner_join_lateral)
+{
+    /* the join's keys sort j, lateral, on, s: the condition's value is $1,
+     * the subquery's LIMIT $2, though the text reads them the other way */
+    GOLDEN("{ k = 'select', cols = { a = " UID ", p = { k = 'ref', a = 'top', n = 'id' } }, " FROM_U ", joins = [ "
+           "{ j = 'inner', lateral = T, s = { k = 'sub', a = 'top', q = { k = 'select', cols = { id = { k = 'col', "
+           "m = 'Post', f = 'id' } }, from = { k = 'table', m = 'Post' }, where = { k = 'cmp', o = 'eq', l = " PAUTHOR ", "
+           "r = " UID " }, order = [ { k = 'desc', e = { k = 'col', m = 'Post', f = 'id' } } ], limit = " VAL(0) " } }, "
+           "on = { k = 'cmp', o = 'gt', l = { k = 'ref', a = 'top', n = 'id' }, r = " VAL(1) " } } ] }",
+           "SELECT \"users\".\"id\" AS \"a\", \"top\".\"id\" AS \"p\" FROM \"users\" INNER JOIN LATERAL (SELECT "
+           "\"posts\".\"id\" AS \"id\" FROM \"blog\".\"posts\" WHERE \"posts\".\"author_id\" = \"users\".\"id\" ORDER BY "
+           "\"posts\".\"id\" DESC LIMIT $2) AS \"top\" ON \"top\".\"id\" > $1",
+           "3, 2", INT(2), INT(3));
+    REFUSED("{ k = 'select', cols = { a = " UID " }, " FROM_U ", joins = [ { j = 'inner', lateral = T, "
+            "s = { k = 'table', m = 'Post' }, on = { k = 'raw', t = 'true' } } ] }",
+            "a lateral join takes a subquery");
 }
 
 T_CASE(insert_values_select_conflict_returning)
@@ -516,9 +636,16 @@ int main(void)
     T_RUN(select_all_fields_omit_and_nesting);
     T_RUN(joins_of_every_kind);
     T_RUN(operators_and_logic);
+    T_RUN(comparisons_not_exists);
     T_RUN(aggregates_group_having_distinct);
+    T_RUN(aggregates_avg_min_max);
+    T_RUN(asc_order_with_nulls_and_plain_distinct);
     T_RUN(locks);
     T_RUN(with_recursive_and_set_operations);
+    T_RUN(for_update_and_for_share);
+    T_RUN(union_intersect_except_all);
+    T_RUN(scalar_subquery_in_select_list);
+    T_RUN(inner_join_lateral);
     T_RUN(insert_values_select_conflict_returning);
     T_RUN(update_and_delete);
     T_RUN(errors_name_what_was_wrong);
