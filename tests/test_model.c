@@ -203,6 +203,21 @@ static void field(tide_model *m, const char *name, tide_type type, int flags)
     field_gen(m, name, type, flags, NULL);
 }
 
+/* a field stored in a column of another name, or an array of type */
+static void field_as(tide_model *m, const char *name, tide_type type, int flags, const char *column, int array_dims)
+{
+    tide_field_def d;
+    tide_field_def_init(&d);
+    d.name = name;
+    d.type = type;
+    d.nullable = (flags & NULLABLE) != 0;
+    d.unique = (flags & UNIQUE) != 0;
+    d.column = column;
+    d.array_dims = array_dims;
+    if (!build_failed && (!m || tide_model_add_field(m, &d, err) != TIDE_OK))
+        build_failed = 1;
+}
+
 static void relation(tide_model *m, const char *name, tide_relation_kind kind, const char *target)
 {
     tide_relation_def d;
@@ -253,8 +268,9 @@ static tide_model *model(tide_schema *s, const char *name)
     return m;
 }
 
-/* User, Post, Member, plus Task and Doc for the regressions, and Player,
- * Goal, Club and Contract for composite keys. NULL on any
+/* User, Post, Member, plus Task and Doc for the regressions, Player,
+ * Goal, Club and Contract for composite keys, Article and Tag for the
+ * other kinds of field. NULL on any
  * failure (under the failing allocator too), err saying why. */
 static tide_schema *make_schema(void)
 {
@@ -354,6 +370,25 @@ static tide_schema *make_schema(void)
     relation_on(ct, "player", TIDE_REL_BELONGS_TO, "Player", scorer, 2, NULL);
     relation(ct, "club", TIDE_REL_BELONGS_TO, "Club");
 
+    /* an array, json documents, a text search column and a field stored
+     * under another column's name; Tag (soft-deleting) meets Article
+     * through an implicit join table */
+    tide_model *ar = model(s, "Article");
+    field(ar, "id", TIDE_T_SERIAL, PK);
+    field_as(ar, "title", TIDE_T_TEXT, 0, "headline", 0);
+    field_as(ar, "labels", TIDE_T_TEXT, 0, NULL, 1);
+    field(ar, "meta", TIDE_T_JSONB, NULLABLE);
+    field(ar, "doc", TIDE_T_JSON, NULLABLE);
+    field_gen(ar, "search", TIDE_T_TSVECTOR, OMIT, "to_tsvector('english', headline)");
+    relation(ar, "tags", TIDE_REL_MANY_TO_MANY, "Tag");
+    tide_model *tg = model(s, "Tag");
+    field(tg, "id", TIDE_T_SERIAL, PK);
+    field(tg, "name", TIDE_T_TEXT, UNIQUE);
+    field(tg, "deleted_at", TIDE_T_TIMESTAMPTZ, NULLABLE);
+    if (!build_failed && tide_model_set_soft_delete(tg, "deleted_at", err) != TIDE_OK)
+        build_failed = 1;
+    relation(tg, "articles", TIDE_REL_MANY_TO_MANY, "Article");
+
     if (build_failed || tide_schema_finish(s, err) != TIDE_OK) {
         tide_schema_free(s);
         return NULL;
@@ -374,8 +409,10 @@ static int query(tide_schema *s, const char *model, tide_op op, const char *text
 static const char *op_label(tide_op op)
 {
     static const char *const n[] = {"?", "find_many", "find_first", "find_unique", "count", "create",
-                                    "update", "update_many", "delete", "delete_many"};
-    return op >= 1 && op <= 9 ? n[op] : "?";
+                                    "update", "update_many", "delete", "delete_many", "create_many",
+                                    "create_many_and_return", "upsert", "link", "unlink", "aggregate",
+                                    "group_by"};
+    return op >= 1 && op <= TIDE_OP_GROUP_BY ? n[op] : "?";
 }
 
 #define FAIL_AT(line, ...)                                                   \
