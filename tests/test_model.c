@@ -1751,6 +1751,22 @@ T_CASE(regression_empty_object_on_a_new_desc)
     tide_schema_free(s);
 }
 
+/* aggregate over a window (order_by, take, skip) aggregated a subquery
+ * whose columns were named for the fields and left out omitted ones, but
+ * read them by column name: a field stored under another name, or omitted
+ * (User.password_hash), was "column t0.headline does not exist" */
+T_CASE(regression_aggregate_window_lost_renamed_and_omitted_columns)
+{
+    GOLDEN("Article", TIDE_OP_AGGREGATE, "{ _max = { title = $0 }, take = $1 }",
+           "SELECT max(\"t0\".\"headline\") AS \"_max.title\" FROM (SELECT \"t0\".* FROM \"articles\" AS \"t0\" "
+           "LIMIT $1) AS \"t0\"",
+           "2", TRUE_, INT(2));
+    GOLDEN("User", TIDE_OP_AGGREGATE, "{ _max = { password_hash = $0 }, order_by = { id = $1 }, skip = $2 }",
+           "SELECT max(\"t0\".\"password_hash\") AS \"_max.password_hash\" FROM (SELECT \"t0\".* FROM \"users\" AS "
+           "\"t0\" ORDER BY \"t0\".\"id\" ASC OFFSET $1) AS \"t0\"",
+           "2", TRUE_, TXT("asc"), INT(2));
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -1812,6 +1828,7 @@ int main(void)
         T_RUN(regression_a_table_where_take_or_skip_belongs_reaches_the_server);
         T_RUN(regression_a_value_under_OR_is_read_but_not_part_of_the_shape);
         T_RUN(regression_sql_text_depends_on_the_first_insertion_order);
+        T_RUN(regression_aggregate_window_lost_renamed_and_omitted_columns);
         T_RUN(regression_empty_object_on_a_new_desc); /* last: aborts a sanitizer build */
     }
     tide_desc_free(D);

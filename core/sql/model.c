@@ -1518,9 +1518,12 @@ static void aggregate(cc *c, tide_node root)
         where_clause(c, root);
         return;
     }
-    /* over a window of rows: aggregate a subquery whose rows keep the names */
+    /* over a window of rows: aggregate a subquery of the table's own rows,
+     * so that the aggregates read their columns by column name (a field
+     * stored under another name, or omitted from results, is there too) */
     tutil_buf_adds(c->b, " FROM (SELECT ");
-    select_list(c, root);
+    ident(c, ALIAS);
+    tutil_buf_adds(c->b, ".*");
     from(c);
     where_clause(c, root);
     order_by(c, root);
