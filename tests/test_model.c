@@ -1767,6 +1767,22 @@ T_CASE(regression_aggregate_window_lost_renamed_and_omitted_columns)
            "2", TRUE_, TXT("asc"), INT(2));
 }
 
+/* tide.field under mode = 'insensitive' compared as is: { email = {
+ * equals = tide.field "name", mode = "insensitive" } } matched only the
+ * same case. */
+T_CASE(regression_field_reference_ignored_mode_insensitive)
+{
+    WHERE("{ email = { equals = { _field = $1 }, mode = $2 } }",
+          "(lower(\"t0\".\"email\") = lower(\"t0\".\"name\"))",
+          "", TXT("name"), TXT("insensitive"));
+    WHERE("{ email = { mode = $1, not = { _field = $2 } } }",
+          "(lower(\"t0\".\"email\") <> lower(\"t0\".\"name\"))",
+          "", TXT("insensitive"), TXT("name"));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ where = { email = { equals = { _field = $0 }, mode = $1 } } }",
+            "tide.field: mode = 'insensitive' compares text fields; User.age is integer", TXT("age"),
+            TXT("insensitive"));
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -1829,6 +1845,7 @@ int main(void)
         T_RUN(regression_a_value_under_OR_is_read_but_not_part_of_the_shape);
         T_RUN(regression_sql_text_depends_on_the_first_insertion_order);
         T_RUN(regression_aggregate_window_lost_renamed_and_omitted_columns);
+        T_RUN(regression_field_reference_ignored_mode_insensitive);
         T_RUN(regression_empty_object_on_a_new_desc); /* last: aborts a sanitizer build */
     }
     tide_desc_free(D);

@@ -208,9 +208,14 @@ static void compare(cc *c, const tide_field *f, tide_node v, const char *sqlop, 
     if (other || c->failed) {
         if (c->failed)
             return;
+        if (insensitive && !is_text_field(other))
+            return fail(c, "tide.field: mode = 'insensitive' compares text fields; %s.%s is %s", c->m->name,
+                        other->name, tide_type_name(other->type));
+        tutil_buf_adds(c->b, insensitive ? "lower(" : "");
         column(c, f);
-        tutil_buf_addf(c->b, " %s ", sqlop);
+        tutil_buf_addf(c->b, "%s %s %s", insensitive ? ")" : "", sqlop, insensitive ? "lower(" : "");
         column(c, other);
+        tutil_buf_adds(c->b, insensitive ? ")" : "");
         return;
     }
     if (!check_scalar(c, f, v, "a comparison"))
