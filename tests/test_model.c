@@ -1783,6 +1783,43 @@ T_CASE(regression_field_reference_ignored_mode_insensitive)
             TXT("insensitive"));
 }
 
+/* A cursor compared only the order_by fields: with an order that ties
+ * (order_by = { rank = "desc" }), "(rank) <= (the cursor's rank)" also took
+ * the tied rows before the cursor, and skip = 1 skipped any of them, so
+ * pages repeated rows (5 rows in pages of 2: e,d / e,b / a,c / a,c). The
+ * cursor's key now follows the order in the comparison and in ORDER BY. */
+T_CASE(regression_cursor_pages_repeated_rows_that_tie)
+{
+    GOLDEN("User", TIDE_OP_FIND_FIRST,
+           "{ cursor = { id = $0 }, order_by = { age = $1 }, select = { id = $2 }, skip = $3 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT "
+           "\"cur\".\"age\", \"cur\".\"id\" FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY "
+           "\"t0\".\"age\" ASC, \"t0\".\"id\" ASC LIMIT 1 OFFSET $2",
+           "7, 1", INT(7), TXT("asc"), TRUE_, INT(1));
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { email = $0 }, order_by = [ { name = $1 }, { age = $2 } ], select = { id = $3 }, take = $4 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"name\", \"t0\".\"age\", "
+           "\"t0\".\"email\") <= (SELECT \"cur\".\"name\", \"cur\".\"age\", \"cur\".\"email\" FROM \"users\" AS "
+           "\"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"name\" DESC, \"t0\".\"age\" DESC, "
+           "\"t0\".\"email\" DESC LIMIT $2",
+           "'a@x', 2", TXT("a@x"), TXT("desc"), TXT("desc"), TRUE_, INT(2));
+    /* a composite primary key: every part */
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ cursor = { no = $0, team_id = $1 }, order_by = { name = $2 } }",
+           "SELECT " PLAYER_COLS
+           " FROM \"players\" AS \"t0\" WHERE (\"t0\".\"name\", \"t0\".\"team_id\", \"t0\".\"no\") >= (SELECT "
+           "\"cur\".\"name\", \"cur\".\"team_id\", \"cur\".\"no\" FROM \"players\" AS \"cur\" WHERE (\"cur\".\"no\" "
+           "= $1) AND (\"cur\".\"team_id\" = $2)) ORDER BY \"t0\".\"name\" ASC, \"t0\".\"team_id\" ASC, "
+           "\"t0\".\"no\" ASC",
+           "9, 1", INT(9), INT(1), TXT("asc"));
+    /* the key already in the order: nothing added */
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { id = $0 }, order_by = [ { age = $1 }, { id = $2 } ], select = { id = $3 } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT "
+           "\"cur\".\"age\", \"cur\".\"id\" FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY "
+           "\"t0\".\"age\" ASC, \"t0\".\"id\" ASC",
+           "7", INT(7), TXT("asc"), TXT("asc"), TRUE_);
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -1846,6 +1883,7 @@ int main(void)
         T_RUN(regression_sql_text_depends_on_the_first_insertion_order);
         T_RUN(regression_aggregate_window_lost_renamed_and_omitted_columns);
         T_RUN(regression_field_reference_ignored_mode_insensitive);
+        T_RUN(regression_cursor_pages_repeated_rows_that_tie);
         T_RUN(regression_empty_object_on_a_new_desc); /* last: aborts a sanitizer build */
     }
     tide_desc_free(D);

@@ -1055,18 +1055,19 @@ static void order_item(cc *c, tide_node obj, int *n)
     }
 }
 
-/* ORDER BY from order_by, after n items already written */
-static void order_by_after(cc *c, tide_node root, int n)
+/* ORDER BY from order_by, after n items already written; the items now */
+static int order_by_after(cc *c, tide_node root, int n)
 {
     tide_node o = tsql_child(c->d, root, "order_by");
     if (o < 0)
-        return;
+        return n;
     if (node(c, o)->type == TSQL_ARRAY) {
         for (tide_node e = node(c, o)->first; e >= 0 && !c->failed; e = node(c, e)->next)
             order_item(c, e, &n);
     } else {
         order_item(c, o, &n);
     }
+    return n;
 }
 
 static void order_by(cc *c, tide_node root)
@@ -2422,25 +2423,39 @@ static int distinct_fields(cc *c, tide_node root, const tide_field **out, int ma
 
 /* cursor = { id = 7 }: rows from that one on, in the query's order. The
  * order must be on fields in one direction (the primary key when none is
- * given); the cursor must name a unique key. */
-static void cursor_clause(cc *c, tide_node root, int has_where, int *implicit_order)
+ * given); the cursor must name a unique key. The key's fields that the
+ * order leaves out follow it, in the same direction, so that rows which tie
+ * on the order still have one place before or after the cursor's row: they
+ * go into the row comparison and, through *tail, into ORDER BY. */
+typedef struct order_tail {
+    const tide_field *fields[16];
+    int n, desc;
+} order_tail;
+
+static void cursor_clause(cc *c, tide_node root, int has_where, order_tail *tail)
 {
     char buf[32];
     tide_node cur = tsql_child(c->d, root, "cursor");
-    *implicit_order = 0;
+    tail->n = 0;
     if (cur < 0)
         return;
     if (node(c, cur)->type != TSQL_OBJECT)
         return fail(c, "cursor: expected { unique_field = value }");
     const tide_model *m = c->m;
-    int unique = m->npk > 0;
-    for (int i = 0; i < m->npk; i++)
+    const tide_field *key[16];
+    int nkey = 0, unique = m->npk > 0 && m->npk <= 16;
+    for (int i = 0; i < m->npk && unique; i++)
         unique &= has_equality(c, cur, m->pk[i]);
+    for (int i = 0; unique && i < m->npk; i++)
+        key[nkey++] = m->pk[i];
     for (int i = 0; i < m->nfields && !unique; i++)
-        unique |= m->fields[i]->unique && has_equality(c, cur, m->fields[i]);
+        if (m->fields[i]->unique && has_equality(c, cur, m->fields[i])) {
+            unique = 1;
+            key[nkey++] = m->fields[i];
+        }
     if (!unique)
         return fail(c, "cursor: name one %s by a unique key", m->name);
-    const tide_field *fields[16];
+    const tide_field *fields[32];
     int nf = 0, desc = -1;
     tide_node o = tsql_child(c->d, root, "order_by");
     if (o >= 0) {
@@ -2460,11 +2475,16 @@ static void cursor_clause(cc *c, tide_node root, int has_where, int *implicit_or
             fields[nf++] = f;
         }
     } else {
-        for (int i = 0; i < m->npk && nf < 16; i++)
-            fields[nf++] = m->pk[i];
         desc = 0;
-        *implicit_order = 1;
     }
+    for (int i = 0; i < nkey; i++) {
+        int ordered = 0;
+        for (int j = 0; j < nf; j++)
+            ordered |= fields[j] == key[i];
+        if (!ordered)
+            fields[nf++] = tail->fields[tail->n++] = key[i];
+    }
+    tail->desc = desc;
     tutil_buf_adds(c->b, has_where ? " AND (" : " WHERE (");
     for (int i = 0; i < nf; i++) {
         if (i)
@@ -2511,21 +2531,18 @@ static void find(cc *c, tide_node root)
         include_entries(c, inc, NULL);
     from(c);
     int has_where = where_clause(c, root);
-    int implicit_order = 0;
-    cursor_clause(c, root, has_where, &implicit_order);
+    order_tail tail;
+    cursor_clause(c, root, has_where, &tail);
     /* DISTINCT ON needs its fields first in ORDER BY */
     for (int i = 0; i < nd; i++) {
         tutil_buf_adds(c->b, i ? ", " : " ORDER BY ");
         column(c, dist[i]);
     }
-    order_by_after(c, root, nd);
-    if (implicit_order) {
-        tutil_buf_adds(c->b, nd ? ", " : " ORDER BY ");
-        for (int i = 0; i < c->m->npk; i++) {
-            if (i)
-                tutil_buf_adds(c->b, ", ");
-            column(c, c->m->pk[i]);
-        }
+    int n = order_by_after(c, root, nd);
+    for (int i = 0; i < tail.n; i++) {
+        tutil_buf_adds(c->b, n++ ? ", " : " ORDER BY ");
+        column(c, tail.fields[i]);
+        tutil_buf_adds(c->b, tail.desc ? " DESC" : " ASC");
     }
     take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
 }
