@@ -1820,6 +1820,37 @@ T_CASE(regression_cursor_pages_repeated_rows_that_tie)
            "7", INT(7), TXT("asc"), TXT("asc"), TRUE_);
 }
 
+/* A cursor's conditions were read as data, where every leaf is a value: a
+ * null was bound though written IS NULL, and mode's text was bound and left
+ * out of the shape ("the statement takes 1 parameter, 2 given"; and the SQL
+ * of mode = 'insensitive' reused for mode = 'default'). */
+T_CASE(regression_cursor_conditions_read_as_data)
+{
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0, name = $1 }, select = { id = $2 } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") >= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1) AND (\"cur\".\"name\" IS NULL)) ORDER BY "
+           "\"t0\".\"id\" ASC",
+           "1", INT(1), NUL, TRUE_);
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { email = { equals = $0, mode = $1 }, id = $2 }, select = { id = $3 } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") >= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (lower(\"cur\".\"email\") = lower($1)) AND (\"cur\".\"id\" = $2)) ORDER "
+           "BY \"t0\".\"id\" ASC",
+           "'a', 1", TXT("a"), TXT("insensitive"), INT(1), TRUE_);
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    const tide_compiled *a, *b;
+    tide_value ins[] = {TXT("a"), TXT("insensitive"), INT(1)}, def[] = {TXT("a"), TXT("default"), INT(1)};
+    const char *text = "{ cursor = { email = { equals = $0, mode = $1 }, id = $2 } }";
+    T_REQUIRE(query(s, "User", TIDE_OP_FIND_MANY, text, ins, 3, &a) == TIDE_OK);
+    T_REQUIRE(query(s, "User", TIDE_OP_FIND_MANY, text, def, 3, &b) == TIDE_OK);
+    T_CHECK(a != b);
+    T_EQ_INT(tide_compiled_nparams(b), 2);
+    tide_value bad[] = {TXT("a"), TXT("insensitiv"), INT(1)};
+    T_EQ_INT(query(s, "User", TIDE_OP_FIND_MANY, text, bad, 3, &b), TIDE_ERROR);
+    tide_schema_free(s);
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -1884,6 +1915,7 @@ int main(void)
         T_RUN(regression_aggregate_window_lost_renamed_and_omitted_columns);
         T_RUN(regression_field_reference_ignored_mode_insensitive);
         T_RUN(regression_cursor_pages_repeated_rows_that_tie);
+        T_RUN(regression_cursor_conditions_read_as_data);
         T_RUN(regression_empty_object_on_a_new_desc); /* last: aborts a sanitizer build */
     }
     tide_desc_free(D);
