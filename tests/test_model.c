@@ -203,6 +203,21 @@ static void field(tide_model *m, const char *name, tide_type type, int flags)
     field_gen(m, name, type, flags, NULL);
 }
 
+/* a field stored in a column of another name, or an array of type */
+static void field_as(tide_model *m, const char *name, tide_type type, int flags, const char *column, int array_dims)
+{
+    tide_field_def d;
+    tide_field_def_init(&d);
+    d.name = name;
+    d.type = type;
+    d.nullable = (flags & NULLABLE) != 0;
+    d.unique = (flags & UNIQUE) != 0;
+    d.column = column;
+    d.array_dims = array_dims;
+    if (!build_failed && (!m || tide_model_add_field(m, &d, err) != TIDE_OK))
+        build_failed = 1;
+}
+
 static void relation(tide_model *m, const char *name, tide_relation_kind kind, const char *target)
 {
     tide_relation_def d;
@@ -253,8 +268,9 @@ static tide_model *model(tide_schema *s, const char *name)
     return m;
 }
 
-/* User, Post, Member, plus Task and Doc for the regressions, and Player,
- * Goal, Club and Contract for composite keys. NULL on any
+/* User, Post, Member, plus Task and Doc for the regressions, Player,
+ * Goal, Club and Contract for composite keys, Article and Tag for the
+ * other kinds of field. NULL on any
  * failure (under the failing allocator too), err saying why. */
 static tide_schema *make_schema(void)
 {
@@ -354,6 +370,25 @@ static tide_schema *make_schema(void)
     relation_on(ct, "player", TIDE_REL_BELONGS_TO, "Player", scorer, 2, NULL);
     relation(ct, "club", TIDE_REL_BELONGS_TO, "Club");
 
+    /* an array, json documents, a text search column and a field stored
+     * under another column's name; Tag (soft-deleting) meets Article
+     * through an implicit join table */
+    tide_model *ar = model(s, "Article");
+    field(ar, "id", TIDE_T_SERIAL, PK);
+    field_as(ar, "title", TIDE_T_TEXT, 0, "headline", 0);
+    field_as(ar, "labels", TIDE_T_TEXT, 0, NULL, 1);
+    field(ar, "meta", TIDE_T_JSONB, NULLABLE);
+    field(ar, "doc", TIDE_T_JSON, NULLABLE);
+    field_gen(ar, "search", TIDE_T_TSVECTOR, OMIT, "to_tsvector('english', headline)");
+    relation(ar, "tags", TIDE_REL_MANY_TO_MANY, "Tag");
+    tide_model *tg = model(s, "Tag");
+    field(tg, "id", TIDE_T_SERIAL, PK);
+    field(tg, "name", TIDE_T_TEXT, UNIQUE);
+    field(tg, "deleted_at", TIDE_T_TIMESTAMPTZ, NULLABLE);
+    if (!build_failed && tide_model_set_soft_delete(tg, "deleted_at", err) != TIDE_OK)
+        build_failed = 1;
+    relation(tg, "articles", TIDE_REL_MANY_TO_MANY, "Article");
+
     if (build_failed || tide_schema_finish(s, err) != TIDE_OK) {
         tide_schema_free(s);
         return NULL;
@@ -374,8 +409,10 @@ static int query(tide_schema *s, const char *model, tide_op op, const char *text
 static const char *op_label(tide_op op)
 {
     static const char *const n[] = {"?", "find_many", "find_first", "find_unique", "count", "create",
-                                    "update", "update_many", "delete", "delete_many"};
-    return op >= 1 && op <= 9 ? n[op] : "?";
+                                    "update", "update_many", "delete", "delete_many", "create_many",
+                                    "create_many_and_return", "upsert", "link", "unlink", "aggregate",
+                                    "group_by"};
+    return op >= 1 && op <= TIDE_OP_GROUP_BY ? n[op] : "?";
 }
 
 #define FAIL_AT(line, ...)                                                   \
@@ -728,7 +765,7 @@ T_CASE(cursor_orders_ties_by_its_key)
      * tied on order_by have one place in it */
     GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, order_by = { age = $1 }, select = { id = $2 }, skip = $3 }",
            SEL_ID " WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT \"cur\".\"age\", \"cur\".\"id\" FROM "
-           "\"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"age\" ASC, \"t0\".\"id\" OFFSET $2",
+           "\"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"age\" ASC, \"t0\".\"id\" ASC OFFSET $2",
            "7, 1", INT(7), TXT("asc"), TRUE_, INT(1));
     GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { email = $0 }, order_by = { age = $1 }, select = { id = $2 } }",
            SEL_ID " WHERE (\"t0\".\"age\", \"t0\".\"email\") <= (SELECT \"cur\".\"age\", \"cur\".\"email\" FROM "
@@ -741,7 +778,7 @@ T_CASE(cursor_orders_ties_by_its_key)
            "7", INT(7), TXT("asc"), TXT("asc"), TRUE_);
     GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { email = $0 }, select = { id = $1 } }",
            SEL_ID " WHERE (\"t0\".\"id\", \"t0\".\"email\") >= (SELECT \"cur\".\"id\", \"cur\".\"email\" FROM "
-           "\"users\" AS \"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"id\", \"t0\".\"email\"",
+           "\"users\" AS \"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"id\" ASC, \"t0\".\"email\" ASC",
            "'a@x'", TXT("a@x"), TRUE_);
 }
 
@@ -1617,6 +1654,647 @@ T_CASE(soft_delete_filters_reads_and_marks_deletes)
     REFUSED("Doc", TIDE_OP_FIND_MANY, "{ with_deleted = $0 }", "with_deleted: true or false", TXT("yes"));
 }
 
+/* ---- create_many, upsert ---------------------------------------------------------- */
+
+/* Each column is one array parameter, whatever the number of rows: the
+ * client sends an array literal (text) or a JSON list. */
+T_CASE(create_many)
+{
+    GOLDEN("User", TIDE_OP_CREATE_MANY, "{ columns = { email = $0, name = $1 } }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\", \"name\") SELECT * FROM unnest($1::text[], $2::text[])",
+           "'{a@x,b@x}', '{Ann,NULL}'", TXT("{a@x,b@x}"), TXT("{Ann,NULL}"));
+    GOLDEN("User", TIDE_OP_CREATE_MANY, "{ columns = { age = $0, email = $1 } }",
+           "INSERT INTO \"users\" AS \"t0\" (\"age\", \"email\") SELECT * FROM unnest($1::integer[], $2::text[])",
+           "[30,null], [\"a@x\",\"b@x\"]", JSN("[30,null]"), JSN("[\"a@x\",\"b@x\"]"));
+    /* skip_duplicates is an option: true and false are two shapes */
+    GOLDEN("User", TIDE_OP_CREATE_MANY, "{ columns = { email = $0 }, skip_duplicates = $1 }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\") SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING",
+           "'{a@x}'", TXT("{a@x}"), TRUE_);
+    GOLDEN("User", TIDE_OP_CREATE_MANY, "{ columns = { email = $0 }, skip_duplicates = $1 }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\") SELECT * FROM unnest($1::text[])",
+           "'{a@x}'", TXT("{a@x}"), BOOL(0));
+    /* an enum column goes as text[] and is cast by the server; a serial as its integer type */
+    GOLDEN("Entry", TIDE_OP_CREATE_MANY, "{ columns = { id = $0, mood = $1 } }",
+           "INSERT INTO \"entries\" AS \"t0\" (\"id\", \"mood\") SELECT * FROM unnest($1::integer[], "
+           "$2::text[]::\"mood\"[])",
+           "'{1,2}', '{sad,happy}'", TXT("{1,2}"), TXT("{sad,happy}"));
+    REFUSED("Article", TIDE_OP_CREATE_MANY, "{ columns = { labels = $0 } }",
+            "create_many: Article.labels is an array field: create it with create", TXT("{}"));
+    REFUSED0("User", TIDE_OP_CREATE_MANY, "{ columns = {} }",
+             "create_many: data = { { field = value, ... }, ... } is required");
+    REFUSED("User", TIDE_OP_CREATE_MANY, "{ columns = { email = $0 }, select = { id = $1 } }",
+            "create_many: unknown option 'select'", TXT("{a}"), TRUE_);
+    REFUSED("Post", TIDE_OP_CREATE_MANY, "{ columns = { title_len = $0 } }",
+            "data: Post.title_len is generated by the database and cannot be written", TXT("{1}"));
+    const tide_compiled *c;
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    VALUES(TXT("{a}"));
+    T_EQ_INT(query(s, "User", TIDE_OP_CREATE_MANY, "{ columns = { email = $0 } }", v_, nv_, &c), TIDE_OK);
+    T_EQ_INT(tide_compiled_result(c), TIDE_RESULT_AFFECTED);
+    tide_schema_free(s);
+}
+
+T_CASE(create_many_and_return)
+{
+    GOLDEN("User", TIDE_OP_CREATE_MANY_AND_RETURN, "{ columns = { email = $0 } }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\") SELECT * FROM unnest($1::text[]) RETURNING " USER_COLS,
+           "'{a@x}'", TXT("{a@x}"));
+    GOLDEN("User", TIDE_OP_CREATE_MANY_AND_RETURN,
+           "{ columns = { email = $0 }, select = { id = $1 }, skip_duplicates = $2 }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\") SELECT * FROM unnest($1::text[]) ON CONFLICT DO NOTHING "
+           "RETURNING \"t0\".\"id\" AS \"id\"",
+           "'{a@x}'", TXT("{a@x}"), TRUE_, TRUE_);
+    GOLDEN("User", TIDE_OP_CREATE_MANY_AND_RETURN,
+           "{ columns = { email = $0 }, omit = { created_at = $1, updated_at = $2 } }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\") SELECT * FROM unnest($1::text[]) RETURNING \"t0\".\"id\" AS "
+           "\"id\", \"t0\".\"email\" AS \"email\", \"t0\".\"name\" AS \"name\", \"t0\".\"age\" AS \"age\"",
+           "'{a@x}'", TXT("{a@x}"), TRUE_, TRUE_);
+    const tide_compiled *c;
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    VALUES(TXT("{a}"));
+    T_EQ_INT(query(s, "User", TIDE_OP_CREATE_MANY_AND_RETURN, "{ columns = { email = $0 } }", v_, nv_, &c), TIDE_OK);
+    T_EQ_INT(tide_compiled_result(c), TIDE_RESULT_ROWS);
+    tide_schema_free(s);
+}
+
+/* ON CONFLICT on the unique key where names; DO UPDATE only that row */
+T_CASE(upsert)
+{
+    GOLDEN("User", TIDE_OP_UPSERT,
+           "{ create = { email = $0, name = $1 }, update = { name = $2 }, where = { email = $3 } }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\", \"name\") VALUES ($1, $2) ON CONFLICT (\"email\") DO UPDATE "
+           "SET \"name\" = $3, \"updated_at\" = now() WHERE ((\"t0\".\"email\" = $4)) RETURNING " USER_COLS,
+           "'a@x', 'Ann', 'Bea', 'a@x'", TXT("a@x"), TXT("Ann"), TXT("Bea"), TXT("a@x"));
+    /* update = {}: the key is set to itself, so that RETURNING has the row */
+    GOLDEN("User", TIDE_OP_UPSERT,
+           "{ create = { email = $0 }, select = { id = $1 }, update = {}, where = { email = $2 } }",
+           "INSERT INTO \"users\" AS \"t0\" (\"email\") VALUES ($1) ON CONFLICT (\"email\") DO UPDATE SET \"email\" "
+           "= EXCLUDED.\"email\" WHERE ((\"t0\".\"email\" = $2)) RETURNING \"t0\".\"id\" AS \"id\"",
+           "'a@x', 'a@x'", TXT("a@x"), TRUE_, TXT("a@x"));
+    /* an atomic update reads the existing row's column, qualified */
+    GOLDEN("Post", TIDE_OP_UPSERT,
+           "{ create = { author_id = $0, id = $1, title = $2 }, update = { views = { increment = $3 } }, "
+           "where = { id = $4 } }",
+           "INSERT INTO \"posts\" AS \"t0\" (\"author_id\", \"id\", \"title\") VALUES ($1, $2, $3) ON CONFLICT "
+           "(\"id\") DO UPDATE SET \"views\" = \"t0\".\"views\" + $4 WHERE ((\"t0\".\"id\" = $5)) RETURNING "
+           POST_COLS,
+           "1, 7, 'T', 1, 7", INT(1), INT(7), TXT("T"), INT(1), INT(7));
+    /* every field of a composite unique index, in the index's order */
+    GOLDEN("Member", TIDE_OP_UPSERT,
+           "{ create = { org_id = $0, role = $1, user_id = $2 }, update = { role = $3 }, where = { org_id = $4, "
+           "user_id = $5 } }",
+           "INSERT INTO \"members\" AS \"t0\" (\"org_id\", \"role\", \"user_id\") VALUES ($1, $2, $3) ON CONFLICT "
+           "(\"user_id\", \"org_id\") DO UPDATE SET \"role\" = $4 WHERE ((\"t0\".\"org_id\" = $5) AND "
+           "(\"t0\".\"user_id\" = $6)) RETURNING " MEMBER_COLS,
+           "2, 'a', 1, 'b', 2, 1", INT(2), TXT("a"), INT(1), TXT("b"), INT(2), INT(1));
+    REFUSED("User", TIDE_OP_UPSERT, "{ create = { email = $0 }, update = {}, where = { name = $1 } }",
+            "upsert needs where to name one User by a unique key (id, email)", TXT("a"), TXT("a"));
+    REFUSED("User", TIDE_OP_UPSERT, "{ create = { email = $0 }, where = { email = $1 } }",
+            "upsert: update = { field = value, ... } is required (it may be empty)", TXT("a"), TXT("a"));
+    REFUSED("User", TIDE_OP_UPSERT, "{ create = {}, update = {}, where = { email = $0 } }",
+            "upsert: create sets nothing", TXT("a"));
+    REFUSED("User", TIDE_OP_UPSERT,
+            "{ create = { email = $0 }, include = { posts = $1 }, update = {}, where = { email = $2 } }",
+            "upsert does not take include", TXT("a"), TRUE_, TXT("a"));
+    const tide_compiled *c;
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    VALUES(TXT("a"), TXT("a"));
+    const char *text = "{ create = { email = $0 }, update = {}, where = { email = $1 } }";
+    T_EQ_INT(query(s, "User", TIDE_OP_UPSERT, text, v_, nv_, &c), TIDE_OK);
+    T_EQ_INT(tide_compiled_result(c), TIDE_RESULT_ONE);
+    tide_schema_free(s);
+}
+
+/* ---- aggregate, group_by ---------------------------------------------------------- */
+
+/* each aggregate a column named "<aggregate>.<field>", in the order _count,
+ * _sum, _avg, _min, _max and then by field name */
+T_CASE(aggregate)
+{
+    GOLDEN("Post", TIDE_OP_AGGREGATE,
+           "{ _avg = { views = $0 }, _count = $1, _max = { title = $2, views = $3 }, _min = { views = $4 }, "
+           "_sum = { views = $5 }, where = { author_id = $6 } }",
+           "SELECT count(*) AS \"_count\", sum(\"t0\".\"views\") AS \"_sum.views\", avg(\"t0\".\"views\")::float8 AS "
+           "\"_avg.views\", min(\"t0\".\"views\") AS \"_min.views\", max(\"t0\".\"title\") AS \"_max.title\", "
+           "max(\"t0\".\"views\") AS \"_max.views\" FROM \"posts\" AS \"t0\" WHERE ((\"t0\".\"author_id\" = $1))",
+           "1", TRUE_, TRUE_, TRUE_, TRUE_, TRUE_, TRUE_, INT(1));
+    /* _count of a field counts its non-null values; false leaves it out */
+    GOLDEN("Post", TIDE_OP_AGGREGATE, "{ _count = { author_id = $0, title = $1 } }",
+           "SELECT count(\"t0\".\"author_id\") AS \"_count.author_id\" FROM \"posts\" AS \"t0\"",
+           "", TRUE_, BOOL(0));
+    /* order_by, take or skip: over that window of rows */
+    GOLDEN("Post", TIDE_OP_AGGREGATE,
+           "{ _sum = { views = $0 }, order_by = { views = $1 }, skip = $2, take = $3, where = { author_id = $4 } }",
+           "SELECT sum(\"t0\".\"views\") AS \"_sum.views\" FROM (SELECT \"t0\".* FROM \"posts\" AS \"t0\" WHERE "
+           "((\"t0\".\"author_id\" = $3)) ORDER BY \"t0\".\"views\" DESC LIMIT $2 OFFSET $1) AS \"t0\"",
+           "1, 2, 1", TRUE_, TXT("desc"), INT(1), INT(2), INT(1));
+    REFUSED("Post", TIDE_OP_AGGREGATE, "{ _sum = { title = $0 } }", "_sum: Post.title is text, not a number", TRUE_);
+    REFUSED("Post", TIDE_OP_AGGREGATE, "{ _avg = { tile = $0 } }",
+            "_avg: unknown field 'tile' on Post; did you mean 'title'?", TRUE_);
+    REFUSED0("Post", TIDE_OP_AGGREGATE, "{}", "aggregate: ask for at least one of _count, _sum, _avg, _min, _max");
+    const tide_compiled *c;
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    VALUES(TRUE_);
+    T_EQ_INT(query(s, "Post", TIDE_OP_AGGREGATE, "{ _count = $0 }", v_, nv_, &c), TIDE_OK);
+    T_EQ_INT(tide_compiled_result(c), TIDE_RESULT_ONE);
+    tide_schema_free(s);
+}
+
+T_CASE(group_by)
+{
+    /* placeholders follow the sorted keys: having, skip, take, where */
+    GOLDEN("Post", TIDE_OP_GROUP_BY,
+           "{ _count = $0, _sum = { views = $1 }, by = $2, having = { views = { _sum = { gt = $3 } } }, "
+           "order_by = { _sum = { views = $4 } }, skip = $5, take = $6, where = { title = { contains = $7 } } }",
+           "SELECT \"t0\".\"author_id\" AS \"author_id\", count(*) AS \"_count\", sum(\"t0\".\"views\") AS "
+           "\"_sum.views\" FROM \"posts\" AS \"t0\" WHERE ((\"t0\".\"title\" LIKE '%' || " ESC("$4")
+           " || '%')) GROUP BY \"t0\".\"author_id\" HAVING sum(\"t0\".\"views\") > $1 ORDER BY sum(\"t0\".\"views\") "
+           "DESC LIMIT $3 OFFSET $2",
+           "100, 1, 10, 'a'", TRUE_, TRUE_, TXT("author_id"), INT(100), TXT("desc"), INT(1), INT(10), TXT("a"));
+    /* by several fields; having on a by field and on aggregates; order_by a by field, then the group's size */
+    GOLDEN("Post", TIDE_OP_GROUP_BY,
+           "{ _avg = { views = $0 }, by = [ $1, $2 ], having = { author_id = { in = $3 }, "
+           "views = { _avg = { gte = $4, lt = $5 }, _count = { gt = $6 } } }, order_by = [ { author_id = $7 }, "
+           "{ _count = $8 } ] }",
+           "SELECT \"t0\".\"author_id\" AS \"author_id\", \"t0\".\"title\" AS \"title\", "
+           "avg(\"t0\".\"views\")::float8 AS \"_avg.views\" FROM \"posts\" AS \"t0\" GROUP BY \"t0\".\"author_id\", "
+           "\"t0\".\"title\" HAVING (\"t0\".\"author_id\" = ANY($1)) AND avg(\"t0\".\"views\")::float8 >= $2 AND "
+           "avg(\"t0\".\"views\")::float8 < $3 AND count(\"t0\".\"views\") > $4 ORDER BY \"t0\".\"author_id\" ASC, "
+           "count(*) DESC",
+           "[1,2], 1.5, 100, 1", TRUE_, TXT("author_id"), TXT("title"), JSN("[1,2]"), FLT(1.5), INT(100), INT(1),
+           TXT("asc"), TXT("desc"));
+    GOLDEN("Post", TIDE_OP_GROUP_BY,
+           "{ _max = { views = $0 }, _min = { title = $1 }, by = $2, having = { author_id = $3 } }",
+           "SELECT \"t0\".\"author_id\" AS \"author_id\", min(\"t0\".\"title\") AS \"_min.title\", "
+           "max(\"t0\".\"views\") AS \"_max.views\" FROM \"posts\" AS \"t0\" GROUP BY \"t0\".\"author_id\" HAVING "
+           "(\"t0\".\"author_id\" = $1)",
+           "7", TRUE_, TRUE_, TXT("author_id"), INT(7));
+    REFUSED0("Post", TIDE_OP_GROUP_BY, "{}", "group_by: by = { fields } is required");
+    REFUSED("Post", TIDE_OP_GROUP_BY, "{ by = $0 }", "group_by: unknown field 'titel' on Post; did you mean 'title'?",
+            TXT("titel"));
+    REFUSED("Post", TIDE_OP_GROUP_BY, "{ by = $0, having = { views = { _sum = { gtt = $1 } } } }",
+            "having: unknown filter 'gtt'; did you mean 'gt'?", TXT("author_id"), INT(1));
+    REFUSED("Post", TIDE_OP_GROUP_BY, "{ by = $0, having = { title = { _avg = { gt = $1 } } } }",
+            "having Post.title: _avg needs a number field", TXT("author_id"), INT(1));
+    REFUSED("Post", TIDE_OP_GROUP_BY, "{ by = $0, order_by = { _sun = { views = $1 } } }",
+            "order_by: unknown aggregate '_sun'; did you mean '_sum'?", TXT("author_id"), TXT("asc"));
+    const tide_compiled *c;
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    VALUES(TXT("author_id"));
+    T_EQ_INT(query(s, "Post", TIDE_OP_GROUP_BY, "{ by = $0 }", v_, nv_, &c), TIDE_OK);
+    T_EQ_INT(tide_compiled_result(c), TIDE_RESULT_ROWS);
+    tide_schema_free(s);
+}
+
+/* ---- json, text search and array fields ------------------------------------------- */
+
+#define ARTICLE_COLS                                                         \
+    "\"t0\".\"id\" AS \"id\", \"t0\".\"headline\" AS \"title\", \"t0\".\"labels\" AS \"labels\", "          \
+    "\"t0\".\"meta\" AS \"meta\", \"t0\".\"doc\" AS \"doc\""
+
+#define TAG_COLS "\"t0\".\"id\" AS \"id\", \"t0\".\"name\" AS \"name\", \"t0\".\"deleted_at\" AS \"deleted_at\""
+
+/* find_many { select = { id = true }, where = W } on Article */
+#define ARTICLE_WHERE(w, sql_where, params, ...)                                                  \
+    GOLDEN("Article", TIDE_OP_FIND_MANY, "{ select = { id = $0 }, where = " w " }",                     \
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"articles\" AS \"t0\" WHERE (" sql_where ")", params, TRUE_, \
+           __VA_ARGS__)
+
+/* path, a list of keys (one text[] parameter) or one key, picks the value
+ * compared: as jsonb (equals, not), as text (contains ...) or as a number */
+T_CASE(where_json_path)
+{
+    ARTICLE_WHERE("{ meta = { equals = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> $2::text[]) = to_jsonb($1::text))",
+                  "'fr', [\"lang\"]", TXT("fr"), JSN("[\"lang\"]"));
+    ARTICLE_WHERE("{ meta = { path = $1, equals = $2 } }",
+                  "((\"t0\".\"meta\" #> ARRAY[$2::text]) = to_jsonb($1::text))",
+                  "'fr', 'lang'", TXT("lang"), TXT("fr"));
+    ARTICLE_WHERE("{ meta = { not = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> ARRAY[$2::text]) IS DISTINCT FROM to_jsonb($1::text))",
+                  "'fr', 'lang'", TXT("fr"), TXT("lang"));
+    /* the value as the JSON scalar of its kind; null is JSON's null, not a parameter */
+    ARTICLE_WHERE("{ meta = { equals = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> $2::text[]) = to_jsonb($1::numeric))",
+                  "7, [\"a\",\"0\"]", INT(7), JSN("[\"a\",\"0\"]"));
+    ARTICLE_WHERE("{ meta = { equals = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> ARRAY[$2::text]) = to_jsonb($1::boolean))",
+                  "true, 'a'", TRUE_, TXT("a"));
+    ARTICLE_WHERE("{ meta = { equals = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> ARRAY[$1::text]) = 'null'::jsonb)",
+                  "'a'", NUL, TXT("a"));
+    ARTICLE_WHERE("{ meta = { not = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> ARRAY[$1::text]) IS DISTINCT FROM 'null'::jsonb)",
+                  "'a'", NUL, TXT("a"));
+    ARTICLE_WHERE("{ meta = { equals = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #> ARRAY[$2::text]) = $1::jsonb)",
+                  "{\"x\":1}, 'a'", JSN("{\"x\":1}"), TXT("a"));
+    /* string filters on the text at the path, escaped as on a text field */
+    ARTICLE_WHERE("{ meta = { contains = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #>> ARRAY[$2::text]) LIKE '%' || " ESC("$1") " || '%')",
+                  "'e', 'lang'", TXT("e"), TXT("lang"));
+    ARTICLE_WHERE("{ meta = { path = $1, starts_with = $2 } }",
+                  "((\"t0\".\"meta\" #>> ARRAY[$1::text]) LIKE " ESC("$2") " || '%')",
+                  "'lang', 'e'", TXT("lang"), TXT("e"));
+    ARTICLE_WHERE("{ meta = { ends_with = $1, path = $2 } }",
+                  "((\"t0\".\"meta\" #>> ARRAY[$2::text]) LIKE '%' || " ESC("$1") ")",
+                  "'n', 'lang'", TXT("n"), TXT("lang"));
+    /* numbers: the path's parameter is written once per comparison */
+    ARTICLE_WHERE("{ meta = { gt = $1, lte = $2, path = $3 } }",
+                  "((\"t0\".\"meta\" #>> $3::text[])::numeric > $1 AND (\"t0\".\"meta\" #>> $3::text[])::numeric <= "
+                  "$2)",
+                  "5, 9.5, [\"reading\",\"minutes\"]", INT(5), FLT(9.5), JSN("[\"reading\",\"minutes\"]"));
+    /* a json (not jsonb) field is compared as jsonb */
+    ARTICLE_WHERE("{ doc = { equals = $1, path = $2 } }",
+                  "((\"t0\".\"doc\" #> ARRAY[$2::text])::jsonb = to_jsonb($1::text))",
+                  "'fr', 'lang'", TXT("fr"), TXT("lang"));
+    /* without path: the whole document */
+    ARTICLE_WHERE("{ meta = { equals = $1 } }",
+                  "(\"t0\".\"meta\" = $1)",
+                  "{\"lang\":\"fr\"}", JSN("{\"lang\":\"fr\"}"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { meta = { array_contains = $0, path = $1 } } }",
+            "unknown json filter 'array_contains' on Article.meta", JSN("[1]"), TXT("a"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { meta = { path = $0 } } }",
+            "Article.meta: path needs a comparison (equals, contains ...)", TXT("a"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { title = { equals = $0, path = $1 } } }",
+            "Article.title: path works on json fields", TXT("a"), TXT("a"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { meta = { equals = $0, path = $1 } } }",
+            "Article.meta: path is a list of keys (strings)", TXT("a"), INT(1));
+}
+
+/* search on a tsvector field: websearch_to_tsquery of one parameter */
+T_CASE(where_full_text_search)
+{
+    ARTICLE_WHERE("{ search = { search = $1 } }",
+                  "(\"t0\".\"search\" @@ websearch_to_tsquery($1))",
+                  "'lua -draft'", TXT("lua -draft"));
+    ARTICLE_WHERE("{ search = { search = $1 }, title = { contains = $2 } }",
+                  "(\"t0\".\"search\" @@ websearch_to_tsquery($1)) AND (\"t0\".\"headline\" LIKE '%' || " ESC("$2")
+                  " || '%')",
+                  "'\"pattern matching\" or lpeg', 'Lua'", TXT("\"pattern matching\" or lpeg"), TXT("Lua"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { title = { search = $0 } } }",
+            "Article.title: search works on a tsvector field", TXT("a"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { search = { search = $0 } } }",
+            "Article.search: search takes a string", INT(1));
+}
+
+T_CASE(where_array_filters)
+{
+    ARTICLE_WHERE("{ labels = { has = $1 } }",
+                  "($1 = ANY(\"t0\".\"labels\"))",
+                  "'lua'", TXT("lua"));
+    ARTICLE_WHERE("{ labels = { has_some = $1 } }",
+                  "(\"t0\".\"labels\" && $1)",
+                  "[\"lua\",\"sql\"]", JSN("[\"lua\",\"sql\"]"));
+    ARTICLE_WHERE("{ labels = { has_every = $1 } }",
+                  "(\"t0\".\"labels\" @> $1)",
+                  "[\"lua\",\"sql\"]", JSN("[\"lua\",\"sql\"]"));
+    /* is_empty's flag is a parameter: true and false are one shape */
+    ARTICLE_WHERE("{ labels = { is_empty = $1 } }",
+                  "((coalesce(cardinality(\"t0\".\"labels\"), 0) = 0) = $1)",
+                  "true", TRUE_);
+    ARTICLE_WHERE("{ labels = { is_empty = $1 } }",
+                  "((coalesce(cardinality(\"t0\".\"labels\"), 0) = 0) = $1)",
+                  "false", BOOL(0));
+    /* a list as a plain value compares the whole array */
+    ARTICLE_WHERE("{ labels = $1 }",
+                  "(\"t0\".\"labels\" = $1)",
+                  "[\"lua\"]", JSN("[\"lua\"]"));
+    ARTICLE_WHERE("{ labels = { has = $1, has_every = $2 } }",
+                  "($1 = ANY(\"t0\".\"labels\") AND \"t0\".\"labels\" @> $2)",
+                  "'a', []", TXT("a"), JSN("[]"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { title = { has = $0 } } }",
+            "Article.title: has works on array fields", TXT("a"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { labels = { has_every = $0 } } }",
+            "Article.labels: has_every takes a list", TXT("a"));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { labels = { is_empty = $0 } } }",
+            "Article.labels: is_empty takes true or false", INT(1));
+    REFUSED("Article", TIDE_OP_COUNT, "{ where = { labels = { has = $0 } } }", "Article.labels: has takes one value",
+            NUL);
+}
+
+/* ---- comparing two fields, relation filters on one-field keys ------------------------ */
+
+/* tide.field "f" is { _field = "f" }: an option (its name is in the shape),
+ * written as the other column, never bound */
+T_CASE(where_field_reference)
+{
+    WHERE("{ name = { equals = { _field = $1 } } }",
+          "(\"t0\".\"name\" = \"t0\".\"email\")",
+          "", TXT("email"));
+    WHERE("{ age = { lt = { _field = $1 }, gte = { _field = $2 } } }",
+          "(\"t0\".\"age\" >= \"t0\".\"id\" AND \"t0\".\"age\" < \"t0\".\"id\")",
+          "", TXT("id"), TXT("id"));
+    WHERE("{ created_at = { lte = { _field = $1 } } }",
+          "(\"t0\".\"created_at\" <= \"t0\".\"updated_at\")",
+          "", TXT("updated_at"));
+    WHERE("{ name = { _field = $1 } }",
+          "(\"t0\".\"name\" = \"t0\".\"email\")",
+          "", TXT("email"));
+    WHERE("{ name = { not = { _field = $1 } } }",
+          "(\"t0\".\"name\" <> \"t0\".\"email\")",
+          "", TXT("email"));
+    WHERE("{ age = { gt = { _field = $1 } }, email = $2 }",
+          "(\"t0\".\"age\" > \"t0\".\"id\") AND (\"t0\".\"email\" = $1)",
+          "'a@x'", TXT("id"), TXT("a@x"));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ where = { name = { equals = { _field = $0 } } } }",
+            "tide.field: unknown field 'emial' on User; did you mean 'email'?", TXT("emial"));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ where = { name = { equals = { _field = $0 } } } }",
+            "tide.field: expected a name (a string)", INT(1));
+    /* the name is part of the shape: another field is another statement */
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    const tide_compiled *a, *b;
+    tide_value email[] = {TXT("email")}, hash[] = {TXT("password_hash")};
+    const char *text = "{ where = { name = { equals = { _field = $0 } } } }";
+    T_REQUIRE(query(s, "User", TIDE_OP_COUNT, text, email, 1, &a) == TIDE_OK);
+    T_REQUIRE(query(s, "User", TIDE_OP_COUNT, text, hash, 1, &b) == TIDE_OK);
+    T_CHECK(a != b);
+    T_EQ_STR(tide_compiled_sql(b), "SELECT count(*) AS \"count\" FROM \"users\" AS \"t0\" WHERE "
+                                   "((\"t0\".\"name\" = \"t0\".\"password_hash\"))");
+    tide_schema_free(s);
+}
+
+/* has_many (User.posts), belongs_to (Post.author) and an implicit
+ * many_to_many (Article.tags, Tag.articles: a join table, and Tag's
+ * soft-deleted rows left out) */
+T_CASE(relation_filters_on_single_field_keys)
+{
+    WHERE("{ posts = { some = { views = { gt = $1 } } } }",
+          "EXISTS (SELECT 1 FROM \"posts\" AS \"t1\" WHERE \"t1\".\"author_id\" = \"t0\".\"id\" AND "
+          "((\"t1\".\"views\" > $1)))",
+          "100", INT(100));
+    WHERE("{ posts = { every = { views = { gt = $1 } } } }",
+          "NOT EXISTS (SELECT 1 FROM \"posts\" AS \"t1\" WHERE \"t1\".\"author_id\" = \"t0\".\"id\" AND NOT "
+          "((\"t1\".\"views\" > $1)))",
+          "100", INT(100));
+    WHERE("{ posts = { none = { title = $1 } } }",
+          "NOT EXISTS (SELECT 1 FROM \"posts\" AS \"t1\" WHERE \"t1\".\"author_id\" = \"t0\".\"id\" AND "
+          "((\"t1\".\"title\" = $1)))",
+          "'x'", TXT("x"));
+    WHERE("{ posts = { none = {} } }",
+          "NOT EXISTS (SELECT 1 FROM \"posts\" AS \"t1\" WHERE \"t1\".\"author_id\" = \"t0\".\"id\")",
+          "", TRUE_);
+    WHERE("{ posts = { some = { author = { is = { name = $1 } } } } }",
+          "EXISTS (SELECT 1 FROM \"posts\" AS \"t1\" WHERE \"t1\".\"author_id\" = \"t0\".\"id\" AND (EXISTS (SELECT "
+          "1 FROM \"users\" AS \"t2\" WHERE \"t2\".\"id\" = \"t1\".\"author_id\" AND ((\"t2\".\"name\" = $1)))))",
+          "'Ann'", TXT("Ann"));
+    GOLDEN("Post", TIDE_OP_COUNT, "{ where = { author = { is = { email = $0 } } } }",
+           "SELECT count(*) AS \"count\" FROM \"posts\" AS \"t0\" WHERE (EXISTS (SELECT 1 FROM \"users\" AS \"t1\" "
+           "WHERE \"t1\".\"id\" = \"t0\".\"author_id\" AND ((\"t1\".\"email\" = $1))))",
+           "'a'", TXT("a"));
+    GOLDEN("Post", TIDE_OP_COUNT, "{ where = { author = { is_not = { email = $0 } } } }",
+           "SELECT count(*) AS \"count\" FROM \"posts\" AS \"t0\" WHERE (NOT EXISTS (SELECT 1 FROM \"users\" AS "
+           "\"t1\" WHERE \"t1\".\"id\" = \"t0\".\"author_id\" AND ((\"t1\".\"email\" = $1))))",
+           "'a'", TXT("a"));
+    GOLDEN("Post", TIDE_OP_COUNT, "{ where = { author = { is = $0 } } }",
+           "SELECT count(*) AS \"count\" FROM \"posts\" AS \"t0\" WHERE (NOT EXISTS (SELECT 1 FROM \"users\" AS "
+           "\"t1\" WHERE \"t1\".\"id\" = \"t0\".\"author_id\"))",
+           "", NUL);
+    GOLDEN("Post", TIDE_OP_COUNT, "{ where = { author = { is_not = $0 } } }",
+           "SELECT count(*) AS \"count\" FROM \"posts\" AS \"t0\" WHERE (EXISTS (SELECT 1 FROM \"users\" AS \"t1\" "
+           "WHERE \"t1\".\"id\" = \"t0\".\"author_id\"))",
+           "", NUL);
+    ARTICLE_WHERE("{ tags = { some = { name = $1 } } }",
+                  "EXISTS (SELECT 1 FROM \"tags\" AS \"t1\" JOIN \"articles_tags\" AS \"j1\" ON \"j1\".\"tag_id\" = "
+                  "\"t1\".\"id\" WHERE \"j1\".\"article_id\" = \"t0\".\"id\" AND \"t1\".\"deleted_at\" IS NULL AND "
+                  "((\"t1\".\"name\" = $1)))",
+                  "'lua'", TXT("lua"));
+    GOLDEN("Tag", TIDE_OP_COUNT, "{ where = { articles = { every = { title = { contains = $0 } } } } }",
+           "SELECT count(*) AS \"count\" FROM \"tags\" AS \"t0\" WHERE (NOT EXISTS (SELECT 1 FROM \"articles\" AS "
+           "\"t1\" JOIN \"articles_tags\" AS \"j1\" ON \"j1\".\"article_id\" = \"t1\".\"id\" WHERE \"j1\".\"tag_id\" "
+           "= \"t0\".\"id\" AND NOT ((\"t1\".\"headline\" LIKE '%' || " ESC("$1")
+           " || '%')))) AND \"t0\".\"deleted_at\" IS NULL",
+           "'a'", TXT("a"));
+    REFUSED0("User", TIDE_OP_FIND_MANY, "{ where = { posts = { is = {} } } }",
+             "where User.posts: unknown relation filter 'is'");
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ where = { posts = { some = $0 } } }",
+            "where User.posts: some takes a condition table", NUL);
+    REFUSED0("Post", TIDE_OP_FIND_MANY, "{ where = { author = { some = {} } } }",
+             "where Post.author: unknown relation filter 'some'");
+}
+
+/* ---- cursor, distinct ----------------------------------------------------------------- */
+
+/* the row the cursor names and those after it in the order: a row
+ * comparison with the cursor row's values, by a subquery */
+T_CASE(cursor_pagination)
+{
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { id = $0 }, order_by = { id = $1 }, select = { id = $2 }, skip = $3, take = $4 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") >= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"id\" ASC LIMIT $3 OFFSET $2",
+           "7, 1, 2", INT(7), TXT("asc"), TRUE_, INT(1), INT(2));
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { id = $0 }, order_by = { id = $1 }, select = { id = $2 }, take = $3 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") <= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"id\" DESC LIMIT $2",
+           "7, 2", INT(7), TXT("desc"), TRUE_, INT(2));
+    /* no order_by: the primary key's */
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, select = { id = $1 }, take = $2 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") >= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"id\" ASC LIMIT $2",
+           "7, 2", INT(7), TRUE_, INT(2));
+    /* with where; the cursor by a unique field */
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { email = $0 }, order_by = [ { name = $1 }, { email = $2 } ], select = { id = $3 }, "
+           "where = { age = { gt = $4 } } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE ((\"t0\".\"age\" > $2)) AND "
+           "(\"t0\".\"name\", \"t0\".\"email\") <= (SELECT \"cur\".\"name\", \"cur\".\"email\" FROM \"users\" AS "
+           "\"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"name\" DESC, \"t0\".\"email\" DESC",
+           "'a@x', 18", TXT("a@x"), TXT("desc"), TXT("desc"), TRUE_, INT(18));
+    GOLDEN("Doc", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, take = $1 }",
+           "SELECT " DOC_COLS
+           " FROM \"docs\" AS \"t0\" WHERE \"t0\".\"deleted_at\" IS NULL AND (\"t0\".\"id\") >= (SELECT "
+           "\"cur\".\"id\" FROM \"docs\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"id\" ASC LIMIT $2",
+           "3, 10", INT(3), INT(10));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ cursor = { name = $0 } }", "cursor: name one User by a unique key",
+            TXT("a"));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ cursor = $0 }", "cursor: expected { unique_field = value }", INT(1));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, order_by = [ { name = $1 }, { id = $2 } ] }",
+            "cursor: every order_by field must sort the same way", INT(1), TXT("asc"), TXT("desc"));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, order_by = { name = { sort = $1 } } }",
+            "cursor: order_by items are { field = 'asc' | 'desc' } on fields of User", INT(1), TXT("asc"));
+    REFUSED("User", TIDE_OP_FIND_UNIQUE, "{ cursor = { id = $0 }, where = { id = $1 } }",
+            "find_unique: unknown option 'cursor'", INT(1), INT(1));
+}
+
+/* DISTINCT ON: its fields first in ORDER BY, then order_by */
+T_CASE(distinct)
+{
+    GOLDEN("Post", TIDE_OP_FIND_MANY,
+           "{ distinct = $0, order_by = { views = $1 }, select = { author_id = $2, title = $3 } }",
+           "SELECT DISTINCT ON (\"t0\".\"author_id\") \"t0\".\"title\" AS \"title\", \"t0\".\"author_id\" AS "
+           "\"author_id\" FROM \"posts\" AS \"t0\" ORDER BY \"t0\".\"author_id\", \"t0\".\"views\" DESC",
+           "", TXT("author_id"), TXT("desc"), TRUE_, TRUE_);
+    GOLDEN("Post", TIDE_OP_FIND_MANY, "{ distinct = [ $0, $1 ], select = { id = $2 } }",
+           "SELECT DISTINCT ON (\"t0\".\"author_id\", \"t0\".\"title\") \"t0\".\"id\" AS \"id\" FROM \"posts\" AS "
+           "\"t0\" ORDER BY \"t0\".\"author_id\", \"t0\".\"title\"",
+           "", TXT("author_id"), TXT("title"), TRUE_);
+    GOLDEN("Post", TIDE_OP_FIND_FIRST, "{ distinct = $0, select = { id = $1 }, where = { views = { gt = $2 } } }",
+           "SELECT DISTINCT ON (\"t0\".\"author_id\") \"t0\".\"id\" AS \"id\" FROM \"posts\" AS \"t0\" WHERE "
+           "((\"t0\".\"views\" > $1)) ORDER BY \"t0\".\"author_id\" LIMIT 1",
+           "5", TXT("author_id"), TRUE_, INT(5));
+    GOLDEN("Post", TIDE_OP_FIND_MANY, "{ cursor = { id = $0 }, distinct = $1, select = { id = $2 }, take = $3 }",
+           "SELECT DISTINCT ON (\"t0\".\"author_id\") \"t0\".\"id\" AS \"id\" FROM \"posts\" AS \"t0\" WHERE "
+           "(\"t0\".\"id\") >= (SELECT \"cur\".\"id\" FROM \"posts\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER "
+           "BY \"t0\".\"author_id\", \"t0\".\"id\" ASC LIMIT $2",
+           "3, 5", INT(3), TXT("author_id"), TRUE_, INT(5));
+    REFUSED("Post", TIDE_OP_FIND_MANY, "{ distinct = $0 }",
+            "distinct: unknown field 'autor_id' on Post; did you mean 'author_id'?", TXT("autor_id"));
+    REFUSED("Post", TIDE_OP_FIND_UNIQUE, "{ distinct = $0, where = { id = $1 } }",
+            "find_unique: unknown option 'distinct'", TXT("author_id"), INT(1));
+}
+
+/* ---- a field stored under another column's name -------------------------------------- */
+
+/* Article.title is the column headline: the SQL names the column, results
+ * (and JSON objects, and aggregates) name the field */
+T_CASE(field_stored_under_another_column)
+{
+    GOLDEN0("Article", TIDE_OP_FIND_MANY, "{}",
+            "SELECT " ARTICLE_COLS " FROM \"articles\" AS \"t0\"");
+    GOLDEN("Article", TIDE_OP_FIND_MANY,
+           "{ order_by = { title = $0 }, select = { title = $1 }, where = { title = { starts_with = $2 } } }",
+           "SELECT \"t0\".\"headline\" AS \"title\" FROM \"articles\" AS \"t0\" WHERE ((\"t0\".\"headline\" LIKE "
+           ESC("$1") " || '%')) ORDER BY \"t0\".\"headline\" ASC",
+           "'A'", TXT("asc"), TRUE_, TXT("A"));
+    GOLDEN("Article", TIDE_OP_FIND_MANY, "{ select = { id = $0 }, where = { title = { equals = { _field = $1 } } } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"articles\" AS \"t0\" WHERE ((\"t0\".\"headline\" = "
+           "\"t0\".\"headline\"))",
+           "", TRUE_, TXT("title"));
+    GOLDEN("Article", TIDE_OP_CREATE, "{ data = { labels = $0, title = $1 }, select = { id = $2 } }",
+           "INSERT INTO \"articles\" AS \"t0\" (\"labels\", \"headline\") VALUES ($1, $2) RETURNING \"t0\".\"id\" AS "
+           "\"id\"",
+           "[\"lua\"], 'T'", JSN("[\"lua\"]"), TXT("T"), TRUE_);
+    GOLDEN("Article", TIDE_OP_CREATE_MANY, "{ columns = { title = $0 } }",
+           "INSERT INTO \"articles\" AS \"t0\" (\"headline\") SELECT * FROM unnest($1::text[])",
+           "'{a,b}'", TXT("{a,b}"));
+    GOLDEN("Article", TIDE_OP_UPDATE, "{ data = { title = $0 }, select = { title = $1 }, where = { id = $2 } }",
+           "UPDATE \"articles\" AS \"t0\" SET \"headline\" = $1 WHERE ((\"t0\".\"id\" = $2)) RETURNING "
+           "\"t0\".\"headline\" AS \"title\"",
+           "'T', 1", TXT("T"), TRUE_, INT(1));
+    GOLDEN("Article", TIDE_OP_AGGREGATE, "{ _count = { title = $0 }, _max = { title = $1 } }",
+           "SELECT count(\"t0\".\"headline\") AS \"_count.title\", max(\"t0\".\"headline\") AS \"_max.title\" FROM "
+           "\"articles\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    GOLDEN("Article", TIDE_OP_GROUP_BY,
+           "{ _count = $0, _max = { title = $1 }, by = $2, having = { title = { _max = { gt = $3 } } }, "
+           "order_by = { title = $4 } }",
+           "SELECT \"t0\".\"headline\" AS \"title\", count(*) AS \"_count\", max(\"t0\".\"headline\") AS "
+           "\"_max.title\" FROM \"articles\" AS \"t0\" GROUP BY \"t0\".\"headline\" HAVING max(\"t0\".\"headline\") "
+           "> $1 ORDER BY \"t0\".\"headline\" ASC",
+           "'m'", TRUE_, TRUE_, TXT("title"), TXT("m"), TXT("asc"));
+    GOLDEN("Article", TIDE_OP_FIND_MANY,
+           "{ cursor = { id = $0 }, distinct = $1, order_by = { title = $2 }, select = { id = $3 } }",
+           "SELECT DISTINCT ON (\"t0\".\"headline\") \"t0\".\"id\" AS \"id\" FROM \"articles\" AS \"t0\" WHERE "
+           "(\"t0\".\"headline\", \"t0\".\"id\") >= (SELECT \"cur\".\"headline\", \"cur\".\"id\" FROM \"articles\" "
+           "AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY \"t0\".\"headline\", \"t0\".\"headline\" ASC, "
+           "\"t0\".\"id\" ASC",
+           "1", INT(1), TXT("title"), TXT("asc"), TRUE_);
+    GOLDEN("Tag", TIDE_OP_FIND_MANY,
+           "{ include = { articles = { select = { title = $0 } } }, select = { name = $1 } }",
+           "SELECT \"t0\".\"name\" AS \"name\", (SELECT coalesce(json_agg(json_build_object('title', "
+           "\"i1\".\"headline\")), '[]'::json) FROM \"articles\" AS \"i1\" JOIN \"articles_tags\" AS \"ij1\" ON "
+           "\"ij1\".\"article_id\" = \"i1\".\"id\" WHERE \"ij1\".\"tag_id\" = \"t0\".\"id\") AS \"articles\" FROM "
+           "\"tags\" AS \"t0\" WHERE \"t0\".\"deleted_at\" IS NULL",
+           "", TRUE_, TRUE_);
+    GOLDEN("Tag", TIDE_OP_FIND_MANY, "{ order_by = { name = $0 }, where = { articles = { some = { title = $1 } } } }",
+           "SELECT " TAG_COLS
+           " FROM \"tags\" AS \"t0\" WHERE (EXISTS (SELECT 1 FROM \"articles\" AS \"t1\" JOIN \"articles_tags\" AS "
+           "\"j1\" ON \"j1\".\"article_id\" = \"t1\".\"id\" WHERE \"j1\".\"tag_id\" = \"t0\".\"id\" AND "
+           "((\"t1\".\"headline\" = $1)))) AND \"t0\".\"deleted_at\" IS NULL ORDER BY \"t0\".\"name\" ASC",
+           "'T'", TXT("asc"), TXT("T"));
+    /* a page per parent through the join table: read back by field name */
+    GOLDEN("Article", TIDE_OP_FIND_MANY,
+           "{ _via = { keys = $0, model = $1, relation = $2 }, select = { title = $3 }, take = $4 }",
+           "SELECT \"s\".\"title\", \"s\".\"__parent\" FROM (SELECT \"t0\".\"headline\" AS \"title\", "
+           "\"j\".\"tag_id\" AS \"__parent\", row_number() OVER (PARTITION BY \"j\".\"tag_id\" ORDER BY "
+           "\"t0\".\"id\") AS \"__rn\" FROM \"articles\" AS \"t0\" JOIN \"articles_tags\" AS \"j\" ON "
+           "\"j\".\"article_id\" = \"t0\".\"id\" WHERE \"j\".\"tag_id\" = ANY($1)) AS \"s\" WHERE \"s\".\"__rn\" <= "
+           "$2 ORDER BY \"s\".\"__parent\", \"s\".\"__rn\"",
+           "[1], 2", JSN("[1]"), TXT("Tag"), TXT("articles"), TRUE_, INT(2));
+}
+
+/* ---- soft delete, the other operations ------------------------------------------------ */
+
+T_CASE(soft_delete_in_every_operation)
+{
+    GOLDEN0("Doc", TIDE_OP_COUNT, "{}",
+            "SELECT count(*) AS \"count\" FROM \"docs\" AS \"t0\" WHERE \"t0\".\"deleted_at\" IS NULL");
+    GOLDEN("Doc", TIDE_OP_COUNT, "{ with_deleted = $0 }",
+           "SELECT count(*) AS \"count\" FROM \"docs\" AS \"t0\"",
+           "", TRUE_);
+    GOLDEN("Doc", TIDE_OP_FIND_UNIQUE, "{ where = { id = $0 } }",
+           "SELECT " DOC_COLS
+           " FROM \"docs\" AS \"t0\" WHERE ((\"t0\".\"id\" = $1)) AND \"t0\".\"deleted_at\" IS NULL LIMIT 1",
+           "1", INT(1));
+    GOLDEN("Doc", TIDE_OP_FIND_FIRST, "{ where = { body = $0 }, with_deleted = $1 }",
+           "SELECT " DOC_COLS " FROM \"docs\" AS \"t0\" WHERE ((\"t0\".\"body\" = $1)) LIMIT 1",
+           "'b'", TXT("b"), TRUE_);
+    /* updates leave deleted rows alone, unless with_deleted (a restore) */
+    GOLDEN("Doc", TIDE_OP_UPDATE, "{ data = { body = $0 }, where = { id = $1 } }",
+           "UPDATE \"docs\" AS \"t0\" SET \"body\" = $1 WHERE ((\"t0\".\"id\" = $2)) AND \"t0\".\"deleted_at\" IS "
+           "NULL RETURNING " DOC_COLS,
+           "'b', 1", TXT("b"), INT(1));
+    GOLDEN("Doc", TIDE_OP_UPDATE_MANY, "{ data = { deleted_at = $0 }, where = { id = $1 }, with_deleted = $2 }",
+           "UPDATE \"docs\" AS \"t0\" SET \"deleted_at\" = $1 WHERE ((\"t0\".\"id\" = $2))",
+           "NULL, 1", NUL, INT(1), TRUE_);
+    GOLDEN("Doc", TIDE_OP_DELETE_MANY, "{ where = { body = $0 } }",
+           "UPDATE \"docs\" AS \"t0\" SET \"deleted_at\" = now() WHERE ((\"t0\".\"body\" = $1)) AND "
+           "\"t0\".\"deleted_at\" IS NULL",
+           "'b'", TXT("b"));
+    GOLDEN("Doc", TIDE_OP_AGGREGATE, "{ _count = $0 }",
+           "SELECT count(*) AS \"_count\" FROM \"docs\" AS \"t0\" WHERE \"t0\".\"deleted_at\" IS NULL",
+           "", TRUE_);
+    GOLDEN("Doc", TIDE_OP_AGGREGATE, "{ _count = $0, take = $1 }",
+           "SELECT count(*) AS \"_count\" FROM (SELECT \"t0\".* FROM \"docs\" AS \"t0\" WHERE \"t0\".\"deleted_at\" "
+           "IS NULL LIMIT $1) AS \"t0\"",
+           "5", TRUE_, INT(5));
+    GOLDEN("Doc", TIDE_OP_GROUP_BY, "{ _count = $0, by = $1 }",
+           "SELECT \"t0\".\"body\" AS \"body\", count(*) AS \"_count\" FROM \"docs\" AS \"t0\" WHERE "
+           "\"t0\".\"deleted_at\" IS NULL GROUP BY \"t0\".\"body\"",
+           "", TRUE_, TXT("body"));
+    GOLDEN("Doc", TIDE_OP_GROUP_BY, "{ _count = $0, by = $1, with_deleted = $2 }",
+           "SELECT \"t0\".\"body\" AS \"body\", count(*) AS \"_count\" FROM \"docs\" AS \"t0\" GROUP BY "
+           "\"t0\".\"body\"",
+           "", TRUE_, TXT("body"), TRUE_);
+    /* a conflict with a deleted row writes nothing (and returns no row) */
+    GOLDEN("Tag", TIDE_OP_UPSERT, "{ create = { name = $0 }, update = {}, where = { name = $1 } }",
+           "INSERT INTO \"tags\" AS \"t0\" (\"name\") VALUES ($1) ON CONFLICT (\"name\") DO UPDATE SET \"name\" = "
+           "EXCLUDED.\"name\" WHERE ((\"t0\".\"name\" = $2)) AND \"t0\".\"deleted_at\" IS NULL RETURNING " TAG_COLS,
+           "'lua', 'lua'", TXT("lua"), TXT("lua"));
+    /* related rows: counts and includes leave deleted ones out, an include's own with_deleted keeps them */
+    GOLDEN("Article", TIDE_OP_FIND_MANY, "{ _count = $0, select = { id = $1 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT count(*) FROM \"tags\" AS \"c1\" JOIN \"articles_tags\" AS "
+           "\"cj1\" ON \"cj1\".\"tag_id\" = \"c1\".\"id\" WHERE \"cj1\".\"article_id\" = \"t0\".\"id\" AND "
+           "\"c1\".\"deleted_at\" IS NULL) AS \"_count.tags\" FROM \"articles\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    GOLDEN("Article", TIDE_OP_FIND_MANY, "{ include = { tags = $0 }, select = { id = $1 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT coalesce(json_agg(json_build_object('id', \"i1\".\"id\", 'name', "
+           "\"i1\".\"name\", 'deleted_at', \"i1\".\"deleted_at\")), '[]'::json) FROM \"tags\" AS \"i1\" JOIN "
+           "\"articles_tags\" AS \"ij1\" ON \"ij1\".\"tag_id\" = \"i1\".\"id\" WHERE \"ij1\".\"article_id\" = "
+           "\"t0\".\"id\" AND \"i1\".\"deleted_at\" IS NULL) AS \"tags\" FROM \"articles\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    GOLDEN("Article", TIDE_OP_FIND_MANY, "{ include = { tags = { with_deleted = $0 } }, select = { id = $1 } }",
+           "SELECT \"t0\".\"id\" AS \"id\", (SELECT coalesce(json_agg(json_build_object('id', \"i1\".\"id\", 'name', "
+           "\"i1\".\"name\", 'deleted_at', \"i1\".\"deleted_at\")), '[]'::json) FROM \"tags\" AS \"i1\" JOIN "
+           "\"articles_tags\" AS \"ij1\" ON \"ij1\".\"tag_id\" = \"i1\".\"id\" WHERE \"ij1\".\"article_id\" = "
+           "\"t0\".\"id\") AS \"tags\" FROM \"articles\" AS \"t0\"",
+           "", TRUE_, TRUE_);
+    REFUSED("Doc", TIDE_OP_DELETE, "{ where = { id = $0 }, with_deleted = $1 }",
+            "delete: unknown option 'with_deleted'", INT(1), TRUE_);
+    REFUSED("Article", TIDE_OP_FIND_MANY, "{ include = { tags = { with_deleted = $0 } } }",
+            "include tags: with_deleted: true or false", TXT("yes"));
+    REFUSED("Tag", TIDE_OP_FIND_MANY, "{ include = { articles = { with_deleted = $0 } } }",
+            "include articles: with_deleted: Article has no soft delete", TRUE_);
+}
+
 /* ---- regressions: bugs these tests found, fixed since ------------------------------ */
 
 /* A NUL byte ends a name (and an option's text) early: "email\0x" is taken
@@ -1739,6 +2417,106 @@ T_CASE(regression_empty_object_on_a_new_desc)
     tide_schema_free(s);
 }
 
+/* aggregate over a window (order_by, take, skip) aggregated a subquery
+ * whose columns were named for the fields and left out omitted ones, but
+ * read them by column name: a field stored under another name, or omitted
+ * (User.password_hash), was "column t0.headline does not exist" */
+T_CASE(regression_aggregate_window_lost_renamed_and_omitted_columns)
+{
+    GOLDEN("Article", TIDE_OP_AGGREGATE, "{ _max = { title = $0 }, take = $1 }",
+           "SELECT max(\"t0\".\"headline\") AS \"_max.title\" FROM (SELECT \"t0\".* FROM \"articles\" AS \"t0\" "
+           "LIMIT $1) AS \"t0\"",
+           "2", TRUE_, INT(2));
+    GOLDEN("User", TIDE_OP_AGGREGATE, "{ _max = { password_hash = $0 }, order_by = { id = $1 }, skip = $2 }",
+           "SELECT max(\"t0\".\"password_hash\") AS \"_max.password_hash\" FROM (SELECT \"t0\".* FROM \"users\" AS "
+           "\"t0\" ORDER BY \"t0\".\"id\" ASC OFFSET $1) AS \"t0\"",
+           "2", TRUE_, TXT("asc"), INT(2));
+}
+
+/* tide.field under mode = 'insensitive' compared as is: { email = {
+ * equals = tide.field "name", mode = "insensitive" } } matched only the
+ * same case. */
+T_CASE(regression_field_reference_ignored_mode_insensitive)
+{
+    WHERE("{ email = { equals = { _field = $1 }, mode = $2 } }",
+          "(lower(\"t0\".\"email\") = lower(\"t0\".\"name\"))",
+          "", TXT("name"), TXT("insensitive"));
+    WHERE("{ email = { mode = $1, not = { _field = $2 } } }",
+          "(lower(\"t0\".\"email\") <> lower(\"t0\".\"name\"))",
+          "", TXT("insensitive"), TXT("name"));
+    REFUSED("User", TIDE_OP_FIND_MANY, "{ where = { email = { equals = { _field = $0 }, mode = $1 } } }",
+            "tide.field: mode = 'insensitive' compares text fields; User.age is integer", TXT("age"),
+            TXT("insensitive"));
+}
+
+/* A cursor compared only the order_by fields: with an order that ties
+ * (order_by = { rank = "desc" }), "(rank) <= (the cursor's rank)" also took
+ * the tied rows before the cursor, and skip = 1 skipped any of them, so
+ * pages repeated rows (5 rows in pages of 2: e,d / e,b / a,c / a,c). The
+ * cursor's key now follows the order in the comparison and in ORDER BY. */
+T_CASE(regression_cursor_pages_repeated_rows_that_tie)
+{
+    GOLDEN("User", TIDE_OP_FIND_FIRST,
+           "{ cursor = { id = $0 }, order_by = { age = $1 }, select = { id = $2 }, skip = $3 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT "
+           "\"cur\".\"age\", \"cur\".\"id\" FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY "
+           "\"t0\".\"age\" ASC, \"t0\".\"id\" ASC LIMIT 1 OFFSET $2",
+           "7, 1", INT(7), TXT("asc"), TRUE_, INT(1));
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { email = $0 }, order_by = [ { name = $1 }, { age = $2 } ], select = { id = $3 }, take = $4 }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"name\", \"t0\".\"age\", "
+           "\"t0\".\"email\") <= (SELECT \"cur\".\"name\", \"cur\".\"age\", \"cur\".\"email\" FROM \"users\" AS "
+           "\"cur\" WHERE (\"cur\".\"email\" = $1)) ORDER BY \"t0\".\"name\" DESC, \"t0\".\"age\" DESC, "
+           "\"t0\".\"email\" DESC LIMIT $2",
+           "'a@x', 2", TXT("a@x"), TXT("desc"), TXT("desc"), TRUE_, INT(2));
+    /* a composite primary key: every part */
+    GOLDEN("Player", TIDE_OP_FIND_MANY, "{ cursor = { no = $0, team_id = $1 }, order_by = { name = $2 } }",
+           "SELECT " PLAYER_COLS
+           " FROM \"players\" AS \"t0\" WHERE (\"t0\".\"name\", \"t0\".\"team_id\", \"t0\".\"no\") >= (SELECT "
+           "\"cur\".\"name\", \"cur\".\"team_id\", \"cur\".\"no\" FROM \"players\" AS \"cur\" WHERE (\"cur\".\"no\" "
+           "= $1) AND (\"cur\".\"team_id\" = $2)) ORDER BY \"t0\".\"name\" ASC, \"t0\".\"team_id\" ASC, "
+           "\"t0\".\"no\" ASC",
+           "9, 1", INT(9), INT(1), TXT("asc"));
+    /* the key already in the order: nothing added */
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { id = $0 }, order_by = [ { age = $1 }, { id = $2 } ], select = { id = $3 } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"age\", \"t0\".\"id\") >= (SELECT "
+           "\"cur\".\"age\", \"cur\".\"id\" FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1)) ORDER BY "
+           "\"t0\".\"age\" ASC, \"t0\".\"id\" ASC",
+           "7", INT(7), TXT("asc"), TXT("asc"), TRUE_);
+}
+
+/* A cursor's conditions were read as data, where every leaf is a value: a
+ * null was bound though written IS NULL, and mode's text was bound and left
+ * out of the shape ("the statement takes 1 parameter, 2 given"; and the SQL
+ * of mode = 'insensitive' reused for mode = 'default'). */
+T_CASE(regression_cursor_conditions_read_as_data)
+{
+    GOLDEN("User", TIDE_OP_FIND_MANY, "{ cursor = { id = $0, name = $1 }, select = { id = $2 } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") >= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (\"cur\".\"id\" = $1) AND (\"cur\".\"name\" IS NULL)) ORDER BY "
+           "\"t0\".\"id\" ASC",
+           "1", INT(1), NUL, TRUE_);
+    GOLDEN("User", TIDE_OP_FIND_MANY,
+           "{ cursor = { email = { equals = $0, mode = $1 }, id = $2 }, select = { id = $3 } }",
+           "SELECT \"t0\".\"id\" AS \"id\" FROM \"users\" AS \"t0\" WHERE (\"t0\".\"id\") >= (SELECT \"cur\".\"id\" "
+           "FROM \"users\" AS \"cur\" WHERE (lower(\"cur\".\"email\") = lower($1)) AND (\"cur\".\"id\" = $2)) ORDER "
+           "BY \"t0\".\"id\" ASC",
+           "'a', 1", TXT("a"), TXT("insensitive"), INT(1), TRUE_);
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    const tide_compiled *a, *b;
+    tide_value ins[] = {TXT("a"), TXT("insensitive"), INT(1)}, def[] = {TXT("a"), TXT("default"), INT(1)};
+    const char *text = "{ cursor = { email = { equals = $0, mode = $1 }, id = $2 } }";
+    T_REQUIRE(query(s, "User", TIDE_OP_FIND_MANY, text, ins, 3, &a) == TIDE_OK);
+    T_REQUIRE(query(s, "User", TIDE_OP_FIND_MANY, text, def, 3, &b) == TIDE_OK);
+    T_CHECK(a != b);
+    T_EQ_INT(tide_compiled_nparams(b), 2);
+    tide_value bad[] = {TXT("a"), TXT("insensitiv"), INT(1)};
+    T_EQ_INT(query(s, "User", TIDE_OP_FIND_MANY, text, bad, 3, &b), TIDE_ERROR);
+    tide_schema_free(s);
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -1792,6 +2570,20 @@ int main(void)
     T_RUN(enum_arrays);
     T_RUN(via_parent_condition);
     T_RUN(include_in_one_statement);
+    T_RUN(create_many);
+    T_RUN(create_many_and_return);
+    T_RUN(upsert);
+    T_RUN(aggregate);
+    T_RUN(group_by);
+    T_RUN(where_json_path);
+    T_RUN(where_full_text_search);
+    T_RUN(where_array_filters);
+    T_RUN(where_field_reference);
+    T_RUN(relation_filters_on_single_field_keys);
+    T_RUN(cursor_pagination);
+    T_RUN(distinct);
+    T_RUN(field_stored_under_another_column);
+    T_RUN(soft_delete_in_every_operation);
     T_RUN(out_of_memory_everywhere);
     /* Bugs found by these tests, fixed since: they stay as regressions. */
     {
@@ -1801,6 +2593,10 @@ int main(void)
         T_RUN(regression_a_table_where_take_or_skip_belongs_reaches_the_server);
         T_RUN(regression_a_value_under_OR_is_read_but_not_part_of_the_shape);
         T_RUN(regression_sql_text_depends_on_the_first_insertion_order);
+        T_RUN(regression_aggregate_window_lost_renamed_and_omitted_columns);
+        T_RUN(regression_field_reference_ignored_mode_insensitive);
+        T_RUN(regression_cursor_pages_repeated_rows_that_tie);
+        T_RUN(regression_cursor_conditions_read_as_data);
         T_RUN(regression_empty_object_on_a_new_desc); /* last: aborts a sanitizer build */
     }
     tide_desc_free(D);

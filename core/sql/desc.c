@@ -138,7 +138,7 @@ typedef enum ctx {
     CTX_FIELDS,   /* a where object: keys are fields, relations, AND/OR/NOT */
     CTX_OPS,      /* a field's operators: equals, contains, mode, some ... */
     CTX_LOGIC,    /* the value of AND/OR/NOT: conditions, never values */
-    CTX_DATA,     /* data, create, update, columns, cursor: every leaf a value */
+    CTX_DATA,     /* data, create, update, columns: every leaf a value */
     CTX_VIA,      /* _via: model and relation are options, keys a value */
     CTX_INCLUDE,  /* include: keys are relations */
     CTX_REL,      /* an included relation: true/false (an option), or a query's own keys */
@@ -176,10 +176,11 @@ static ctx child_ctx(ctx c, const char *key)
 {
     static const char *const logic[] = {"AND", "OR", "NOT"};
     static const char *const relation_ops[] = {"some", "every", "none", "is", "is_not"};
-    static const char *const data[] = {"data", "create", "update", "columns", "cursor"};
+    static const char *const data[] = {"data", "create", "update", "columns"};
     switch (c) {
     case CTX_TOP:
-        if (!strcmp(key, "where") || !strcmp(key, "having"))
+        /* a cursor names its row with conditions, as where does */
+        if (!strcmp(key, "where") || !strcmp(key, "having") || !strcmp(key, "cursor"))
             return CTX_FIELDS;
         if (!strcmp(key, "_via"))
             return CTX_VIA;

@@ -208,9 +208,14 @@ static void compare(cc *c, const tide_field *f, tide_node v, const char *sqlop, 
     if (other || c->failed) {
         if (c->failed)
             return;
+        if (insensitive && !is_text_field(other))
+            return fail(c, "tide.field: mode = 'insensitive' compares text fields; %s.%s is %s", c->m->name,
+                        other->name, tide_type_name(other->type));
+        tutil_buf_adds(c->b, insensitive ? "lower(" : "");
         column(c, f);
-        tutil_buf_addf(c->b, " %s ", sqlop);
+        tutil_buf_addf(c->b, "%s %s %s", insensitive ? ")" : "", sqlop, insensitive ? "lower(" : "");
         column(c, other);
+        tutil_buf_adds(c->b, insensitive ? ")" : "");
         return;
     }
     if (!check_scalar(c, f, v, "a comparison"))
@@ -1050,18 +1055,19 @@ static void order_item(cc *c, tide_node obj, int *n)
     }
 }
 
-/* ORDER BY from order_by, after n items already written */
-static void order_by_after(cc *c, tide_node root, int n)
+/* ORDER BY from order_by, after n items already written; the items now */
+static int order_by_after(cc *c, tide_node root, int n)
 {
     tide_node o = tsql_child(c->d, root, "order_by");
     if (o < 0)
-        return;
+        return n;
     if (node(c, o)->type == TSQL_ARRAY) {
         for (tide_node e = node(c, o)->first; e >= 0 && !c->failed; e = node(c, e)->next)
             order_item(c, e, &n);
     } else {
         order_item(c, o, &n);
     }
+    return n;
 }
 
 static void order_by(cc *c, tide_node root)
@@ -1522,9 +1528,12 @@ static void aggregate(cc *c, tide_node root)
         where_clause(c, root);
         return;
     }
-    /* over a window of rows: aggregate a subquery whose rows keep the names */
+    /* over a window of rows: aggregate a subquery of the table's own rows,
+     * so that the aggregates read their columns by column name (a field
+     * stored under another name, or omitted from results, is there too) */
     tutil_buf_adds(c->b, " FROM (SELECT ");
-    select_list(c, root);
+    ident(c, ALIAS);
+    tutil_buf_adds(c->b, ".*");
     from(c);
     where_clause(c, root);
     order_by(c, root);
@@ -2416,18 +2425,18 @@ static int distinct_fields(cc *c, tide_node root, const tide_field **out, int ma
     return n;
 }
 
-/* The fields to order by after order_by so that the cursor names one place
- * in the order: the cursor's key fields that order_by leaves out. */
-typedef struct {
-    const tide_field *fields[16];
-    int n, desc;
-} cursor_tail;
-
 /* cursor = { id = 7 }: rows from that one on, in the query's order. The
  * order must be on fields in one direction (the primary key when none is
- * given); the cursor must name a unique key, whose fields end the order, so
- * that rows tied on order_by stay in one order from page to page. */
-static void cursor_clause(cc *c, tide_node root, int has_where, cursor_tail *tail)
+ * given); the cursor must name a unique key. The key's fields that the
+ * order leaves out follow it, in the same direction, so that rows which tie
+ * on the order still have one place before or after the cursor's row: they
+ * go into the row comparison and, through *tail, into ORDER BY. */
+typedef struct order_tail {
+    const tide_field *fields[16];
+    int n, desc;
+} order_tail;
+
+static void cursor_clause(cc *c, tide_node root, int has_where, order_tail *tail)
 {
     char buf[32];
     tide_node cur = tsql_child(c->d, root, "cursor");
@@ -2438,13 +2447,11 @@ static void cursor_clause(cc *c, tide_node root, int has_where, cursor_tail *tai
         return fail(c, "cursor: expected { unique_field = value }");
     const tide_model *m = c->m;
     const tide_field *key[16];
-    int nkey = 0;
-    int unique = m->npk > 0;
-    for (int i = 0; i < m->npk; i++)
+    int nkey = 0, unique = m->npk > 0 && m->npk <= 16;
+    for (int i = 0; i < m->npk && unique; i++)
         unique &= has_equality(c, cur, m->pk[i]);
-    if (unique)
-        for (int i = 0; i < m->npk && nkey < 16; i++)
-            key[nkey++] = m->pk[i];
+    for (int i = 0; unique && i < m->npk; i++)
+        key[nkey++] = m->pk[i];
     for (int i = 0; i < m->nfields && !unique; i++)
         if (m->fields[i]->unique && has_equality(c, cur, m->fields[i])) {
             unique = 1;
@@ -2471,23 +2478,19 @@ static void cursor_clause(cc *c, tide_node root, int has_where, cursor_tail *tai
             desc = d;
             fields[nf++] = f;
         }
-    } else {
+    } else { /* the primary key's order */
         desc = 0;
-        for (int i = 0; i < m->npk && tail->n < 16; i++)
-            tail->fields[tail->n++] = m->pk[i];
+        for (int i = 0; i < m->npk && nf < 16; i++)
+            fields[nf++] = tail->fields[tail->n++] = m->pk[i];
     }
     for (int i = 0; i < nkey; i++) {
-        int listed = 0;
+        int ordered = 0;
         for (int j = 0; j < nf; j++)
-            listed |= fields[j] == key[i];
-        for (int j = 0; j < tail->n; j++)
-            listed |= tail->fields[j] == key[i];
-        if (!listed && tail->n < 16)
-            tail->fields[tail->n++] = key[i];
+            ordered |= fields[j] == key[i];
+        if (!ordered)
+            fields[nf++] = tail->fields[tail->n++] = key[i];
     }
     tail->desc = desc;
-    for (int i = 0; i < tail->n; i++)
-        fields[nf++] = tail->fields[i];
     tutil_buf_adds(c->b, has_where ? " AND (" : " WHERE (");
     for (int i = 0; i < nf; i++) {
         if (i)
@@ -2534,20 +2537,18 @@ static void find(cc *c, tide_node root)
         include_entries(c, inc, NULL);
     from(c);
     int has_where = where_clause(c, root);
-    cursor_tail tail;
+    order_tail tail;
     cursor_clause(c, root, has_where, &tail);
     /* DISTINCT ON needs its fields first in ORDER BY */
     for (int i = 0; i < nd; i++) {
         tutil_buf_adds(c->b, i ? ", " : " ORDER BY ");
         column(c, dist[i]);
     }
-    order_by_after(c, root, nd);
-    int ordered = nd > 0 || tsql_child(c->d, root, "order_by") >= 0;
+    int n = order_by_after(c, root, nd);
     for (int i = 0; i < tail.n; i++) {
-        tutil_buf_adds(c->b, ordered || i ? ", " : " ORDER BY ");
+        tutil_buf_adds(c->b, n++ ? ", " : " ORDER BY ");
         column(c, tail.fields[i]);
-        if (tail.desc)
-            tutil_buf_adds(c->b, " DESC");
+        tutil_buf_adds(c->b, tail.desc ? " DESC" : " ASC");
     }
     take_skip(c, root, c->op != TIDE_OP_FIND_MANY);
 }
