@@ -920,6 +920,28 @@ T_CASE(update_many)
     tide_schema_free(s);
 }
 
+T_CASE(update_many_and_return)
+{
+    /* update_many's statement, the rows back: select and omit as for a find */
+    GOLDEN("User", TIDE_OP_UPDATE_MANY_AND_RETURN, "{ data = { name = $0 }, where = { age = { lt = $1 } } }",
+           "UPDATE \"users\" AS \"t0\" SET \"name\" = $1, \"updated_at\" = now() WHERE ((\"t0\".\"age\" < $2)) "
+           "RETURNING " USER_COLS,
+           "'kid', 18", TXT("kid"), INT(18));
+    GOLDEN("Post", TIDE_OP_UPDATE_MANY_AND_RETURN, "{ data = { views = { increment = $0 } }, select = { id = $1, views = $2 } }",
+           "UPDATE \"posts\" AS \"t0\" SET \"views\" = \"t0\".\"views\" + $1 RETURNING \"t0\".\"id\" AS \"id\", "
+           "\"t0\".\"views\" AS \"views\"",
+           "1", INT(1), TRUE_, TRUE_);
+    const tide_compiled *c;
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    VALUES(INT(1));
+    T_EQ_INT(query(s, "Post", TIDE_OP_UPDATE_MANY_AND_RETURN, "{ data = { views = $0 } }", v_, nv_, &c), TIDE_OK);
+    T_EQ_INT(tide_compiled_result(c), TIDE_RESULT_ROWS);
+    tide_schema_free(s);
+    REFUSED0("User", TIDE_OP_UPDATE_MANY_AND_RETURN, "{ data = {}, take = {} }",
+             "update_many_and_return: unknown option 'take'");
+}
+
 T_CASE(delete_and_delete_many)
 {
     GOLDEN("User", TIDE_OP_DELETE, "{ where = { id = $0 } }",
@@ -2553,6 +2575,7 @@ int main(void)
     T_RUN(create);
     T_RUN(update);
     T_RUN(update_many);
+    T_RUN(update_many_and_return);
     T_RUN(delete_and_delete_many);
     T_RUN(insertion_order_gives_one_shape);
     T_RUN(many_shapes_grow_the_cache);
