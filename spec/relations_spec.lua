@@ -66,6 +66,16 @@ describe("relations", function()
     assert.are.equal(3, db.User:count{ where = { posts = { every = { published = true } } } })
     assert.are.equal(1, db.User:count{ where = { posts = { some = { published = false } } } })
     assert.are.equal(0, db.User:count{ where = { posts = { none = {} } } })
+    -- a user with no posts is the one none = {} finds (and every = ... too: vacuously)
+    local lone = db.User:create{ data = { email = "lone@x", password_hash = "h" } }
+    assert.are.same({ lone.id }, (function()
+      local ids = {}
+      for _, u in ipairs(db.User:find_many{ where = { posts = { none = {} } } }) do ids[#ids + 1] = u.id end
+      return ids
+    end)())
+    assert.are.equal(4, db.User:count{ where = { posts = { every = { published = true } } } })
+    assert.are.equal(1, db.User:count{ where = { posts = { none = { published = true } } } })
+    db.User:delete{ where = { id = lone.id } }
     assert.are.equal(2, db.Post:count{ where = { author = { is = { email = "u1@x" } } } })
     assert.are.equal(4, db.Post:count{ where = { tags = { some = { name = "lua" } } } })
     local u = db.User:find_first{ where = { email = "u2@x" }, include = { _count = { select = { posts = true, comments = true } } } }
