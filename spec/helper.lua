@@ -20,6 +20,33 @@ function helper.raises(f, ...)
   return e
 end
 
+-- Calls f and returns the tide error it raised, checking its code and that
+-- its message contains text (plain; nil: any message).
+function helper.refused(code, text, f, ...)
+  local e = helper.raises(f, ...)
+  assert(tide.is_error(e), "not a tide error: " .. tostring(e))
+  assert(code == e.code, ("code %s, expected %s: %s"):format(tostring(e.code), tostring(code), tostring(e)))
+  if text then
+    assert(e.message:find(text, 1, true), ("%q does not contain %q"):format(e.message, text))
+  end
+  return e
+end
+
+-- The names of a row's fields, sorted.
+function helper.keys(row)
+  local out = {}
+  for k in pairs(row) do out[#out + 1] = k end
+  table.sort(out)
+  return out
+end
+
+-- The values of one field, in the order of the rows (nil as "nil").
+function helper.column(rows, field)
+  local out = {}
+  for i, r in ipairs(rows) do out[i] = r[field] == nil and "nil" or r[field] end
+  return out
+end
+
 --- A new, empty database named name (dropped first if it exists); returns
 --- its URL. For specs that create tables of their own.
 function helper.fresh_database(name)

@@ -11,35 +11,8 @@
 -- it did not know (a misspelt skip_duplicates, timeout) and wrote the rows.
 local tide = require "tide"
 local helper = require "helper"
+local refused, keys, column = helper.refused, helper.keys, helper.column
 local t = tide.types
-
--- the values of one field, in the order of the rows (nil as "nil")
-local function column(rows, field)
-  local out = {}
-  for i, r in ipairs(rows) do
-    local v = r[field]
-    out[i] = v == nil and "nil" or v
-  end
-  return out
-end
-
-local function keys(row)
-  local out = {}
-  for k in pairs(row) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
-
--- raises a tide error with this code, and a message containing text (plain)
-local function refused(code, text, f, ...)
-  local e = helper.raises(f, ...)
-  assert.is_true(tide.is_error(e), "not a tide error: " .. tostring(e))
-  assert.are.equal(code, e.code)
-  if text then
-    assert.is_truthy(e.message:find(text, 1, true), ("%q does not contain %q"):format(e.message, text))
-  end
-  return e
-end
 
 local function schema()
   local s = tide.schema()

@@ -5,6 +5,7 @@
 -- Blocks named regression_* are bugs this spec found, fixed since.
 local tide = require "tide"
 local helper = require "helper"
+local refused, keys, column = helper.refused, helper.keys, helper.column
 
 -- the values of one field of rows, sorted (for order-free comparisons)
 local function values(rows, field)
@@ -15,31 +16,6 @@ local function values(rows, field)
     return tostring(a) < tostring(b)
   end)
   return out
-end
-
--- the values of one field, in the order of the rows
-local function column(rows, field)
-  local out = {}
-  for i, r in ipairs(rows) do out[i] = r[field] == nil and "nil" or r[field] end
-  return out
-end
-
-local function keys(row)
-  local out = {}
-  for k in pairs(row) do out[#out + 1] = k end
-  table.sort(out)
-  return out
-end
-
--- raises a tide error with this code, and a message containing text (plain)
-local function refused(code, text, f, ...)
-  local e = helper.raises(f, ...)
-  assert.is_true(tide.is_error(e), "not a tide error: " .. tostring(e))
-  assert.are.equal(code, e.code)
-  if text then
-    assert.is_truthy(e.message:find(text, 1, true), ("%q does not contain %q"):format(e.message, text))
-  end
-  return e
 end
 
 describe("model client", function()
