@@ -28,6 +28,7 @@ static const char *const code_names[TIDE_E_COUNT_] = {
     [TIDE_E_INVALID_ARGUMENT] = "invalid_argument",
     [TIDE_E_OUT_OF_MEMORY] = "out_of_memory",
     [TIDE_E_MISUSE] = "misuse",
+    [TIDE_E_LOCK_NOT_AVAILABLE] = "lock_not_available",
 };
 
 tide_error *tide_error_new(void)
@@ -154,6 +155,7 @@ tide_code tide_code_from_sqlstate(const char *s)
     if (!strcmp(s, "40001")) return TIDE_E_SERIALIZATION_FAILURE;
     if (!strcmp(s, "40P01")) return TIDE_E_DEADLOCK_DETECTED;
     if (!strcmp(s, "57014")) return TIDE_E_QUERY_CANCELED;
+    if (!strcmp(s, "55P03")) return TIDE_E_LOCK_NOT_AVAILABLE;
     /* connection exceptions, admin/crash shutdown, cannot connect now */
     if (!strncmp(s, "08", 2) || !strcmp(s, "57P01") || !strcmp(s, "57P02") || !strcmp(s, "57P03"))
         return TIDE_E_CONNECTION_FAILURE;

@@ -27,6 +27,7 @@ typedef enum tide_code {
     TIDE_E_INVALID_ARGUMENT,        /* a value or option the caller passed is unusable */
     TIDE_E_OUT_OF_MEMORY,
     TIDE_E_MISUSE,                  /* wrong state or handle */
+    TIDE_E_LOCK_NOT_AVAILABLE,      /* 55P03: NOWAIT, or lock_timeout ran out */
     TIDE_E_COUNT_
 } tide_code;
 
