@@ -2108,16 +2108,7 @@ static void find_via(cc *c, tide_node root, tide_node vn)
     parent_columns(c, &v, 1);
     tutil_buf_adds(c->b, ", row_number() OVER (PARTITION BY ");
     parent_parts(c, &v);
-    if (tsql_child(c->d, root, "order_by") >= 0) {
-        order_by(c, root);
-    } else if (c->m->npk > 0) {
-        tutil_buf_adds(c->b, " ORDER BY ");
-        for (int i = 0; i < c->m->npk; i++) {
-            if (i)
-                tutil_buf_adds(c->b, ", ");
-            column(c, c->m->pk[i]);
-        }
-    } /* a view without a key: the window's order is the server's */
+    level_order(c, root);
     tutil_buf_adds(c->b, ") AS \"__rn\"");
     via_from(c, &v);
     via_where(c, root, &v);

@@ -78,7 +78,7 @@ static int held_gc(lua_State *L)
     return 0;
 }
 
-held *tlua_push_held(lua_State *L)
+held *tlua_hold_batch(lua_State *L, tlua_wait *w)
 {
     held *h = lua_newuserdatauv(L, sizeof *h, 0);
     memset(h, 0, sizeof *h);
@@ -87,24 +87,23 @@ held *tlua_push_held(lua_State *L)
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
+    h->b = w->batch; /* the userdata's from here on */
+    w->batch = NULL;
     h->err = tide_error_new();
     if (!h->err)
         luaL_error(L, "out of memory");
+    if (!h->b) {
+        if (!w->err)
+            luaL_error(L, "out of memory");
+        tlua_raise(L, w->err);
+    }
     return h;
 }
 
 static int finish_batch(lua_State *L, tlua_wait *w)
 {
     plan *pl = lua_touserdata(L, (int)w->ctx);
-    held *h = tlua_push_held(L);
-    h->b = w->batch;
-    w->batch = NULL;
-    if (!h->b) {
-        if (!w->err)
-            return luaL_error(L, "out of memory");
-        return tlua_raise(L, w->err);
-    }
-    return push_outcome(L, h, pl);
+    return push_outcome(L, tlua_hold_batch(L, w), pl);
 }
 
 /* The item at the top of the stack: its parameter count (0 for SQL text). */

@@ -677,15 +677,7 @@ static int push_model_batch(lua_State *L, tlua_held *h, const int *kinds, int li
 static int finish_model_batch(lua_State *L, tlua_wait *w)
 {
     const int *kinds = lua_touserdata(L, (int)w->ctx);
-    tlua_held *h = tlua_push_held(L);
-    h->b = w->batch;
-    w->batch = NULL;
-    if (!h->b) {
-        if (!w->err)
-            return luaL_error(L, "out of memory");
-        return tlua_raise(L, w->err);
-    }
-    return push_model_batch(L, h, kinds, lua_istable(L, 4) ? 4 : 0);
+    return push_model_batch(L, tlua_hold_batch(L, w), kinds, lua_istable(L, 4) ? 4 : 0);
 }
 
 static int l_model_batch(lua_State *L)

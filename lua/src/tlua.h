@@ -148,13 +148,14 @@ int tlua_batch(lua_State *L, tide_pool *pool, tide_conn *conn, int n, const tide
                tlua_finish finish, lua_KContext ctx);
 void tlua_open_batch(lua_State *L);
 /* A batch's outcome held by a userdata whose __gc frees what is left, so a
- * raise while its results become Lua values loses nothing (batch.c). */
+ * raise while its results become Lua values loses nothing (batch.c).
+ * tlua_hold_batch pushes one holding w's batch, or raises w's error. */
 typedef struct tlua_held {
     tide_batch *b;
     tide_result *res;   /* being turned into Lua values */
     tide_error *err;
 } tlua_held;
-tlua_held *tlua_push_held(lua_State *L);
+tlua_held *tlua_hold_batch(lua_State *L, tlua_wait *w);
 int tlua_acquire_async(lua_State *L, tide_pool *pool, tlua_finish finish, lua_KContext ctx);
 /* For finish functions: raises the work's error, if it failed. */
 int tlua_wait_failed(lua_State *L, tlua_wait *w);
