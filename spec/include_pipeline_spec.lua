@@ -131,6 +131,14 @@ describe("pipelined include", function()
     assert.are.equal(3, n)
   end)
 
+  it("regression: a to_sql that raised half way leaves nothing behind for the next pipelined load", function()
+    -- to_sql's walk keeps each value by slot; it raised before forgetting where
+    assert.is_false(pcall(db.Team.to_sql, db.Team, "find_many", { where = { id = print } }))
+    local team = db.Team:find_unique{ where = { id = 2 }, include = { members = { include = { goals = true } } } }
+    assert.are.same(plain.Team:find_unique{ where = { id = 2 }, include = { members = { include = { goals = true } } } },
+      team)
+  end)
+
   it("loads level by level where a superset of the parents would be too many", function()
     -- a take on a level under which something is included (at the top, or per parent)
     assert.are.equal(3, (waits(function()

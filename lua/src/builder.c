@@ -99,11 +99,7 @@ static const tide_compiled *compile(lua_State *L, qstate *q, tide_schema *schema
         tide_result_free(q->pending);
         q->pending = NULL;
     }
-    tide_desc_reset(q->desc);
-    q->nvalues = 0;
-    lua_newtable(L);
-    q->anchor = lua_gettop(L);
-    q->nanchored = 0;
+    tlua_begin_walk(L, q, 0); /* the builder passes its own keep down */
     tide_node root = convert(L, q, idx, 0, 0, keep);
     const tide_compiled *comp;
     if (tide_builder_query(schema, q->desc, root, q->values, q->nvalues, &comp, q->err) != TIDE_OK)

@@ -385,6 +385,21 @@ void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn)
     }
 }
 
+/* A new description in q: its anchor table pushed (it keeps the walk's
+ * strings alive), keep: the stack index of a table taking the values by slot
+ * (to_sql), or 0. Every walk starts here, so that a walk that raised leaves
+ * nothing behind for the next. */
+void tlua_begin_walk(lua_State *L, qstate *q, int keep)
+{
+    tide_desc_reset(q->desc);
+    q->nvalues = 0;
+    lua_newtable(L);
+    q->anchor = lua_gettop(L);
+    q->nanchored = 0;
+    q->keep = keep;
+    q->timeout = 0;
+}
+
 /* core.model_query(target, schema, model, op, args): args.timeout (seconds)
  * is the statement's deadline */
 static int l_model_query(lua_State *L)
@@ -404,13 +419,7 @@ static int l_model_query(lua_State *L)
         tide_result_free(q->pending);
         q->pending = NULL;
     }
-    tide_desc_reset(q->desc);
-    q->nvalues = 0;
-    lua_newtable(L);
-    q->anchor = lua_gettop(L);
-    q->nanchored = 0;
-    q->keep = 0;
-    q->timeout = 0;
+    tlua_begin_walk(L, q, 0);
     tide_node root = to_desc(L, q, 5, NULL, 0);
     int flags = TIDE_QUERY_PREPARE | q->timeout;
 
@@ -456,13 +465,7 @@ static int l_model_sql(lua_State *L)
     lua_settop(L, 4);
     lua_newtable(L); /* 5: values by slot */
     qstate *q = tlua_qstate(L);
-    tide_desc_reset(q->desc);
-    q->nvalues = 0;
-    lua_newtable(L);
-    q->anchor = lua_gettop(L);
-    q->nanchored = 0;
-    q->keep = 5;
-    q->timeout = 0;
+    tlua_begin_walk(L, q, 5);
     tide_node root = to_desc(L, q, 4, NULL, 0);
     q->keep = 0;
     if (q->timeout)
@@ -713,12 +716,7 @@ static int l_model_batch(lua_State *L)
         int op = luaL_checkoption(L, -1, NULL, op_names) + TIDE_OP_FIND_MANY;
         lua_rawgeti(L, item, 3);
         int args = lua_gettop(L);
-        tide_desc_reset(q->desc);
-        q->nvalues = 0;
-        lua_newtable(L); /* this query's anchor: kept below with its values */
-        q->anchor = lua_gettop(L);
-        q->nanchored = 0;
-        q->timeout = 0;
+        tlua_begin_walk(L, q, 0); /* its anchor: kept below with its values */
         tide_node root = to_desc(L, q, args, NULL, 0);
         if (!flags)
             flags = q->timeout; /* the batch's deadline: the first level's that has one */

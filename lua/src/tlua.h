@@ -182,6 +182,8 @@ typedef struct qstate {
     int timeout;    /* the model query's own timeout = seconds, as query flags (0: none) */
 } qstate;
 qstate *tlua_qstate(lua_State *L);
+/* A new description in q, its anchor table pushed (model.c). */
+void tlua_begin_walk(lua_State *L, qstate *q, int keep);
 tide_value *tlua_grow_values(lua_State *L, tide_value **arr, int *cap, int need);
 int tlua_new_slot(lua_State *L, qstate *q);
 int tlua_has_metatable(lua_State *L, int idx, const char *name);
