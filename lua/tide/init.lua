@@ -397,6 +397,8 @@ builder.install(DB, function(self) return self, self end)
 function DB:timeout(seconds)
   local view = setmetatable({ _timeout = seconds }, { __index = self,
     __tostring = function() return ("%s with timeout %gs"):format(tostring(self), seconds) end })
+  -- what the db's code reads with rawget: its replicas, reports, middleware
+  for _, k in ipairs { "_replicas", "_report", "_middleware" } do view[k] = rawget(self, k) end
   core.set_timeout(view, seconds)
   return view
 end

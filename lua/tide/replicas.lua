@@ -205,16 +205,23 @@ function M.classes(DB, attach)
   end
   local raw_query, raw_one = raw(query), raw(one)
 
+  -- a db:timeout(s) view keeps its deadline on the replica too
+  local function timed(self, method)
+    local t = rawget(self, "_timeout")
+    if not t then return method end
+    return function(handle, sql, ...) return method(handle:timeout(t), sql, ...) end
+  end
+
   function Routed:query(sql, ...)
     if type(sql) == "string" and M.is_read(sql) then
-      return on_replica(rawget(self, "_replicas"), raw_query, sql, ...)
+      return on_replica(rawget(self, "_replicas"), timed(self, raw_query), sql, ...)
     end
     return query(self, sql, ...)
   end
 
   function Routed:one(sql, ...)
     if type(sql) == "string" and M.is_read(sql) then
-      return on_replica(rawget(self, "_replicas"), raw_one, sql, ...)
+      return on_replica(rawget(self, "_replicas"), timed(self, raw_one), sql, ...)
     end
     return one(self, sql, ...)
   end

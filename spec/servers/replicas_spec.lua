@@ -176,6 +176,19 @@ describe("read replicas", function()
     assert.are.equal(r0, statements(rep))
   end)
 
+  it("a db:timeout view routes its reads as the db does, with its deadline on the replica", function()
+    local view = db:timeout(0.3)
+    assert.is_true(view:one("select pg_is_in_recovery() as s").s)
+    assert.is_true(view:query("select pg_is_in_recovery() as s")[1].s)
+    local e = helper.raises(view.one, view, "select pg_sleep(3) as s")
+    assert.are.equal("query_canceled", e.code)
+    local standby = tide.sql("pg_is_in_recovery()")
+    assert.is_true(view:select{ s = standby }:one().s)
+    assert.are.equal("query_canceled", helper.raises(function()
+      return view:select{ s = tide.sql("pg_sleep(3) is null") }:one()
+    end).code)
+  end)
+
   it("runs middleware once on routed reads", function()
     local mdb = tide.connect{ primary = P, replicas = { R }, schema = schema() }
     local seen = {}
