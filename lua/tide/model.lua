@@ -610,15 +610,9 @@ local function determined(self, op, a)
   end
   if op == "find_unique" and type(a.where) == "table" then
     -- a unique selector over several fields is no field of its own
-    local decl = self._schema.models[self._name]
-    local names = decl._field_names
-    if not names then
-      names = {}
-      for _, f in ipairs(decl.fields) do names[f.name] = true end
-      decl._field_names = names
-    end
+    local fields = self._schema.models[self._name].field_map
     for k in pairs(a.where) do
-      if k ~= "AND" and k ~= "OR" and k ~= "NOT" and not names[k] then return false end
+      if k ~= "AND" and k ~= "OR" and k ~= "NOT" and not fields[k] then return false end
     end
   end
   return true
@@ -673,7 +667,7 @@ end
 local function load_pipelined(self, op, args, one)
   local stmts, links = {}, {}
   local top = plan_level(self, op, args, stmts, links, nil)
-  if not top then return nil, false end
+  if not top or not top.children then return nil, false end -- one level: no batch to pipeline
   local results = core.model_batch(self._target, self._schema.core, stmts, links)
   local r = results[1]
   if r == nil then return nil, true end
