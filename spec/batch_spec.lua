@@ -109,6 +109,8 @@ describe("db:batch", function()
       helper.raises(db.batch, db, { "select 1", 42 }), 1, true)
     assert.matches("mode is 'rows', 'one' or 'exec', got 'many'",
       helper.raises(db.batch, db, { { "select 1", mode = "many" } }), 1, true)
+    assert.matches("statement 1: n is the number of its values",
+      helper.raises(db.batch, db, { { "select $1::int as x", 1, n = "one" } }), 1, true)
     assert.matches("unknown option 'atomc'", helper.raises(db.batch, db, { "select 1" }, { atomc = false }), 1, true)
     -- the runtime guard holds in a batch too
     local g = helper.raises(db.batch, db, { db:delete(A) })

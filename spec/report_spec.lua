@@ -63,6 +63,10 @@ describe("reports", function()
     assert.are.equal(12, reports[3].rows)
     db:batch{ "select 1 as x", { "select g from generate_series(1, 10) g" } } -- within both limits
     assert.are.equal(3, #reports)
+    -- a statement after one with no row is still checked
+    db:batch{ { "select 1 as x where false", mode = "one" }, { "select g from generate_series(1, 13) g" } }
+    assert.are.equal(4, #reports)
+    assert.are.equal(13, reports[4].rows)
   end)
 
   it("checks its settings", function()

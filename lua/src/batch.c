@@ -114,7 +114,13 @@ static int item_params(lua_State *L, int i)
         return 0;
     if (lua_type(L, t) != LUA_TTABLE)
         return luaL_error(L, "batch: statement %d is %s, not SQL text or a table", i, luaL_typename(L, t));
-    int np = lua_getfield(L, t, "n") == LUA_TNIL ? (int)lua_rawlen(L, t) - 1 : (int)luaL_checkinteger(L, -1);
+    int np;
+    if (lua_getfield(L, t, "n") == LUA_TNIL)
+        np = (int)lua_rawlen(L, t) - 1;
+    else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 && lua_tointeger(L, -1) <= 65535)
+        np = (int)lua_tointeger(L, -1);
+    else
+        return luaL_error(L, "batch: statement %d: n is the number of its values (a whole number)", i);
     lua_pop(L, 1);
     return np < 0 ? 0 : np;
 }

@@ -528,11 +528,7 @@ static void push_key(lua_State *L, const tide_result *r, int row, int col, int a
 {
     size_t len;
     const char *k = tide_result_text(r, row, col, &len);
-    int64_t v;
-    if (as_int && tide_decode_int(k, len, &v, NULL) == TIDE_OK)
-        lua_pushinteger(L, (lua_Integer)v);
-    else
-        lua_pushlstring(L, k, len);
+    tlua_push_value(L, as_int ? TIDE_KIND_INT : TIDE_KIND_TEXT, k, len);
 }
 
 /* Puts the rows of child level i (a list at index crows) under the rows of

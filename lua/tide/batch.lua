@@ -45,8 +45,8 @@ local function check(cfg, list, t0, results)
   local report = require "tide.report"
   report.check(cfg, function() return ("batch of %d statements"):format(#list) end, t0, nil)
   if not cfg.rows then return end
-  for i, r in ipairs(results) do
-    local x = list[i]
+  for i = 1, #list do -- results may have holes (no row, a failed statement)
+    local r, x = results[i], list[i]
     local what = type(x) == "string" and x or type(x) == "table" and type(x[1]) == "string" and x[1]
       or ("batch statement %d"):format(i)
     if type(r) == "table" then report.check({ rows = cfg.rows, to = cfg.to }, what, core.now(), r) end

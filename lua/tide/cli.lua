@@ -205,7 +205,7 @@ end
 local function deploy_options(o)
   local live = require("tide.progress").is_terminal()
   return { lock_timeout = o.lock_timeout, on_drift = warn, log = not live and print or nil,
-    progress = live and require("tide.progress").new() or nil }
+    progress = live and require("tide.progress").new(nil, true) or nil }
 end
 
 function M.deploy(o, m, db)
