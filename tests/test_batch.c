@@ -192,6 +192,29 @@ T_CASE(refused_before_anything_runs)
     tide_conn_free(c);
 }
 
+T_CASE(only_a_finished_batch_is_taken)
+{
+    tide_conn *c = fresh(0, 0);
+    T_REQUIRE(c);
+    tide_value a[] = {INT(1)};
+    tide_stmt st[] = {{"SELECT pg_sleep(0.05), $1::int", 1, a}};
+    T_EQ_INT(tide_conn_batch_start(c, 1, st, 0, err), TIDE_PENDING);
+    /* running: neither taken nor replaced by a second start */
+    T_CHECK(tide_conn_take_batch(c) == NULL);
+    T_EQ_INT(tide_conn_batch_start(c, 1, st, 0, err), TIDE_MISUSE);
+    tide_batch *bt = NULL;
+    T_EQ_INT(tide_conn_wait(c, -1, err), TIDE_OK);
+    T_REQUIRE(bt = tide_conn_take_batch(c));
+    T_EQ_INT(tide_batch_failed(bt), -1);
+    tide_result *r = tide_batch_take(bt, 0, err);
+    T_REQUIRE(r);
+    T_EQ_INT(int_at(r, 0, 1), 1);
+    tide_result_free(r);
+    tide_batch_free(bt);
+    T_CHECK(tide_conn_take_batch(c) == NULL); /* taken once */
+    tide_conn_free(c);
+}
+
 T_CASE(more_statements_than_the_cache_holds)
 {
     tide_conn *c = fresh(2, 0);
@@ -445,6 +468,7 @@ int main(void)
     T_RUN(atomic_failure_writes_nothing);
     T_RUN(each_statement_on_its_own);
     T_RUN(refused_before_anything_runs);
+    T_RUN(only_a_finished_batch_is_taken);
     T_RUN(more_statements_than_the_cache_holds);
     T_RUN(a_pipeline_larger_than_the_socket_buffers);
     T_RUN(a_stale_plan_is_prepared_again);

@@ -126,7 +126,8 @@ tide_result *tide_batch_take(tide_batch *b, int i, tide_error *err)
 
 tide_batch *tide_conn_take_batch(tide_conn *c)
 {
-    if (!c || !c->batch)
+    /* only a batch that is over: one still running stays the connection's */
+    if (!c || !c->batch || (c->state != TPG_DONE && c->state != TPG_IDLE))
         return NULL;
     tide_batch *b = c->batch;
     c->batch = NULL;
@@ -344,6 +345,7 @@ int tide_conn_batch_start(tide_conn *c, int n, const tide_stmt *stmts, int flags
         tutil_error_set(err, TIDE_E_MISUSE, "batch_start: another operation is in progress on this connection");
         return TIDE_MISUSE;
     }
+    tpg_batch_drop(c); /* one left untaken: never this call's outcome */
     for (int i = 0; i < n; i++) {
         if (!stmts[i].sql || stmts[i].nparams < 0 || stmts[i].nparams > 65535 ||
             (stmts[i].nparams > 0 && !stmts[i].params)) {

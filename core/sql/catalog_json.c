@@ -523,6 +523,8 @@ static void read_table(tide_catalog *c, const jnode *o)
         g->func_schema = tcat_str(c, gstr(items[i], "func_schema"));
         g->func_name = tcat_str(c, gstr(items[i], "func_name"));
         g->when = tcat_str(c, gstr(items[i], "when"));
+        if (!g->name || !g->func_name)
+            c->oom = 1; /* as for a function: a snapshot without them is unusable */
     }
 }
 

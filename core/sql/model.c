@@ -2423,7 +2423,7 @@ static int distinct_fields(cc *c, tide_node root, const tide_field **out, int ma
  * on the order still have one place before or after the cursor's row: they
  * go into the row comparison and, through *tail, into ORDER BY. */
 typedef struct order_tail {
-    const tide_field *fields[16];
+    const tide_field *fields[32]; /* the primary key's and a unique key's */
     int n, desc;
 } order_tail;
 
