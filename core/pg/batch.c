@@ -184,6 +184,16 @@ static void error_of(tide_conn *c, const PGresult *r, tide_error *err)
 
 /* ---- sending ------------------------------------------------------------------- */
 
+static int lost(tide_batch *b, tide_error *err);
+
+/* A send that broke the connection: every statement without a result of
+ * its own is lost with it (what failed before stands as it is). */
+static int sent(tide_conn *c, tide_batch *b, int rc, tide_error *err)
+{
+    return rc == TIDE_ERROR && c->broken && b->failed < 0 ? lost(b, err) : rc;
+}
+
+
 /* Room for n more expectations, made before anything is queued: a
  * pipeline half queued could not be taken back. */
 static int expect_reserve(tide_batch *b, int n, tide_error *err)
@@ -394,7 +404,7 @@ int tide_conn_batch_start(tide_conn *c, int n, const tide_stmt *stmts, int flags
         learn |= !s->ready;
     }
     if (!learn)
-        return send_run(c, b, err);
+        return sent(c, b, send_run(c, b, err), err);
     /* the values must outlive the round trip that learns their types */
     if (b->total) {
         b->vals = tutil_malloc((size_t)b->total * sizeof *b->vals);
@@ -414,7 +424,7 @@ int tide_conn_batch_start(tide_conn *c, int n, const tide_stmt *stmts, int flags
             return refused(c, b, 0, err);
         }
     }
-    return send_learn(c, b, err);
+    return sent(c, b, send_learn(c, b, err), err);
 }
 
 /* ---- reading ------------------------------------------------------------------- */
@@ -504,7 +514,7 @@ static int lost(tide_batch *b, tide_error *err)
         PQclear(it->res);
         it->res = NULL;
         tide_error *e = item_error(it);
-        if (e)
+        if (e && err)
             tide_error_copy(e, err);
         if (b->failed < 0)
             b->failed = i;
@@ -617,7 +627,18 @@ int tpg_batch_step(tide_conn *c, tide_error *err)
         return rc;
     if (rc != TIDE_OK)
         return lost(b, err);
-    return b->learning ? learned(c, b, err) : ran(c, b, err);
+    return sent(c, b, b->learning ? learned(c, b, err) : ran(c, b, err), err);
+}
+
+void tpg_batch_abandoned(tide_conn *c)
+{
+    if (!c->batch || c->batch->failed >= 0)
+        return;
+    tide_error *e = tide_error_new();
+    if (e)
+        tutil_error_set(e, TIDE_E_CONNECTION_FAILURE, "the connection was closed while the batch ran");
+    lost(c->batch, e);
+    tide_error_free(e);
 }
 
 int tide_conn_batch(tide_conn *c, int n, const tide_stmt *stmts, int flags, tide_batch **out, tide_error *err)

@@ -1464,6 +1464,7 @@ int tpg_conn_notifies(tide_conn *c, int consume,
 
 void tpg_conn_abandon(tide_conn *c)
 {
+    tpg_batch_abandoned(c);
     if (c->pg)
         PQfinish(c->pg);
     c->pg = NULL;

@@ -138,6 +138,8 @@ int tpg_query_timeout(const tide_conn *c, int flags);
 /* Batches (batch.c): a step of the one in flight; freeing one never taken. */
 int tpg_batch_step(tide_conn *c, tide_error *err);
 void tpg_batch_drop(tide_conn *c);
+/* the connection is closed under a running batch: its statements are lost */
+void tpg_batch_abandoned(tide_conn *c);
 
 /* Counts one statement sent on a pooled connection (pool.c). */
 void tpg_pool_count_statement(tide_pool *p);
