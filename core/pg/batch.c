@@ -219,8 +219,7 @@ static void expect_push(tide_batch *b, int idx, enum role role)
 static void counted(tide_conn *c, int n)
 {
     if (c->pool)
-        while (n-- > 0)
-            tpg_pool_count_statement(c->pool);
+        tpg_pool_count_statements(c->pool, n);
 }
 
 /* The pipeline is queued: send what fits, read the rest as it comes. */
@@ -530,9 +529,9 @@ static int learned(tide_conn *c, tide_batch *b, tide_error *err)
         if (!it->learner)
             continue;
         tpg_stmt *s = it->s;
-        if (!it->errres && it->res && tpg_take_types(s, it->res, err) == TIDE_OK) {
-            s->ready = 1;
-        } else {
+        /* taking the types makes it ready */
+        int learnt = !it->errres && it->res && tpg_take_types(s, it->res, err) == TIDE_OK;
+        if (!learnt) {
             if (it->prepared && !c->no_prepare && tpg_push_pending(c, s->name) != TIDE_OK)
                 c->effects |= TPG_FX_PREPARE; /* its name is lost: DEALLOCATE ALL at release */
             if (bad < 0) {
@@ -552,12 +551,6 @@ static int learned(tide_conn *c, tide_batch *b, tide_error *err)
     return send_run(c, b, err);
 }
 
-static int is_stale_plan(const PGresult *r)
-{
-    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    return st && !strcmp(st, "0A000");
-}
-
 static int ran(tide_conn *c, tide_batch *b, tide_error *err)
 {
     int atomic = !(b->flags & TIDE_BATCH_EACH);
@@ -568,7 +561,7 @@ static int ran(tide_conn *c, tide_batch *b, tide_error *err)
     int stale = 0;
     for (int i = 0; i < b->n; i++) {
         item *it = &b->items[i];
-        if (!c->no_prepare && is_stale_plan(it->errres) && it->s->ready) {
+        if (!c->no_prepare && tpg_is_stale_plan(it->errres) && it->s->ready) {
             it->s->ready = 0;
             stale = 1;
             if (tpg_push_pending(c, it->s->name) != TIDE_OK)

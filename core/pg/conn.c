@@ -723,7 +723,7 @@ static int sent(tide_conn *c, int ok, tide_error *err)
     if (!ok)
         return tpg_fail_broken(c, err, NULL);
     if (c->pool)
-        tpg_pool_count_statement(c->pool);
+        tpg_pool_count_statements(c->pool, 1);
     int f = PQflush(c->pg);
     if (f < 0)
         return tpg_fail_broken(c, err, NULL);
@@ -1117,12 +1117,11 @@ static int step_query(tide_conn *c, tide_error *err)
         }
         case TPG_EXEC:
             if (c->errres) {
-                const char *st = PQresultErrorField(c->errres, PG_DIAG_SQLSTATE);
                 /* "cached plan must not change result type": the schema moved
                  * under the prepared statement. Outside a transaction nothing
                  * ran, so prepare it again (with the same parameter types, so
                  * the encoded values still fit) and run it once more. */
-                if (st && !strcmp(st, "0A000") && !c->retried && c->cur &&
+                if (tpg_is_stale_plan(c->errres) && !c->retried && c->cur &&
                     PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
                     c->retried = 1;
                     PQclear(c->errres);
@@ -1136,7 +1135,7 @@ static int step_query(tide_conn *c, tide_error *err)
                     rc = send_prepare(c, err);
                     break;
                 }
-                if (st && !strcmp(st, "0A000") && c->cur) {
+                if (tpg_is_stale_plan(c->errres) && c->cur) {
                     tpg_stmt *s = c->cur;
                     int e = finish_error(c, err);
                     cache_remove(c, s, 1);
@@ -1460,6 +1459,14 @@ int tpg_conn_notifies(tide_conn *c, int consume,
         n++;
     }
     return PQstatus(c->pg) == CONNECTION_OK ? n : -1;
+}
+
+/* "cached plan must not change result type" (0A000): the schema moved under
+ * a prepared statement */
+int tpg_is_stale_plan(const PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return st && !strcmp(st, "0A000");
 }
 
 void tpg_conn_abandon(tide_conn *c)

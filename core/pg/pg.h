@@ -142,7 +142,7 @@ void tpg_batch_drop(tide_conn *c);
 void tpg_batch_abandoned(tide_conn *c);
 
 /* Counts one statement sent on a pooled connection (pool.c). */
-void tpg_pool_count_statement(tide_pool *p);
+void tpg_pool_count_statements(tide_pool *p, int n);
 
 /* Someone waiting for a connection: a thread (on cond) or a loop (woken
  * through tpg_loop_wake, then looks with tpg_pool_waited). */
@@ -209,5 +209,6 @@ int tpg_params_copy(tide_value *dst, tutil_buf *text, const tide_value *src, int
 /* Closes the socket of a connection that cannot be trusted any more (a
  * statement that never answered): it stays allocated, broken. */
 void tpg_conn_abandon(tide_conn *conn);
+int tpg_is_stale_plan(const PGresult *r);
 
 #endif

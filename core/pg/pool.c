@@ -39,9 +39,9 @@ struct tide_pool {
     char last_failure[256];
 };
 
-void tpg_pool_count_statement(tide_pool *p)
+void tpg_pool_count_statements(tide_pool *p, int n)
 {
-    __atomic_fetch_add(&p->statements, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->statements, n, __ATOMIC_RELAXED);
 }
 
 int64_t tide_pool_statements(const tide_pool *p)
@@ -710,11 +710,15 @@ tide_loop *tide_pool_loop(tide_pool *p)
     if (!p)
         return NULL;
     /* threads that each push the pool into a lua_State of their own may
-     * ask at once: one loop is made, under the lock */
+     * ask at once: one loop is made, under the lock; once made, it is
+     * read without it (every host tick polls through here) */
+    tide_loop *l = __atomic_load_n(&p->loop, __ATOMIC_ACQUIRE);
+    if (l)
+        return l;
     pthread_mutex_lock(&p->mu);
     if (!p->loop)
-        p->loop = tide_loop_new(NULL);
-    tide_loop *l = p->loop;
+        __atomic_store_n(&p->loop, tide_loop_new(NULL), __ATOMIC_RELEASE);
+    l = p->loop;
     pthread_mutex_unlock(&p->mu);
     return l;
 }

@@ -89,13 +89,11 @@ static void column(cc *c, const tide_field *f)
 static void placeholder(cc *c, tide_node n);
 static void array_cast(cc *c, const tide_field *f);
 
-#define custom_array tsql_custom_array
-
 /* The placeholder of a value written to or compared with field f. */
 static void value_of(cc *c, const tide_field *f, tide_node n)
 {
     placeholder(c, n);
-    if (custom_array(f)) {
+    if (tsql_custom_array(f)) {
         tutil_buf_adds(c->b, "::text[]::");
         c->dia->type_name(c->b, f);
     }
@@ -943,7 +941,7 @@ static void select_list(cc *c, tide_node root)
             tutil_buf_adds(c->b, ", ");
         column(c, f);
         if (!c->outer) {
-            if (custom_array(f))
+            if (tsql_custom_array(f))
                 tutil_buf_adds(c->b, "::text[]");
             tutil_buf_adds(c->b, " AS ");
             ident(c, f->name);
@@ -2169,7 +2167,7 @@ static void json_field(cc *c, const tide_field *f)
     column(c, f);
     if (f->type == TIDE_T_NUMERIC)
         tutil_buf_adds(c->b, f->array_dims ? "::text[]" : "::text");
-    else if (custom_array(f))
+    else if (tsql_custom_array(f))
         tutil_buf_adds(c->b, "::text[]");
 }
 
