@@ -331,6 +331,9 @@ local function dispatch(group, args)
   local code
   local ok, e = pcall(function()
     local o = options({ table.unpack(args, 2) })
+    if o.positional and cmd ~= D.push then -- only db push takes a file without a flag
+      usage_error("unexpected argument '%s' (options are written --name value)", o.positional)
+    end
     local m = require "tide.migrate"
     if cmd == M.diff or cmd == D.seed then -- they connect themselves, or not at all
       code = cmd(o, m)
