@@ -364,6 +364,61 @@ describe("the builder", function()
     assert.is_true(compiled > 0)
   end)
 
+  it("a statement seen before binds each value to its own parameter", function()
+    local core = require "tide.core"
+    -- two values whose swap would show: author and a views floor
+    local function q(author, views)
+      return db:select{ id = P.id }:from(P)
+        :where(tide.and_(P.author_id:eq(author), P.views:gte(views))):order_by(P.id):all()
+    end
+    local function ids(rows) local r = {}; for i, row in ipairs(rows) do r[i] = row.id end; return r end
+    local expect = {}
+    for author = 1, 2 do
+      for _, views in ipairs { 0, 5 } do
+        expect[#expect + 1] = ids(db:query("select id from posts where author_id = $1 and views >= $2 order by id",
+          author, views))
+      end
+    end
+    q(1, 0) -- compiled here; the rest are found by key
+    local compiled = core.cache_stats(schema.core)
+    local got = {}
+    for author = 1, 2 do
+      for _, views in ipairs { 0, 5 } do got[#got + 1] = ids(q(author, views)) end
+    end
+    assert.are.same(expect, got)
+    assert.are.equal(compiled, (core.cache_stats(schema.core)))
+
+    -- one select list built in two insertion orders: each binds its own way
+    local function cols(order)
+      local c = {}
+      for _, k in ipairs(order) do c[k] = k == "v" and P.title or k == "n" and tide.sql("? + 0", 7) or P.id end
+      return c
+    end
+    for _, order in ipairs { { "id", "v", "n" }, { "n", "v", "id" }, { "v", "id", "n" } } do
+      for _, author in ipairs { 1, 2 } do
+        local rows = db:select(cols(order)):from(P):where(P.author_id:eq(author)):order_by(P.id):all()
+        local want = db:query("select id, title from posts where author_id = $1 order by id", author)
+        assert.are.equal(#want, #rows)
+        for i, r in ipairs(rows) do
+          assert.are.same({ id = want[i].id, v = want[i].title, n = 7 }, r)
+        end
+      end
+    end
+
+    -- a value's kind is part of the key: a number and a string, an empty
+    -- and a full JSON object under the same column
+    assert.are.equal(1, #db:select{ id = U.id }:from(U):where(U.prefs:eq({ theme = "dark" })):all())
+    assert.are.equal(0, #db:select{ id = U.id }:from(U):where(U.prefs:eq({})):all())
+    assert.are.equal(1, #db:select{ id = U.id }:from(U):where(U.prefs:eq({ theme = "dark" })):all())
+    assert.are.same({ { x = 3 } }, db:select{ x = tide.sql("? + 1", 2) }:all())
+    assert.are.same({ { x = "21" } }, db:select{ x = tide.sql("? || '1'", "2") }:all())
+    -- an option's text is part of the key: another alias, another statement
+    local A = tide.alias(U, "a")
+    assert.are.same({ { id = 1 } }, db:select{ id = A.id }:from(A):where(A.id:eq(1)):all())
+    local B = tide.alias(U, "b")
+    assert.are.same({ { id = 2 } }, db:select{ id = B.id }:from(B):where(B.id:eq(2)):all())
+  end)
+
   it("runs in transactions and coroutines", function()
     local ok = pcall(db.transaction, db, function(tx)
       tx:update(U):set{ name = "rolled back" }:where(U.id:eq(1)):exec()

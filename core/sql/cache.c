@@ -9,7 +9,8 @@ typedef struct centry {
     uint64_t hash;
     char *key;
     size_t keylen;
-    tide_compiled *comp;
+    const tide_compiled *comp;
+    const int *map; /* a binding's key (tide_compiled_remember): parameter -> value index; NULL: a shape key */
 } centry;
 
 typedef struct tsql_cache {
@@ -49,6 +50,58 @@ static int grow(tsql_cache *c)
     return 0;
 }
 
+/* Locked: the entry under key of its kind (bound: a binding's key), or NULL. */
+static centry *lookup(tsql_cache *c, uint64_t h, const char *key, size_t len, int bound)
+{
+    if (!c || !c->nbuckets)
+        return NULL;
+    for (centry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && e->keylen == len && (e->map != NULL) == bound && !memcmp(e->key, key, len))
+            return e;
+    return NULL;
+}
+
+/* Locked: the schema's cache, made on first use. */
+static tsql_cache *cache_of(tide_schema *s)
+{
+    if (!s->cache) {
+        tsql_cache *c = tutil_calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+        tutil_arena_init(&c->arena);
+        s->cache = c;
+        s->cache_free = cache_free;
+    }
+    return s->cache;
+}
+
+/* Locked: files comp under a copy of key (map: NULL, or n entries copied).
+ * Nothing is filed on OOM: the statement is still good for this call. */
+static void file(tsql_cache *c, uint64_t h, const char *key, size_t len, const tide_compiled *comp, const int *map,
+                 int n)
+{
+    centry *e = tutil_arena_alloc(&c->arena, sizeof *e);
+    char *k = e ? tutil_arena_alloc(&c->arena, len ? len : 1) : NULL;
+    int *m = NULL;
+    if (k && map) {
+        m = tutil_arena_alloc(&c->arena, (size_t)(n ? n : 1) * sizeof *m);
+        if (!m)
+            return;
+        memcpy(m, map, (size_t)n * sizeof *m);
+    }
+    if (!k || (c->count >= c->nbuckets && grow(c) != 0))
+        return;
+    memcpy(k, key, len);
+    e->key = k;
+    e->keylen = len;
+    e->hash = h;
+    e->comp = comp;
+    e->map = m;
+    e->next = c->buckets[h & (c->nbuckets - 1)];
+    c->buckets[h & (c->nbuckets - 1)] = e;
+    c->count++;
+}
+
 /* The cache itself: the shape key in d->shape (with what names the query
  * appended), then a hit, or compile() and keep what it made. */
 typedef int (*compile_fn)(const tide_schema *s, const tide_model *m, tide_op op, const tide_desc *d,
@@ -66,45 +119,24 @@ static int cached(tide_schema *s, const tide_model *m, tide_op op, tide_desc *d,
     uint64_t h = tutil_hash(sh->data, sh->len);
 
     pthread_mutex_lock(&s->cache_mu);
-    tsql_cache *c = s->cache;
+    tsql_cache *c = cache_of(s);
     if (!c) {
-        c = tutil_calloc(1, sizeof *c);
-        if (!c) {
-            pthread_mutex_unlock(&s->cache_mu);
-            tutil_error_oom(err);
-            return TIDE_ERROR;
-        }
-        tutil_arena_init(&c->arena);
-        s->cache = c;
-        s->cache_free = cache_free;
+        pthread_mutex_unlock(&s->cache_mu);
+        tutil_error_oom(err);
+        return TIDE_ERROR;
     }
-    if (c->nbuckets) {
-        for (centry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->next) {
-            if (e->hash == h && e->keylen == sh->len && !memcmp(e->key, sh->data, sh->len)) {
-                s->hits++;
-                *out = e->comp;
-                pthread_mutex_unlock(&s->cache_mu);
-                return TIDE_OK;
-            }
-        }
+    centry *hit = lookup(c, h, sh->data, sh->len, 0);
+    if (hit) {
+        s->hits++;
+        *out = hit->comp;
+        pthread_mutex_unlock(&s->cache_mu);
+        return TIDE_OK;
     }
     tide_compiled *comp = NULL;
     int rc = compile(s, m, op, d, root, values, &c->arena, &comp, err);
     if (rc == TIDE_OK) {
         s->compiled++;
-        centry *e = tutil_arena_alloc(&c->arena, sizeof *e);
-        char *key = e ? tutil_arena_alloc(&c->arena, sh->len) : NULL;
-        if (key && (c->count < c->nbuckets || grow(c) == 0)) {
-            memcpy(key, sh->data, sh->len);
-            e->key = key;
-            e->keylen = sh->len;
-            e->hash = h;
-            e->comp = comp;
-            e->next = c->buckets[h & (c->nbuckets - 1)];
-            c->buckets[h & (c->nbuckets - 1)] = e;
-            c->count++;
-        }
-        /* not cached on OOM: still a good compile for this call */
+        file(c, h, sh->data, sh->len, comp, NULL, 0);
         *out = comp;
     }
     pthread_mutex_unlock(&s->cache_mu);
@@ -184,6 +216,43 @@ int tide_builder_query(const tide_schema *cs, const tide_desc *cd, tide_node roo
         return rc;
     tutil_buf_adds(&d->shape, "|builder"); /* never a model's key: those end in |<op number> */
     return cached(s, NULL, 0, d, root, values, compile_builder, out, err);
+}
+
+const tide_compiled *tide_compiled_find(const tide_schema *cs, const char *key, size_t len, const int **map)
+{
+    tide_schema *s = (tide_schema *)cs;
+    if (!s || !key)
+        return NULL;
+    uint64_t h = tutil_hash(key, len);
+    pthread_mutex_lock(&s->cache_mu);
+    centry *e = lookup(s->cache, h, key, len, 1);
+    const tide_compiled *comp = NULL;
+    if (e) {
+        s->hits++;
+        comp = e->comp;
+        if (map)
+            *map = e->map;
+    }
+    pthread_mutex_unlock(&s->cache_mu);
+    return comp;
+}
+
+int tide_compiled_remember(const tide_schema *cs, const char *key, size_t len, const tide_compiled *comp,
+                           const int *map, tide_error *err)
+{
+    tide_schema *s = (tide_schema *)cs;
+    int n = tide_compiled_nparams(comp);
+    if (!s || !key || !comp || (n > 0 && !map)) {
+        tutil_error_set(err, TIDE_E_MISUSE, "compiled_remember: bad arguments");
+        return TIDE_MISUSE;
+    }
+    uint64_t h = tutil_hash(key, len);
+    pthread_mutex_lock(&s->cache_mu);
+    tsql_cache *c = cache_of(s);
+    if (c && !lookup(c, h, key, len, 1))
+        file(c, h, key, len, comp, map ? map : (const int[1]){0}, n);
+    pthread_mutex_unlock(&s->cache_mu);
+    return TIDE_OK;
 }
 
 void tide_schema_cache_stats(const tide_schema *s, long *compiled, long *hits)

@@ -245,20 +245,23 @@ static void sort_by_key(const tide_desc *d, tide_node *v, int n)
 
 /* A value's kind as the compiler may read it: part of the shape, so that a
  * statement compiled for a number is not reused for a table or a string. */
-static void shape_value_kind(tutil_buf *b, const tide_value *v)
+char tide_value_shape_kind(const tide_value *v)
 {
     switch (v->kind) {
-    case TIDE_KIND_NULL: tutil_buf_addc(b, 'N'); break;
-    case TIDE_KIND_BOOL: tutil_buf_addc(b, 'B'); break;
-    case TIDE_KIND_INT: tutil_buf_addc(b, 'I'); break;
-    case TIDE_KIND_FLOAT: tutil_buf_addc(b, 'F'); break;
+    case TIDE_KIND_NULL: return 'N';
+    case TIDE_KIND_BOOL: return 'B';
+    case TIDE_KIND_INT: return 'I';
+    case TIDE_KIND_FLOAT: return 'F';
     case TIDE_KIND_JSON:
         /* an empty list is read by the compiler ({} under OR) */
-        tutil_buf_addc(b, v->as.s.len == 2 && (!memcmp(v->as.s.ptr, "[]", 2) || !memcmp(v->as.s.ptr, "{}", 2))
-                              ? 'E' : 'J');
-        break;
-    default: tutil_buf_addc(b, 'S');
+        return v->as.s.len == 2 && (!memcmp(v->as.s.ptr, "[]", 2) || !memcmp(v->as.s.ptr, "{}", 2)) ? 'E' : 'J';
+    default: return 'S';
     }
+}
+
+static void shape_value_kind(tutil_buf *b, const tide_value *v)
+{
+    tutil_buf_addc(b, tide_value_shape_kind(v));
 }
 
 /* "<len>:" */

@@ -23,6 +23,8 @@ static int qstate_gc(lua_State *L)
         f(ud, q->values, (size_t)q->cap * sizeof *q->values, 0);
     if (q->params)
         f(ud, q->params, (size_t)q->pcap * sizeof *q->params, 0);
+    if (q->key)
+        f(ud, q->key, q->keycap, 0);
     memset(q, 0, sizeof *q);
     return 0;
 }

@@ -180,6 +180,9 @@ typedef struct qstate {
     int nanchored;
     int keep;       /* stack index of a table receiving each value's Lua value by slot, or 0 */
     int timeout;    /* the model query's own timeout = seconds, as query flags (0: none) */
+    int vnext;      /* builder: the next value slot a desc walk takes (the key walk made them) */
+    char *key;      /* builder: the tree's key in its walk's order (tide_compiled_find) */
+    size_t keylen, keycap;
 } qstate;
 qstate *tlua_qstate(lua_State *L);
 /* A new description in q, its anchor table pushed (model.c). */

@@ -149,6 +149,27 @@ TIDE_API int tide_compiled_nested(const tide_compiled *c);
  * its value comes with each execution of a prepared query. */
 TIDE_API int tide_compiled_is_placeholder(const tide_compiled *c, int i);
 
+/* ---- a binding's own keys ---------------------------------------------------
+ *
+ * A binding that walks trees of its own (the Lua one walks Lua tables) can
+ * skip building a tide_desc for a statement it has run before. It writes
+ * the tree into a key of its own making, in its own walk's order, and
+ * numbers the value leaves in that order. Once a statement is compiled
+ * through tide_model_query or tide_builder_query, tide_compiled_remember
+ * files it under that key with map[i], the index among the walk's values of
+ * the value bound to parameter i (nparams entries). tide_compiled_find then
+ * returns it (and the map) for the same key, or NULL. The key must hold
+ * everything the canonical walk reads (structure, names, option texts, each
+ * value's tide_value_shape_kind), so that one key never stands for two
+ * shapes. Thread-safe, as the cache is. */
+TIDE_API const tide_compiled *tide_compiled_find(const tide_schema *s, const char *key, size_t len,
+                                                 const int **map);
+TIDE_API int tide_compiled_remember(const tide_schema *s, const char *key, size_t len, const tide_compiled *c,
+                                    const int *map, tide_error *err);
+/* The letter a value's kind takes in a shape (N, B, I, F, E for an empty
+ * JSON list or object, J, S): the compiler may read the kind, never the value. */
+TIDE_API char tide_value_shape_kind(const tide_value *v);
+
 /* Compilations done and cache hits, for tests and tuning. */
 TIDE_API void tide_schema_cache_stats(const tide_schema *s, long *compiled, long *hits);
 
