@@ -628,6 +628,40 @@ T_CASE(out_of_memory_everywhere)
     T_CHECK(ok);
 }
 
+/* A binding's own keys: what was remembered under a key comes back with
+ * its map (a copy), another key finds nothing, and shape keys are apart. */
+T_CASE(binding_keys_find_what_was_remembered)
+{
+    const char *text = "{ k = 'select', cols = { id = " UID " }, " FROM_U ", "
+                       "where = { k = 'cmp', o = 'eq', l = " UID ", r = " VAL(0) " }, limit = " VAL(1) " }";
+    static const tide_value v[] = {INT(1), INT(2)};
+    tide_schema *s = make_schema();
+    T_REQUIRE(s);
+    const tide_compiled *c = NULL;
+    T_REQUIRE(tide_builder_query(s, D, build(text, v, 2), vals, nvals, &c, err) == TIDE_OK);
+    T_CHECK(tide_compiled_nparams(c) == 2);
+    const int *map = NULL;
+    T_CHECK(tide_compiled_find(s, "k\0one", 6, &map) == NULL);
+    int m[2] = {1, 0};
+    T_CHECK(tide_compiled_remember(s, "k\0one", 6, c, m, err) == TIDE_OK);
+    m[0] = 7; /* the cache keeps its own copy */
+    T_CHECK(tide_compiled_find(s, "k\0one", 6, &map) == c);
+    T_CHECK(map && map[0] == 1 && map[1] == 0);
+    T_CHECK(tide_compiled_find(s, "k\0onE", 6, &map) == NULL);
+    T_CHECK(tide_compiled_find(s, "k", 1, &map) == NULL);
+    /* remembering the same key again keeps the first entry */
+    T_CHECK(tide_compiled_remember(s, "k\0one", 6, c, m, err) == TIDE_OK);
+    T_CHECK(tide_compiled_find(s, "k\0one", 6, &map) == c && map[0] == 1);
+    /* the shape key of the statement is not a binding key, nor the reverse */
+    const tide_compiled *again = NULL;
+    T_CHECK(tide_builder_query(s, D, build(text, v, 2), vals, nvals, &again, err) == TIDE_OK && again == c);
+    long compiled = 0, hits = 0;
+    tide_schema_cache_stats(s, &compiled, &hits);
+    T_CHECK(compiled == 1 && hits == 3);
+    T_CHECK(tide_compiled_remember(s, "k", 1, c, NULL, err) == TIDE_MISUSE);
+    tide_schema_free(s);
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -653,6 +687,7 @@ int main(void)
     T_RUN(values_never_reach_the_text_and_shapes_follow_kinds);
     T_RUN(too_deep_and_too_many_values);
     T_RUN(out_of_memory_everywhere);
+    T_RUN(binding_keys_find_what_was_remembered);
     tide_desc_free(D);
     tide_error_free(err);
     return t_done();
