@@ -90,8 +90,20 @@ describe("timeouts", function()
     assert.matches("timeout: a number of seconds", tostring(helper.raises(db.timeout, db, "1")))
     assert.matches("timeout: a number of seconds",
       tostring(helper.raises(db.Nap.find_many, db.Nap, { timeout = -1 })))
-    assert.matches("a number of seconds expected",
+    assert.matches("timeout: a number of seconds",
       tostring(helper.raises(function() return db:select():from(s.Nap):timeout("soon") end)))
+    -- one rule everywhere: above 8388 s is refused by every way in
+    for _, f in ipairs {
+      function() return db:select():from(s.Nap):timeout(9000) end,
+      function() return db:timeout(9000) end,
+      function() return db.Nap:find_many{ timeout = 9000 } end,
+      function() return db:transaction(function() end, { timeout = 9000 }) end,
+      function() return db:batch({ "select 1" }, { timeout = 9000 }) end,
+    } do
+      assert.matches("at most 8388", tostring(helper.raises(f)))
+    end
+    assert.matches("option 'atomic' must be a boolean",
+      tostring(helper.raises(db.batch, db, { "select 1" }, { atomic = "no" })))
     assert.matches("unknown option 'timout'",
       tostring(helper.raises(db.batch, db, { "select 1" }, { timout = 1 })))
     -- a stream is many statements (a FETCH at a time): no one deadline

@@ -211,7 +211,7 @@ describe("transactions", function()
     it("commits what finishes in time, and refuses a bad timeout", function()
       db:transaction(function(tx) tx:exec("insert into acct values (1, 1)") end, { timeout = 5 })
       assert.are.equal(1, count())
-      assert.matches("timeout: seconds", select(2, pcall(db.transaction, db, function() end, { timeout = 0 })))
+      assert.matches("timeout: a number of seconds", select(2, pcall(db.transaction, db, function() end, { timeout = 0 })))
       assert.matches("option 'timeout' must be a number",
         select(2, pcall(db.transaction, db, function() end, { timeout = "1" })))
     end)

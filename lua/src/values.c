@@ -540,19 +540,51 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
     return 1;
 }
 
+/* The timeout in seconds at idx as whole milliseconds (at least 1), or 0
+ * when it is not one: a number above 0 and at most 8388 (the most a
+ * statement's flags hold). The one rule for every timeout in tide. */
+static int timeout_ms(lua_State *L, int idx)
+{
+    lua_Number s = lua_tonumber(L, idx);
+    if (lua_type(L, idx) != LUA_TNUMBER || !(s > 0) || s > 8388.0)
+        return 0;
+    int ms = (int)(s * 1000.0 + 0.5);
+    return ms < 1 ? 1 : ms;
+}
+
+/* Pushes what is wrong with the timeout at idx. */
+static const char *timeout_problem(lua_State *L, int idx)
+{
+    const char *msg = lua_pushfstring(L, "timeout: a number of seconds, more than 0 and at most 8388, expected "
+                                      "(got %s)", luaL_tolstring(L, idx, NULL));
+    lua_remove(L, -2); /* luaL_tolstring's string */
+    return msg;
+}
+
 int tlua_timeout_flags(lua_State *L, int idx)
 {
     if (lua_isnoneornil(L, idx))
         return 0;
-    lua_Number s = lua_tonumber(L, idx);
-    if (lua_type(L, idx) != LUA_TNUMBER || !(s > 0) || s > 8388.0)
-        return luaL_error(L, "timeout: a number of seconds, more than 0 and at most 8388, expected (got %s)",
-                          luaL_tolstring(L, idx, NULL));
-    int ms = (int)(s * 1000.0 + 0.5);
-    return TIDE_QUERY_TIMEOUT(ms < 1 ? 1 : ms);
+    int ms = timeout_ms(L, idx);
+    if (!ms)
+        return luaL_error(L, "%s", timeout_problem(L, idx));
+    return TIDE_QUERY_TIMEOUT(ms);
 }
 
 /* ---- functions ------------------------------------------------------------- */
+
+/* core.timeout_ms(seconds) -> milliseconds, or nil and what is wrong */
+static int l_timeout_ms(lua_State *L)
+{
+    int ms = timeout_ms(L, 1);
+    if (ms) {
+        lua_pushinteger(L, ms);
+        return 1;
+    }
+    lua_pushnil(L);
+    timeout_problem(L, 1);
+    return 2;
+}
 
 static int l_json_encode(lua_State *L)
 {
@@ -610,6 +642,8 @@ void tlua_open_values(lua_State *L)
 
     lua_pushcfunction(L, l_json_encode);
     lua_setfield(L, -2, "json_encode");
+    lua_pushcfunction(L, l_timeout_ms);
+    lua_setfield(L, -2, "timeout_ms");
     lua_pushcfunction(L, l_json_decode);
     lua_setfield(L, -2, "json_decode");
 }

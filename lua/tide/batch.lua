@@ -14,11 +14,13 @@
 -- seconds } gives the batch a deadline (see db:timeout).
 local core = require "tide.core"
 local builder = require "tide.builder"
+local util = require "tide.util"
 
 local M = {}
 
 local modes = { rows = true, one = true, exec = true }
 local none = {}
+local batch_options = { atomic = "boolean", timeout = "number" }
 
 local function bad(level, fmt, ...)
   error(("bad argument #1 to 'batch' (" .. fmt .. ")"):format(...), level + 1)
@@ -58,12 +60,8 @@ end
 function M.run(target, list, opts, level, cfg)
   if type(list) ~= "table" then bad(level, "a list of statements expected, got %s", type(list)) end
   opts = opts or none
-  for k in pairs(opts) do
-    if k ~= "atomic" and k ~= "timeout" then
-      error(("bad argument #2 to 'batch' (unknown option '%s'; the options are 'atomic' and 'timeout')")
-        :format(tostring(k)), level + 1)
-    end
-  end
+  local why = util.option_problem(opts, batch_options)
+  if why then error(("bad argument #2 to 'batch' (%s)"):format(why), level + 1) end
   local timeout = opts.timeout
   if timeout == nil and type(target) == "table" then timeout = rawget(target, "_timeout") end
   local n = #list

@@ -649,9 +649,8 @@ local function terminals(class)
   --- A deadline of this statement's own, in seconds: past it the server
   --- cancels it (query_canceled); the connection stays usable.
   function class:timeout(seconds)
-    if type(seconds) ~= "number" or not (seconds > 0) then
-      bad(2, "bad argument #1 to 'timeout' (a number of seconds expected, got %s)", describe(seconds))
-    end
+    local ms, why = core.timeout_ms(seconds)
+    if not ms then bad(2, "bad argument #1 to 'timeout' (%s)", why) end
     self._timeout = seconds
     return self
   end

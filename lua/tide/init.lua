@@ -116,17 +116,8 @@ local pool_options = {
 }
 
 local function check_options(fname, argn, opts, allowed)
-  for k, v in pairs(opts) do
-    local want = allowed[k]
-    if not want then
-      error(("bad argument #%d to '%s' (unknown option '%s'%s)")
-        :format(argn, fname, tostring(k), util.did_you_mean(k, allowed)), 3)
-    end
-    if type(v) ~= want then
-      error(("bad argument #%d to '%s' (option '%s' must be a %s, got %s)")
-        :format(argn, fname, k, want, type(v)), 3)
-    end
-  end
+  local why = util.option_problem(opts, allowed)
+  if why then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, why), 3) end
 end
 
 -- Transactions ---------------------------------------------------------------
@@ -168,11 +159,9 @@ end
 local function timeout_ms(fname, argn, opts)
   local t = opts and opts.timeout
   if t == nil then return nil end
-  if not (t > 0) or t > 8388 then
-    error(("bad argument #%d to '%s' (timeout: seconds, more than 0 and at most 8388, got %s)")
-      :format(argn, fname, tostring(t)), 3)
-  end
-  return math.max(1, math.floor(t * 1000 + 0.5))
+  local ms, why = core.timeout_ms(t)
+  if not ms then error(("bad argument #%d to '%s' (%s)"):format(argn, fname, why), 3) end
+  return ms
 end
 
 -- Starts conn's clock: the deadline, in core.now()'s seconds.

@@ -375,11 +375,8 @@ end
 -- Raises (at the caller's caller) for an option of spec not in known, or
 -- of the wrong type (known[k] = true: any type).
 local function check_options(what, spec, known)
-  for k, v in pairs(spec) do
-    local want = known[k]
-    if not want then fail(3, "%s: unknown option '%s'%s", what, tostring(k), util.did_you_mean(k, known)) end
-    if want ~= true and type(v) ~= want then fail(3, "%s: option '%s' must be a %s", what, k, want) end
-  end
+  local why = util.option_problem(spec, known)
+  if why then fail(3, "%s: %s", what, why) end
 end
 
 M.Function = { __name = "tide.function" }

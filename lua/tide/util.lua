@@ -53,4 +53,17 @@ function util.did_you_mean(name, candidates)
   return n and ("; did you mean '%s'?"):format(n) or ""
 end
 
+--- What is wrong with the options table opts, as text, or nil: allowed
+--- maps each option to its Lua type (or true: any type); an unknown option
+--- names the nearest.
+function util.option_problem(opts, allowed)
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if not want then return ("unknown option '%s'%s"):format(tostring(k), util.did_you_mean(k, allowed)) end
+    if want ~= true and type(v) ~= want then
+      return ("option '%s' must be a %s, got %s"):format(k, want, type(v))
+    end
+  end
+end
+
 return util
