@@ -258,6 +258,31 @@ describe("transactions", function()
       assert.are.equal("transaction_timeout", code)
     end)
 
+    it("begin(): a statement the deadline cancels says transaction_timeout, in every form", function()
+      local forms = {
+        raw = function(tx) tx:exec("select pg_sleep(5)") end,
+        batch = function(tx) tx:batch{ "select pg_sleep(5)" } end,
+        builder = function(tx) tx:select{ x = tide.sql "pg_sleep(5)" }:all() end,
+      }
+      for name, form in pairs(forms) do
+        local tx = db:begin{ timeout = 0.2 }
+        tx:exec("insert into acct values (1, 1)")
+        local t0 = tide.clock()
+        local code, e = code_of(form, tx)
+        assert.are.equal("transaction_timeout", code, name)
+        assert.matches("cancel", e.detail, nil, nil, name)
+        assert.is_true(tide.clock() - t0 < 2, name .. ": not cancelled in time")
+        assert.are.equal("transaction_timeout", (code_of(tx.commit, tx)))
+        assert.are.equal(0, count())
+        assert.are.equal(0, db:stats().in_use)
+      end
+      -- a statement's own shorter timeout is its own: query_canceled
+      local tx = db:begin{ timeout = 5 }
+      assert.are.equal("query_canceled",
+        (code_of(function() return tx:select{ x = tide.sql "pg_sleep(3)" }:timeout(0.1):all() end)))
+      tx:rollback()
+    end)
+
     it("begin(): each statement gets the time left, commit after it is refused", function()
       local tx = db:begin{ timeout = 0.2 }
       tx:exec("insert into acct values (1, 1)")

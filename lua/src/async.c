@@ -256,7 +256,7 @@ int tlua_wait_failed(lua_State *L, tlua_wait *w)
         return 0;
     if (!w->err)
         return luaL_error(L, "out of memory");
-    return tlua_raise(L, w->err);
+    return tlua_raise_statement(L, w->err);
 }
 
 int tlua_finish_rows(lua_State *L, tlua_wait *w)

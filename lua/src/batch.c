@@ -21,7 +21,7 @@ typedef struct plan {
 
 static void raise_at(lua_State *L, const tide_error *err, int index)
 {
-    tlua_push_error(L, err);
+    tlua_push_statement_error(L, err);
     lua_pushinteger(L, index);
     lua_setfield(L, -2, "index");
     lua_error(L);
@@ -49,7 +49,7 @@ static int push_outcome(lua_State *L, held *h, const plan *pl)
                 lua_newtable(L);
                 errors = lua_gettop(L);
             }
-            tlua_push_error(L, scratch);
+            tlua_push_statement_error(L, scratch);
             lua_rawseti(L, errors, i + 1);
             continue;
         }

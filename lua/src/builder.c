@@ -282,7 +282,7 @@ static int l_builder_run(lua_State *L)
     int rc = pool ? tide_pool_query(pool, sql, np, q->params, flags, &res, q->err)
                   : tide_conn_query(conn, sql, np, q->params, flags, &res, q->err);
     if (rc != TIDE_OK)
-        return tlua_raise(L, q->err);
+        return tlua_raise_statement(L, q->err);
     q->pending = res;
     int n = push_results(L, res, ctx);
     q->pending = NULL;

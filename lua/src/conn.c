@@ -12,26 +12,56 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int tlua_deadline(lua_State *L, int idx, int flags)
+static tlua_conn *timed_conn(lua_State *L, int idx)
 {
     tlua_conn *c = lua_type(L, idx) == LUA_TUSERDATA ? luaL_testudata(L, idx, TLUA_CONN) : NULL;
-    if (!c || !c->deadline_ms)
+    return c && c->deadline_ms ? c : NULL;
+}
+
+static void push_timeout_error(lua_State *L, tlua_conn *c, const char *what, const char *detail)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, "transaction_timeout");
+    lua_setfield(L, -2, "code");
+    lua_pushfstring(L, "the transaction ran past its timeout (%d ms): %s", c->timeout_ms, what);
+    lua_setfield(L, -2, "message");
+    if (detail) {
+        lua_pushstring(L, detail);
+        lua_setfield(L, -2, "detail");
+    }
+    luaL_setmetatable(L, TLUA_ERROR);
+}
+
+int tlua_deadline(lua_State *L, int idx, int flags)
+{
+    tlua_conn *c = timed_conn(L, idx);
+    if (!c)
         return flags;
     int64_t left = c->deadline_ms - now_ms();
     if (left <= 0) {
-        lua_createtable(L, 0, 2);
-        lua_pushliteral(L, "transaction_timeout");
-        lua_setfield(L, -2, "code");
-        lua_pushfstring(L, "the transaction ran past its timeout (%d ms): no statement runs in it any more",
-                        c->timeout_ms);
-        lua_setfield(L, -2, "message");
-        luaL_setmetatable(L, TLUA_ERROR);
+        push_timeout_error(L, c, "no statement runs in it any more", NULL);
         return lua_error(L);
     }
     int own = TIDE_QUERY_TIMEOUT_OF(flags);
-    if (own == 0 || own > left)
+    c->capped = own == 0 || own > left;
+    if (c->capped)
         flags = (flags & ~TIDE_QUERY_TIMEOUT(0x7fffff)) | TIDE_QUERY_TIMEOUT((int)left);
     return flags;
+}
+
+void tlua_push_statement_error(lua_State *L, const tide_error *err)
+{
+    tlua_conn *c = timed_conn(L, 1);
+    if (c && c->capped && tide_error_code(err) == TIDE_E_QUERY_CANCELED)
+        push_timeout_error(L, c, "the statement was cancelled", tide_error_message(err));
+    else
+        tlua_push_error(L, err);
+}
+
+int tlua_raise_statement(lua_State *L, const tide_error *err)
+{
+    tlua_push_statement_error(L, err);
+    return lua_error(L);
 }
 
 /* core.set_deadline(conn, ms or nil): from now, the transaction on conn has
@@ -42,6 +72,7 @@ static int l_set_deadline(lua_State *L)
     lua_Integer ms = luaL_optinteger(L, 2, 0);
     c->timeout_ms = ms > 0 && ms <= 0x7fffff ? (int)ms : 0;
     c->deadline_ms = c->timeout_ms ? now_ms() + c->timeout_ms : 0;
+    c->capped = 0;
     return 0;
 }
 
@@ -68,7 +99,7 @@ static int run(lua_State *L, int mode)
         return tlua_query_async(L, NULL, c->conn, sql, params.n, params.v, flags, tlua_finish_rows, mode);
     tide_result *res = NULL;
     if (tide_conn_query(c->conn, sql, params.n, params.v, flags, &res, c->err) != TIDE_OK)
-        return tlua_raise(L, c->err);
+        return tlua_raise_statement(L, c->err);
     c->pending = res;
     int n = tlua_push_result(L, res, mode);
     c->pending = NULL;

@@ -309,7 +309,7 @@ static tide_node to_desc_in(lua_State *L, qstate *q, int idx, const char *key, i
  * the columns map back to field names through the schema. */
 static int raise_query_error(lua_State *L, tide_schema *schema, const char *model, tide_error *err)
 {
-    tlua_push_error(L, err);
+    tlua_push_statement_error(L, err);
     if (tide_error_code(err) != TIDE_E_UNIQUE_VIOLATION)
         return lua_error(L);
     lua_pushstring(L, model);
@@ -639,7 +639,7 @@ static int push_model_batch(lua_State *L, tlua_held *h, const int *kinds, int li
     for (int i = 0; i < n; i++) {
         rs->r[rs->n++] = tide_batch_take(h->b, i, h->err);
         if (!rs->r[i])
-            return tlua_raise(L, h->err);
+            return tlua_raise_statement(L, h->err);
     }
     lua_createtable(L, n, 0);
     int out = lua_gettop(L);

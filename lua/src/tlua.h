@@ -27,6 +27,7 @@ typedef struct tlua_conn {
     tide_result *pending;
     int64_t deadline_ms;  /* its transaction's timeout (monotonic ms), 0: none */
     int timeout_ms;       /* that timeout, for the message */
+    int capped;           /* the statement running has the time left as its deadline */
 } tlua_conn;
 
 /* Parameters: Lua values at stack indices first..last become tide_values.
@@ -112,6 +113,13 @@ void tlua_target(lua_State *L, int idx, tide_pool **pool, tide_conn **conn);
  * transaction has a timeout, the time left caps the statement's own
  * (TIDE_QUERY_TIMEOUT); with none left it raises transaction_timeout. */
 int tlua_deadline(lua_State *L, int idx, int flags);
+/* A statement's failure, as tlua_push_error pushes it, with the target at
+ * stack index 1: a statement on a transaction's connection that the server
+ * cancelled at the transaction's deadline failed because of the
+ * transaction's timeout, and says transaction_timeout (detail: the
+ * cancel's message). */
+void tlua_push_statement_error(lua_State *L, const tide_error *err);
+int tlua_raise_statement(lua_State *L, const tide_error *err);
 tlua_pool *tlua_push_pool(lua_State *L, tide_pool *pool, int owned);
 int tlua_run(lua_State *L, tide_conn *conn, tide_error *err, tide_result **pending, int mode);
 

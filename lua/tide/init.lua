@@ -171,19 +171,9 @@ local function start_clock(conn, ms)
   return core.now() + ms / 1000
 end
 
-local function timed_out(ms, cause)
+local function timed_out(ms)
   return tide.error("transaction_timeout",
-    ("the transaction ran past its timeout (%d ms): it was rolled back"):format(ms),
-    cause and { detail = cause.message } or nil)
-end
-
--- fn's error e as the caller sees it: a statement cancelled because the
--- transaction's time ran out is the transaction's timeout
-local function past_deadline(e, deadline, ms)
-  if deadline and core.now() >= deadline and tide.is_error(e) and e.code == "query_canceled" then
-    return timed_out(ms, e)
-  end
-  return e
+    ("the transaction ran past its timeout (%d ms): it was rolled back"):format(ms))
 end
 
 local model = require "tide.model"
@@ -415,7 +405,7 @@ local function attempt(db, fn, sql, context, ms)
   if not r[1] then
     finish_failed(conn)
     conn:release()
-    error(past_deadline(r[2], deadline, ms), 0)
+    error(r[2], 0) -- a statement the deadline cancelled says transaction_timeout (the C side)
   end
   if deadline and core.now() >= deadline then
     finish_failed(conn)
