@@ -193,7 +193,6 @@ static int sent(tide_conn *c, tide_batch *b, int rc, tide_error *err)
     return rc == TIDE_ERROR && c->broken && b->failed < 0 ? lost(b, err) : rc;
 }
 
-
 /* Room for n more expectations, made before anything is queued: a
  * pipeline half queued could not be taken back. */
 static int expect_reserve(tide_batch *b, int n, tide_error *err)

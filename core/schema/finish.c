@@ -223,27 +223,37 @@ static void check_sequences(tide_schema *s, problems *p)
     }
 }
 
+/* The index of name in list, or -1. */
+static int index_of(const char *name, const char *const *list, int n)
+{
+    for (int i = 0; name && i < n; i++)
+        if (!strcmp(name, list[i]))
+            return i;
+    return -1;
+}
+
 static void check_functions(tide_schema *s, problems *p)
 {
     static const char *const volatilities[] = {"volatile", "stable", "immutable"};
     char h[160];
     for (int i = 0; i < s->nfunctions; i++) {
-        const tsch_function *f = s->functions[i];
+        tsch_function *f = s->functions[i];
         for (int j = 0; j < i; j++)
             if (!strcmp(s->functions[j]->name, f->name)) {
                 problem(p, "function '%s' is declared twice (one function per name)", f->name);
                 break;
             }
-        if (f->volatility && strcmp(f->volatility, "volatile") && strcmp(f->volatility, "stable") &&
-            strcmp(f->volatility, "immutable"))
+        int v = f->volatility ? index_of(f->volatility, volatilities, 3) : 0;
+        if (v < 0)
             problem(p, "function '%s': unknown volatility '%s'%s (volatile, stable, immutable)", f->name,
                     f->volatility, hint(h, sizeof h, tide_nearest(f->volatility, volatilities, 3)));
+        f->volatility_code = "vsi"[v < 0 ? 0 : v];
     }
 }
 
 static void check_triggers(tide_schema *s, tide_model *m, problems *p)
 {
-    static const char *const timings[] = {"before", "after", "instead_of"};
+    static const char *const timings[] = {"after", "before", "instead_of"}; /* TSCH_AFTER ... */
     char h[160];
     for (int i = 0; i < m->ntriggers; i++) {
         tsch_trigger *t = &m->triggers[i];
@@ -252,12 +262,12 @@ static void check_triggers(tide_schema *s, tide_model *m, problems *p)
                 problem(p, "%s: trigger '%s' is declared twice", m->name, t->name);
                 break;
             }
-        if (!t->timing || (strcmp(t->timing, "before") && strcmp(t->timing, "after") &&
-                           strcmp(t->timing, "instead_of")))
+        t->timing_code = index_of(t->timing, timings, 3);
+        if (t->timing_code < 0)
             problem(p, "%s: trigger '%s': timing '%s' is not before, after or instead_of%s", m->name, t->name,
                     t->timing ? t->timing : "(none)",
                     hint(h, sizeof h, t->timing ? tide_nearest(t->timing, timings, 3) : NULL));
-        else if (!strcmp(t->timing, "instead_of") && (m->kind != TIDE_MODEL_VIEW || !t->for_each_row))
+        else if (t->timing_code == TSCH_INSTEAD_OF && (m->kind != TIDE_MODEL_VIEW || !t->for_each_row))
             problem(p, "%s: trigger '%s': instead_of is for row triggers on views", m->name, t->name);
         int all = TIDE_TRIGGER_INSERT | TIDE_TRIGGER_DELETE | TIDE_TRIGGER_UPDATE | TIDE_TRIGGER_TRUNCATE;
         if (!t->events || (t->events & ~all))

@@ -37,11 +37,16 @@ typedef struct tsch_policy {
 
 typedef struct tsch_function {
     char *name, *pg_schema, *args, *returns, *language, *body, *volatility;
+    char volatility_code;              /* pg_proc's letter (v s i), set at finish */
 } tsch_function;
+
+/* a trigger's timing, read at finish */
+enum { TSCH_AFTER, TSCH_BEFORE, TSCH_INSTEAD_OF };
 
 typedef struct tsch_trigger {
     char *name, *timing, *function, *when;
     int events, for_each_row;
+    int timing_code;                   /* TSCH_AFTER ..., set at finish */
     const tsch_function *function_ref; /* resolved at finish */
 } tsch_trigger;
 

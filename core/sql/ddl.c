@@ -1086,11 +1086,7 @@ static void row_security(ddl_ctx *c, const tide_model *m)
 static void create_function(ddl_ctx *c, const tsch_function *f)
 {
     tcat_function fn = {.schema = f->pg_schema, .name = f->name, .args = f->args, .returns = f->returns,
-                        .language = f->language, .body = f->body, .volatility = 'v'};
-    if (f->volatility && !strcmp(f->volatility, "stable"))
-        fn.volatility = 's';
-    else if (f->volatility && !strcmp(f->volatility, "immutable"))
-        fn.volatility = 'i';
+                        .language = f->language, .body = f->body, .volatility = f->volatility_code};
     tcat_function *cf = c->cat ? tcat_add_function(c->cat, f->pg_schema, f->name) : NULL;
     if (cf) {
         cf->args = tcat_str(c->cat, fn.args);
@@ -1114,9 +1110,9 @@ static void create_triggers(ddl_ctx *c, const tide_model *m)
                           .func_name = tr->function};
         if (tr->for_each_row)
             g.type |= TCAT_TRIGGER_ROW;
-        if (tr->timing && !strcmp(tr->timing, "before"))
+        if (tr->timing_code == TSCH_BEFORE)
             g.type |= TCAT_TRIGGER_BEFORE;
-        else if (tr->timing && !strcmp(tr->timing, "instead_of"))
+        else if (tr->timing_code == TSCH_INSTEAD_OF)
             g.type |= TCAT_TRIGGER_INSTEAD;
         tcat_trigger *cg = t ? tcat_add_trigger(c->cat, t, tr->name) : NULL;
         if (cg) {
