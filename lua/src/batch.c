@@ -173,17 +173,13 @@ static int l_batch(lua_State *L)
         if (!sql)
             return luaL_error(L, "batch: statement %d has no SQL text", i + 1);
         for (int k = 0; k < np; k++) {
-            tide_value *v = &vals[base + k];
             lua_rawgeti(L, t, k + 2);
-            if (!tlua_scalar(L, -1, v)) {
-                if (lua_type(L, -1) != LUA_TTABLE)
-                    return luaL_error(L, "batch: statement %d, parameter $%d: cannot bind a %s", i + 1, k + 1,
-                                      luaL_typename(L, -1));
-                tlua_json_push(L, -1);
-                v->kind = TIDE_KIND_JSON;
-                v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
-                lua_rawseti(L, keep, ++nkeep);
-            }
+            int r = tlua_param(L, -1, &vals[base + k]);
+            if (r < 0)
+                return luaL_error(L, "batch: statement %d, parameter $%d: cannot bind a %s", i + 1, k + 1,
+                                  luaL_typename(L, -1));
+            if (r > 0)
+                lua_rawseti(L, keep, ++nkeep); /* the JSON text */
             lua_pop(L, 1);
         }
         st[i] = (tide_stmt){sql, np, np ? vals + base : NULL}; /* the text stays in items */

@@ -96,18 +96,18 @@ static int value_slot(lua_State *L, qstate *q, int idx, int keep)
 {
     int slot = tlua_new_slot(L, q);
     tide_value *v = &q->values[slot];
-    if (lua_type(L, idx) == LUA_TTABLE) {
-        if (tlua_has_metatable(L, idx, TLUA_VALUES) && tlua_push_array_literal(L, idx)) {
-            v->kind = TIDE_KIND_TEXT;
-        } else {
-            tlua_json_push(L, idx);
-            v->kind = TIDE_KIND_JSON;
-        }
+    int pushed;
+    if (lua_type(L, idx) == LUA_TTABLE && tlua_has_metatable(L, idx, TLUA_VALUES) &&
+        tlua_push_array_literal(L, idx)) {
+        /* a column's array as its literal: no JSON detour */
+        v->kind = TIDE_KIND_TEXT;
         v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
-        lua_rawseti(L, q->anchor, ++q->nanchored); /* alive until the call returns */
-    } else if (!tlua_scalar(L, idx, v)) {
+        pushed = 1;
+    } else if ((pushed = tlua_param(L, idx, v)) < 0) {
         luaL_error(L, "cannot use a %s as a value in a query", luaL_typename(L, idx));
     }
+    if (pushed)
+        lua_rawseti(L, q->anchor, ++q->nanchored); /* alive until the call returns */
     if (keep) {
         lua_pushvalue(L, idx);
         lua_rawseti(L, keep, slot + 1);

@@ -40,6 +40,10 @@ typedef struct tlua_params {
     int n;
 } tlua_params;
 void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p);
+/* The Lua value at idx as one parameter: 0 for a scalar (pointing into the
+ * Lua value); 1 for a table, encoded as JSON whose text is pushed (the
+ * caller keeps it alive while v is used); -1 for what cannot be bound. */
+int tlua_param(lua_State *L, int idx, tide_value *v);
 
 int tlua_is_null(lua_State *L, int idx);
 /* A scalar Lua value (nil or tide.null, boolean, number, string) as a

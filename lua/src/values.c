@@ -320,6 +320,18 @@ void tlua_json_push(lua_State *L, int idx)
 
 /* ---- parameters ------------------------------------------------------------ */
 
+int tlua_param(lua_State *L, int idx, tide_value *v)
+{
+    if (tlua_scalar(L, idx, v))
+        return 0;
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return -1;
+    tlua_json_push(L, idx);
+    v->kind = TIDE_KIND_JSON;
+    v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
+    return 1;
+}
+
 void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p)
 {
     int n = last - first + 1;
@@ -329,14 +341,9 @@ void tlua_params_collect(lua_State *L, int first, int last, tlua_params *p)
     p->v = n <= TLUA_INLINE_PARAMS ? p->inline_ : lua_newuserdatauv(L, (size_t)n * sizeof(tide_value), 0);
     for (int i = 0; i < n; i++) {
         int idx = first + i;
-        tide_value *v = &p->v[i];
-        if (tlua_scalar(L, idx, v))
-            continue;
-        if (lua_type(L, idx) != LUA_TTABLE)
+        /* a table's JSON text stays on the stack until the call returns */
+        if (tlua_param(L, idx, &p->v[i]) < 0)
             luaL_argerror(L, idx, lua_pushfstring(L, "cannot bind a %s as a parameter", luaL_typename(L, idx)));
-        tlua_json_push(L, idx); /* stays on the stack until the call returns */
-        v->kind = TIDE_KIND_JSON;
-        v->as.s.ptr = lua_tolstring(L, -1, &v->as.s.len);
     }
 }
 
