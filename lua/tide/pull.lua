@@ -10,6 +10,7 @@
 -- triggers. Names the DDL would give anyway are left out, others are kept,
 -- so that pushing the result to the same database finds nothing to change.
 local core = require "tide.core"
+local migrate = require "tide.migrate"
 
 local M = {}
 
@@ -104,10 +105,9 @@ local function list(names)
   return table.concat(out, ", ")
 end
 
-
 --- The catalog of db's database as a Lua table.
 function M.catalog(db)
-  return db:one("select x::json as c from (" .. core.introspect_sql() .. ") q(x)").c
+  return core.json_decode(migrate.introspect(db))
 end
 
 --- The Lua source of a schema declaring what db's database holds.
