@@ -621,6 +621,17 @@ void tlua_open_schema(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_schema_build);
     lua_setfield(L, -2, "schema_build");
+    /* core.trigger_events: a trigger's events as the core's bits */
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, TIDE_TRIGGER_INSERT);
+    lua_setfield(L, -2, "insert");
+    lua_pushinteger(L, TIDE_TRIGGER_UPDATE);
+    lua_setfield(L, -2, "update");
+    lua_pushinteger(L, TIDE_TRIGGER_DELETE);
+    lua_setfield(L, -2, "delete");
+    lua_pushinteger(L, TIDE_TRIGGER_TRUNCATE);
+    lua_setfield(L, -2, "truncate");
+    lua_setfield(L, -2, "trigger_events");
     lua_pushcfunction(L, l_diff);
     lua_setfield(L, -2, "diff");
     lua_pushcfunction(L, l_introspect_sql);

@@ -247,7 +247,9 @@ function M.lua(db)
     end
     add("}\n")
   end
-  local trigger_events = { { 4, "insert" }, { 16, "update" }, { 8, "delete" }, { 32, "truncate" } }
+  local bits = core.trigger_events
+  local trigger_events = { { bits.insert, "insert" }, { bits.update, "update" }, { bits.delete, "delete" },
+    { bits.truncate, "truncate" } }
   for _, tb in ipairs(cat.tables) do
     for _, g in ipairs(tb.triggers or {}) do
       local events = {}

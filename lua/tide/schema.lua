@@ -405,7 +405,7 @@ end
 
 local trigger_options = { name = "string", on = true, timing = "string", events = "table", for_each = "string",
   execute = true, when = "string" }
-local trigger_events = { insert = 4, delete = 8, update = 16, truncate = 32 }
+local trigger_events = core.trigger_events -- name -> the core's bit
 
 --- Declares a trigger on a model's table:
 ---   schema:trigger { name = "notes_touch", on = "Note" (or the model), timing = "before",
