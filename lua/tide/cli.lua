@@ -135,7 +135,7 @@ local function options(args)
   local cfg = require("tide.migrate").find_config() or {}
   local cwd = os.getenv "PWD" or "."
   local root = cfg.root or cwd
-  o.config = cfg
+  o.config, o.cwd = cfg, cwd
   o.dev_url = require("tide.dev").url()
   o.url = o.url or cfg.url or os.getenv "DATABASE_URL"
   if not o.url or o.url == "" then o.url = o.dev_url end
@@ -288,7 +288,7 @@ end
 function D.pull(o, m, db)
   local text = require("tide.pull").lua(db)
   if o.out then
-    local f = assert(io.open(absolute(o.out, os.getenv "PWD" or "."), "w"))
+    local f = assert(io.open(absolute(o.out, o.cwd), "w"))
     f:write(text)
     f:close()
     print("wrote " .. o.out)
@@ -303,7 +303,7 @@ function D.execute(o, m, db)
   local sql
   if o.file and o.stdin then usage_error("execute: --file F or --stdin, not both") end
   if o.file then
-    local f, err = io.open(absolute(o.file, os.getenv "PWD" or "."), "rb")
+    local f, err = io.open(absolute(o.file, o.cwd), "rb")
     if not f then error(err, 0) end
     sql = f:read("a")
     f:close()
