@@ -39,7 +39,7 @@ static int traceback(lua_State *L)
 
 int main(int argc, char **argv)
 {
-    lua_State *L = luaL_newstate();
+    lua_State *L = tide_lua_newstate(); /* lua/src/alloc.c */
     if (!L) {
         fprintf(stderr, "tide: cannot create a Lua state: out of memory\n");
         return 1;
@@ -54,6 +54,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "tide: %s\n", lua_tostring(L, -1));
     else
         code = (int)luaL_optinteger(L, -1, 0);
-    lua_close(L);
+    tide_lua_close(L);
     return code;
 }

@@ -20,6 +20,16 @@
 extern "C" {
 #endif
 
+/* A new lua_State, as luaL_newstate makes one, on tide's small-object heap:
+ * blocks of up to 256 bytes (most rows, their fields and strings) come from
+ * per-size free lists instead of malloc. What the tide command runs on; a
+ * host may use it for its own states. Close it with tide_lua_close. NULL
+ * when out of memory. */
+TIDE_API lua_State *tide_lua_newstate(void);
+
+/* Closes L (lua_close) and frees its heap when tide_lua_newstate made it. */
+TIDE_API void tide_lua_close(lua_State *L);
+
 /* Registers "tide", "tide.core" and tide's other modules in package.preload
  * (the Lua sources are compiled into the library). Returns 0. */
 TIDE_API int tide_lua_open(lua_State *L);
