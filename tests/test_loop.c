@@ -519,6 +519,59 @@ T_CASE(deadline_cancels_on_the_server)
     tide_pool_free(p);
 }
 
+/* A statement on a held connection cancelled at its deadline calls back
+ * only once the connection is free of it (the cancel delivered): the
+ * callback's ROLLBACK on that connection is taken, every time. */
+typedef struct rollback_after {
+    tide_loop *l;
+    tide_conn *conn;
+    outcome stmt, rollback;
+    int sent; /* what tide_loop_conn_query said to the ROLLBACK */
+} rollback_after;
+
+static void on_cancelled_then_rollback(void *ud, tide_result *res, const tide_error *e)
+{
+    rollback_after *r = ud;
+    on_result(&r->stmt, res, e);
+    tide_error *scratch = tide_error_new();
+    r->sent = tide_loop_conn_query(r->l, r->conn, "ROLLBACK", 0, NULL, 0, on_result, &r->rollback, NULL, scratch);
+    if (r->sent != TIDE_OK)
+        printf("  ROLLBACK refused: %s\n", tide_error_message(scratch));
+    tide_error_free(scratch);
+}
+
+T_CASE(deadline_on_a_held_connection_calls_back_when_it_is_free)
+{
+    tide_pool *p = make_pool(1, 1, 5000, -1);
+    tide_loop *l = tide_loop_new(err);
+    T_REQUIRE(p && l);
+    held h = {0};
+    T_EQ_INT(tide_loop_acquire(l, p, on_conn, &h, NULL, err), TIDE_OK);
+    T_EQ_INT(drain(l, 3000), 0);
+    T_REQUIRE(h.conn);
+    for (int round = 0; round < 8; round++) {
+        outcome begin = {0};
+        T_EQ_INT(tide_loop_conn_query(l, h.conn, "BEGIN", 0, NULL, 0, on_result, &begin, NULL, err), TIDE_OK);
+        T_EQ_INT(drain(l, 3000), 0);
+        T_EQ_INT(begin.code, TIDE_E_NONE);
+        rollback_after r = {.l = l, .conn = h.conn};
+        T_REQUIRE(tide_loop_conn_query(l, h.conn, "SELECT pg_sleep(5)", 0, NULL, TIDE_QUERY_TIMEOUT(50),
+                                       on_cancelled_then_rollback, &r, NULL, err) == TIDE_OK);
+        T_EQ_INT(drain(l, 5000), 0);
+        T_EQ_INT(r.stmt.called, 1);
+        T_EQ_INT(r.stmt.code, TIDE_E_QUERY_CANCELED);
+        T_EQ_INT(r.sent, TIDE_OK);
+        T_EQ_INT(r.rollback.called, 1);
+        T_EQ_INT(r.rollback.code, TIDE_E_NONE);
+        T_EQ_INT(tide_conn_tx_status(h.conn), TIDE_TX_IDLE);
+    }
+    tide_loop_release(l, h.conn);
+    T_EQ_INT(drain(l, 3000), 0);
+    T_EQ_INT(tide_pool_count_of(p, TIDE_POOL_OPENED), 1);
+    tide_loop_free(l);
+    tide_pool_free(p);
+}
+
 int main(void)
 {
     err = tide_error_new();
@@ -537,6 +590,7 @@ int main(void)
     T_RUN(pool_submit_and_poll);
     T_RUN(free_with_work_in_flight);
     T_RUN(deadline_cancels_on_the_server);
+    T_RUN(deadline_on_a_held_connection_calls_back_when_it_is_free);
     tide_error_free(err);
     return t_done();
 }

@@ -318,13 +318,19 @@ static void finish(tide_job *op)
     l->ready_tail = op;
 }
 
-static void fail(tide_job *op, const tide_error *err)
+/* Keeps the job's first error, for its callback. */
+static void keep_error(tide_job *op, const tide_error *err)
 {
     if (!op->err && !op->ended) {
         op->err = tide_error_new();
         if (op->err)
             tide_error_copy(op->err, err);
     }
+}
+
+static void fail(tide_job *op, const tide_error *err)
+{
+    keep_error(op, err);
     finish(op);
 }
 
@@ -429,6 +435,10 @@ static int start_query(tide_job *op, tide_conn *c, tide_error *err)
 }
 
 /* The query or batch has ended on c (rc: how). */
+/* Takes the statement's outcome; the caller calls back (finish) when the
+ * connection is free of it: not while a cancel is still on its way, or a
+ * callback that sends on a connection it holds (a ROLLBACK) would find it
+ * busy. */
 static void take_outcome(tide_job *op, tide_conn *c, int rc, tide_error *err)
 {
     if (op->nstmts)
@@ -436,7 +446,7 @@ static void take_outcome(tide_job *op, tide_conn *c, int rc, tide_error *err)
     else if (rc == TIDE_OK)
         op->res = tide_conn_take_result(c);
     if (rc != TIDE_OK)
-        fail(op, err);
+        keep_error(op, err);
 }
 
 /* A connection is ours and checked out: begin the caller's part. */
