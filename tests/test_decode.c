@@ -534,6 +534,26 @@ T_CASE(datetime_timestamptz)
              "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05\"");
     T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05Z"),
              "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05Z\"");
+    /* at the edges of the common form (read without scanning by parts) */
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05-08"), "2024-01-02T03:04:05-08:00");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05.1+14"), "2024-01-02T03:04:05.1+14:00");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05+00 BC"), "2024-01-02 03:04:05+00 BC");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05+0"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05+0\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05.+00"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05.+00\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05Z00"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05Z00\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05+0a"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05+0a\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:05+00x"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03:04:05+00x\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03:04:0a+00"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03:04:0a+00\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMPTZ, "2024-01-02 03-04:05+00"),
+             "ERR invalid timestamp with time zone: \"2024-01-02 03-04:05+00\"");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMP, "2024-01-02 03:04:05 BC"), "2024-01-02 03:04:05 BC");
+    T_EQ_STR(DT(TIDE_KIND_TIMESTAMP, "2024-01-02 03:04:05.123x"), "ERR invalid timestamp: \"2024-01-02 03:04:05.123x\"");
     T_EQ_STR(DT(TIDE_KIND_TEXT, "2024-01-02"), "ERR tide_decode_datetime: kind 5 is not a date/time kind");
 }
 

@@ -461,6 +461,41 @@ static const char *kind_label(tide_kind kind)
     }
 }
 
+/* The form nearly every timestamp comes in, "YYYY-MM-DD HH:MM:SS[.f…]" and,
+ * for timestamptz, a whole-hour offset "+HH": written straight, with no
+ * scanning by parts. Anything else (other offsets, BC, years past 9999, the
+ * infinities, malformed text) is left to the full reading below. */
+static int timestamp_fast(tide_kind kind, const char *s, size_t len, char *out, size_t *outlen)
+{
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    if (len < 19 || len + 3 >= TIDE_DATETIME_MAX)
+        return 0;
+    for (int k = 0; k < 19; k++)
+        if (shape[k] == 'd' ? !is_digit(s[k]) : s[k] != shape[k])
+            return 0;
+    size_t i = 19;
+    if (i < len && s[i] == '.') {
+        size_t f = count_digits(s, len, i + 1);
+        if (f == 0)
+            return 0;
+        i += 1 + f;
+    }
+    size_t n = len;
+    memcpy(out, s, len);
+    out[10] = 'T';
+    if (kind == TIDE_KIND_TIMESTAMPTZ) {
+        if (len != i + 3 || (s[i] != '+' && s[i] != '-') || !is_digit(s[i + 1]) || !is_digit(s[i + 2]))
+            return 0;
+        memcpy(out + n, ":00", 3);
+        n += 3;
+    } else if (i != len) {
+        return 0;
+    }
+    out[n] = '\0';
+    *outlen = n;
+    return 1;
+}
+
 int tide_decode_datetime(tide_kind kind, const char *s, size_t len, char *out, size_t *outlen, tide_error *err)
 {
     if (!out || !outlen || (!s && len))
@@ -471,6 +506,8 @@ int tide_decode_datetime(tide_kind kind, const char *s, size_t len, char *out, s
                          (int)kind);
         return TIDE_ERROR;
     }
+    if ((kind == TIDE_KIND_TIMESTAMPTZ || kind == TIDE_KIND_TIMESTAMP) && timestamp_fast(kind, s, len, out, outlen))
+        return TIDE_OK;
     dt_out o = { out, 0, 0 };
     /* Already ISO 8601, or with no ISO form (infinities and BC dates). */
     int verbatim = kind == TIDE_KIND_DATE || kind == TIDE_KIND_INTERVAL || text_is(s, len, "infinity") ||
