@@ -10,6 +10,18 @@ describe("values", function()
 
   local function one(sql, ...) return db:one(sql, ...) end
 
+  it("keys each row by its own result's column names, whatever the result before had", function()
+    -- (the names' strings are reused from the last result when they match)
+    local r = one("select 1 as a, 2 as b, 3 as c")
+    assert.are.same({ a = 1, b = 2, c = 3 }, r)
+    assert.are.same({ b = 4, a = 5 }, one("select 4 as b, 5 as a"))
+    assert.are.same({ a = 6 }, one("select 6 as a"))
+    assert.are.same({ a = 7, b = 8, c = 9, d = 10 }, one("select 7 as a, 8 as b, 9 as c, 10 as d"))
+    assert.are.same({ ab = 11, b = 12 }, one("select 11 as ab, 12 as b"))
+    local rows = db:batch { { "select 1 as x, 2 as y" }, { "select 3 as y, 4 as x" }, { "select 5 as x" } }
+    assert.are.same({ { { x = 1, y = 2 } }, { { y = 3, x = 4 } }, { { x = 5 } } }, rows)
+  end)
+
   it("decodes integers as Lua integers, exactly to 64 bits", function()
     local r = one("select 1::int2 as a, 2147483647::int4 as b, 9223372036854775807::int8 as c, (-9223372036854775807 - 1)::int8 as d, 26::oid as e")
     assert.are.equal(math.type(r.a), "integer")

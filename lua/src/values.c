@@ -512,18 +512,36 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
     int rows = tide_result_rows(res), cols = tide_result_cols(res);
     if (mode == TLUA_ONE && rows > 1)
         rows = 1;
-    luaL_checkstack(L, cols + 4, "too many columns");
-    /* column names once per result, reused for every row (nil: left out) */
-    int names = lua_gettop(L) + 1;
+    luaL_checkstack(L, cols + 5, "too many columns");
+    /* column names once per result, reused for every row (nil: left out);
+     * the strings come from the last result's when they are the same, which
+     * costs a comparison instead of hashing each name (a statement run
+     * again, a batch of one statement) */
+    static const char last_names_key = 0;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &last_names_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, cols, 0);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &last_names_key);
+    }
+    int last = lua_gettop(L);
+    int names = last + 1;
     for (int c = 0; c < cols; c++) {
         const char *name = tide_result_col_name(res, c);
-        if (skip && !strncmp(name, "__parent", 8))
-            lua_pushnil(L);
-        else
+        const char *had = lua_rawgeti(L, last, c + 1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        if (!had || strcmp(had, name) != 0) {
+            lua_pop(L, 1);
             lua_pushstring(L, name);
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, last, c + 1);
+        }
+        if (skip && !strncmp(name, "__parent", 8)) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+        }
     }
     if (mode == TLUA_ONE && rows == 0) {
-        lua_settop(L, names - 1);
+        lua_settop(L, last - 1);
         lua_pushnil(L);
         return 1;
     }
@@ -541,9 +559,8 @@ int tlua_push_result(lua_State *L, tide_result *res, int mode)
         if (mode == TLUA_ROWS)
             lua_rawseti(L, -2, r + 1);
     }
-    if (cols > 0)
-        lua_replace(L, names); /* the result over the first name */
-    lua_settop(L, names);
+    lua_replace(L, last); /* the result over the names' table */
+    lua_settop(L, last);
     return 1;
 }
 
