@@ -467,12 +467,14 @@ static const char *kind_label(tide_kind kind)
  * infinities, malformed text) is left to the full reading below. */
 static int timestamp_fast(tide_kind kind, const char *s, size_t len, char *out, size_t *outlen)
 {
-    static const char shape[] = "dddd-dd-dd dd:dd:dd";
     if (len < 19 || len + 3 >= TIDE_DATETIME_MAX)
         return 0;
-    for (int k = 0; k < 19; k++)
-        if (shape[k] == 'd' ? !is_digit(s[k]) : s[k] != shape[k])
-            return 0;
+    /* spelt out, not a loop over a pattern: a third of the instructions */
+#define D(k) ((unsigned char)(s[k] - '0') <= 9)
+    if (!(D(0) && D(1) && D(2) && D(3) && s[4] == '-' && D(5) && D(6) && s[7] == '-' && D(8) && D(9) &&
+          s[10] == ' ' && D(11) && D(12) && s[13] == ':' && D(14) && D(15) && s[16] == ':' && D(17) && D(18)))
+        return 0;
+#undef D
     size_t i = 19;
     if (i < len && s[i] == '.') {
         size_t f = count_digits(s, len, i + 1);
