@@ -69,13 +69,7 @@ function M.run(target, list, opts, level, cfg)
   local items, shapes = list, nil -- copied only if an item is converted
   for i = 1, n do
     local x = list[i]
-    local item, shape = x, nil
-    -- SQL text, or { "sql", values... } with no metatable and a known mode
-    -- (the common case) goes as it is, without a call
-    if type(x) ~= "string" and (type(x) ~= "table" or getmetatable(x) ~= nil or type(rawget(x, 1)) ~= "string"
-        or (rawget(x, "mode") ~= nil and not modes[x.mode])) then
-      item, shape = item_of(x, i, level)
-    end
+    local item, shape = item_of(x, i, level)
     if item ~= x then
       if items == list then items = table.move(list, 1, n, 1, {}) end
       items[i] = item
