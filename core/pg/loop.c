@@ -434,11 +434,10 @@ static int start_query(tide_job *op, tide_conn *c, tide_error *err)
     return tide_conn_query_start(c, op->sql, op->nparams, op->params, op->flags, err);
 }
 
-/* The query or batch has ended on c (rc: how). */
-/* Takes the statement's outcome; the caller calls back (finish) when the
- * connection is free of it: not while a cancel is still on its way, or a
- * callback that sends on a connection it holds (a ROLLBACK) would find it
- * busy. */
+/* The query or batch has ended on c (rc: how): takes its outcome. The
+ * caller calls back (finish) once the connection is free of it: not while
+ * a cancel is still on its way, or a callback that sends on a connection
+ * it holds (a ROLLBACK) would find it busy. */
 static void take_outcome(tide_job *op, tide_conn *c, int rc, tide_error *err)
 {
     if (op->nstmts)

@@ -259,11 +259,6 @@ char tide_value_shape_kind(const tide_value *v)
     }
 }
 
-static void shape_value_kind(tutil_buf *b, const tide_value *v)
-{
-    tutil_buf_addc(b, tide_value_shape_kind(v));
-}
-
 /* "<len>:" */
 static void add_len(tutil_buf *b, size_t n)
 {
@@ -298,12 +293,12 @@ static void canon(walk *w, tide_node n, ctx c, int depth)
             } else if (v->kind == TIDE_KIND_BOOL) {
                 tutil_buf_adds(b, v->as.b ? "true" : "false");
             } else {
-                shape_value_kind(b, v);
+                tutil_buf_addc(b, tide_value_shape_kind(v));
             }
             tutil_buf_addc(b, '\'');
             return;
         }
-        shape_value_kind(b, v);
+        tutil_buf_addc(b, tide_value_shape_kind(v));
         /* NULL in a filter is written IS NULL; a leaf where conditions go
          * (an empty list under OR) is written TRUE/FALSE: neither is bound */
         if ((v->kind == TIDE_KIND_NULL && (c == CTX_OPS || c == CTX_FIELDS)) || c == CTX_LOGIC)
